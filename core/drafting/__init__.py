@@ -1,0 +1,1 @@
+"""Drafting replies: the provider interface, the offline drafter and the draft job."""

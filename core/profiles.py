@@ -1,0 +1,163 @@
+"""Browser profiles: one TOML file per platform, validated on load.
+
+A profile holds everything the platform driver knows about a site: URLs, Playwright
+selectors, how to read rows, and typing and pacing defaults. A new platform with the same
+shape of UI is a new file, not new Python.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ProfileError(ValueError):
+    """A profile file is missing, unreadable or invalid; the message names file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Selector = Annotated[str, Field(min_length=1, description="A Playwright selector string.")]
+
+
+class FieldSpec(_Strict):
+    """Where one value of a row lives: `selector` inside the row ("" = the row itself) and
+    `source`, an attribute name or the literal "text" for the element's visible text."""
+
+    selector: str = ""
+    source: str = Field(min_length=1)
+
+
+class Urls(_Strict):
+    login: str = Field(pattern=r"^/")
+    inbox: str = Field(pattern=r"^/")
+    thread: str = Field(pattern=r"^/.*\{conversation_id\}")
+
+
+class LoginSelectors(_Strict):
+    username: Selector
+    password: Selector
+    submit: Selector
+    error: Selector
+    logged_in: Selector
+
+
+class InboxFields(_Strict):
+    conversation_id: FieldSpec
+    fan_id: FieldSpec
+    fan_name: FieldSpec
+    preview: FieldSpec
+    last_message_at: FieldSpec
+    unread: FieldSpec
+
+
+class InboxSelectors(_Strict):
+    ready: Selector
+    item: Selector
+    load_more: Selector
+    fields: InboxFields
+
+
+class ThreadFields(_Strict):
+    message_id: FieldSpec
+    direction: FieldSpec
+    text: FieldSpec
+    sent_at: FieldSpec
+    tip_cents: FieldSpec
+    ppv_price_cents: FieldSpec
+    ppv_paid: FieldSpec
+
+
+class ThreadSelectors(_Strict):
+    ready: Selector
+    item: Selector
+    container: Selector
+    composer: Selector
+    price: Selector
+    send: Selector
+    sent_ack_attr: str = Field(min_length=1)
+    throttle_banner: Selector
+    inbound_value: str = Field(min_length=1)
+    outbound_value: str = Field(min_length=1)
+    fields: ThreadFields
+
+
+class TypingProfile(_Strict):
+    """Parameters of the human typing model. Seconds are human time, before time scaling."""
+
+    chars_per_minute: float = Field(default=220, gt=0)
+    cpm_spread: float = Field(default=0.15, ge=0, lt=1)
+    key_sigma: float = Field(default=0.35, ge=0, le=2)
+    min_key_delay_s: float = Field(default=0.03, ge=0)
+    max_key_delay_s: float = Field(default=1.2, gt=0)
+    word_pause_s: float = Field(default=0.12, ge=0)
+    punctuation_pause_s: float = Field(default=0.35, ge=0)
+    think_base_s: float = Field(default=1.0, ge=0)
+    think_per_char_s: float = Field(default=0.02, ge=0)
+    think_max_s: float = Field(default=8.0, ge=0)
+    dwell_min_s: float = Field(default=0.5, ge=0)
+    dwell_max_s: float = Field(default=2.0, ge=0)
+    newline_key: str = Field(default="Shift+Enter", min_length=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TypingProfile:
+        if self.min_key_delay_s > self.max_key_delay_s:
+            raise ValueError("min_key_delay_s must not exceed max_key_delay_s")
+        if self.dwell_min_s > self.dwell_max_s:
+            raise ValueError("dwell_min_s must not exceed dwell_max_s")
+        return self
+
+
+class PacingProfile(_Strict):
+    """Per-account budgets, in human time before time scaling."""
+
+    min_send_gap_s: float = Field(default=3.0, ge=0)
+    sends_per_hour: int = Field(default=120, gt=0)
+    actions_per_minute: int = Field(default=60, gt=0)
+    daily_send_cap: int = Field(default=1000, gt=0)
+
+
+class BrowserProfile(_Strict):
+    """One platform, as the driver sees it."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
+    base_url: str = Field(pattern=r"^https?://")
+    urls: Urls
+    login: LoginSelectors
+    inbox: InboxSelectors
+    thread: ThreadSelectors
+    typing: TypingProfile = TypingProfile()
+    pacing: PacingProfile = PacingProfile()
+
+    def url(self, page: str, base_url: str | None = None, **params: str) -> str:
+        """Absolute URL of `page` ("login", "inbox" or "thread") on `base_url` or the default."""
+        path: str = getattr(self.urls, page).format(**params)
+        return (base_url or self.base_url).rstrip("/") + path
+
+
+def load_profile(path: Path) -> BrowserProfile:
+    """Read and validate a profile file; raise `ProfileError` naming file, field and problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ProfileError(f"{path}: profile file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return BrowserProfile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ProfileError(f"{path}: invalid profile: {problems}") from exc
+
+
+def profile_path(profiles_dir: Path, name: str) -> Path:
+    """The file of profile `name` in `profiles_dir`."""
+    return profiles_dir / f"{name}.toml"

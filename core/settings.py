@@ -1,0 +1,83 @@
+"""Every setting of the fleet, in one place, read from `FLEET_*` variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Fleet settings. Each field maps to `FLEET_<NAME>` (OpenAI ones also to `OPENAI_*`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FLEET_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default="sqlite:///var/fleet.db",
+        description="SQLAlchemy URL of the control plane's database.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL. Unset: the CLI starts a private redis-server on a free port.",
+    )
+    redis_key_prefix: str = Field(
+        default="fleet:", description="Prefix of every Redis key the fleet owns (RQ's aside)."
+    )
+    chromium_path: str = Field(default="/usr/bin/chromium", description="Chromium executable.")
+    headless: bool = True
+    api_url: str = Field(default="http://127.0.0.1:8700", description="Control plane base URL.")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8700
+    worker_token: str | None = Field(
+        default=None, description="API key with the worker role, used by browser workers."
+    )
+    time_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="Multiplies every human delay and pacing window (0.01 in tests).",
+    )
+    profiles_dir: Path = Field(default=Path("browser_profiles"))
+    var_dir: Path = Field(default=Path("var"), description="Local state: SQLite, artifacts.")
+    job_timeout_s: int = Field(default=600, gt=0, description="RQ job timeout for browser jobs.")
+    lease_ttl_s: float = Field(default=60.0, gt=0, description="Account lease TTL (unscaled).")
+    contexts_recycle_every: int = Field(default=50, gt=0, description="Jobs per context.")
+    ingest_batch_size: int = Field(default=50, gt=0)
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8710
+    sandbox_db: Path = Field(default=Path("var/sandbox.db"))
+    sandbox_control: bool = Field(
+        default=False, description="Serve the sandbox's control API (demo and tests only)."
+    )
+    log_level: str = "INFO"
+    log_debug_content: bool = Field(
+        default=False,
+        description="Allow message text in logs. Off: text and credentials are never logged.",
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("FLEET_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("FLEET_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini", validation_alias=AliasChoices("FLEET_OPENAI_MODEL", "OPENAI_MODEL")
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        return value.upper()
+
+    def scaled(self, seconds: float) -> float:
+        """Return a human-time duration scaled by `time_scale`."""
+        return seconds * self.time_scale
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,138 @@
+"""What browser workers and the control plane say to each other over HTTP.
+
+Workers never open the database: they claim work, push scraped messages and report results
+through `/v1/worker/*` with these bodies. Both sides import this module, so the contract
+lives in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class SendStatus(StrEnum):
+    queued = "queued"
+    claimed = "claimed"
+    typing = "typing"
+    submitted = "submitted"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class SweepStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class AccountAccess(_Body):
+    """What a worker needs to drive one account: where, as whom, and its saved session."""
+
+    account_id: int
+    profile: str
+    base_url: str | None = None
+    username: str
+    password: str
+    storage_state: dict | None = None
+
+
+class SessionState(_Body):
+    """Playwright `storage_state` of an account's browser context."""
+
+    storage_state: dict
+
+
+class SweepStart(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+
+
+class SweepPlan(_Body):
+    """A started sweep: the account, and the newest message time already known per
+    conversation, so the worker opens only conversations with something new."""
+
+    sweep_id: int
+    account: AccountAccess
+    known_last_message_at: dict[str, datetime] = Field(default_factory=dict)
+
+
+class ScrapedMessage(_Body):
+    platform_message_id: str = Field(min_length=1, max_length=200)
+    direction: Direction
+    text: str = Field(max_length=20000)
+    sent_at: datetime
+    tip_cents: int = Field(default=0, ge=0)
+    ppv_price_cents: int | None = Field(default=None, ge=0)
+    ppv_paid: bool | None = None
+
+
+class ScrapedConversation(_Body):
+    platform_conversation_id: str = Field(min_length=1, max_length=200)
+    platform_fan_id: str = Field(min_length=1, max_length=200)
+    fan_name: str = Field(default="", max_length=200)
+    messages: list[ScrapedMessage] = Field(default_factory=list, max_length=1000)
+
+
+class IngestBatch(_Body):
+    account_id: int
+    sweep_id: int | None = None
+    conversations: list[ScrapedConversation] = Field(min_length=1, max_length=200)
+
+
+class IngestResult(_Body):
+    inserted: int
+    duplicates: int
+    drafts_queued: int
+
+
+class SweepResult(_Body):
+    status: SweepStatus = Field(description="done or failed")
+    messages_found: int = Field(default=0, ge=0)
+    conversations_read: int = Field(default=0, ge=0)
+    error: str | None = Field(default=None, max_length=4000)
+    artifacts: dict[str, str] = Field(default_factory=dict)
+
+
+class SendClaim(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+
+
+class SendTicket(_Body):
+    """A claimed send. `verify` is true when an earlier attempt may already have typed it:
+    the worker must read the thread for `text` before typing again."""
+
+    send_id: int
+    account: AccountAccess
+    platform_conversation_id: str
+    text: str
+    ppv_price_cents: int | None = None
+    attempt: int
+    claimed_at: datetime
+    verify: bool = False
+
+
+class SendProgress(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+    status: SendStatus = Field(description="typing or submitted")
+
+
+class SendResult(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+    status: SendStatus = Field(description="delivered or failed")
+    platform_message_id: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, max_length=4000)
+    retryable: bool = False
+    artifacts: dict[str, str] = Field(default_factory=dict)
