@@ -95,6 +95,12 @@ class TypingProfile(_Strict):
     key_sigma: float = Field(default=0.35, ge=0, le=2)
     min_key_delay_s: float = Field(default=0.03, ge=0)
     max_key_delay_s: float = Field(default=1.2, gt=0)
+    shift_key_factor: float = Field(
+        default=1.3, ge=1, description="Key time multiplier for keys typed with Shift."
+    )
+    digit_key_factor: float = Field(
+        default=1.15, ge=1, description="Key time multiplier for digits (top row, a reach)."
+    )
     word_pause_s: float = Field(default=0.12, ge=0)
     punctuation_pause_s: float = Field(default=0.35, ge=0)
     think_base_s: float = Field(default=1.0, ge=0)
