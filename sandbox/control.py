@@ -1,0 +1,286 @@
+"""The control API: seeding and inspecting the sandbox, for the demo and tests only.
+
+Mounted only when `SandboxConfig.control_enabled`; otherwise every path answers 404.
+Bodies are JSON; invalid input answers 422 (field errors) and unknown names 404, each
+with a `detail` message. Accounts are addressed by username, everything else by the
+public ids the pages show (`f7`, `c12`, `m42`).
+
+Endpoints (request body, then response):
+
+- `POST /_control/accounts` {username, password, display_name?}
+  -> 201 {username, display_name}: create a creator account.
+- `POST /_control/accounts/{username}/fans` {name}
+  -> 201 {fan_id, conversation_id, name}: add a fan and their conversation.
+- `POST /_control/accounts/{username}/fans/{fan_id}/messages` {text, sent_at?}
+  -> 201 {message_id, conversation_id, sent_at}: the fan writes to the creator.
+- `POST /_control/accounts/{username}/fans/{fan_id}/tips` {amount_cents, text?, sent_at?}
+  -> 201 {message_id, conversation_id, sent_at}: the fan tips (an inbound message).
+- `DELETE /_control/accounts/{username}/sessions`
+  -> {expired}: end every session of the account (expiry, remote logout).
+- `POST /_control/messages/{message_id}/purchase`
+  -> {message_id, ppv_price_cents, ppv_paid}: the fan buys a PPV message (409 if not PPV
+  or already paid).
+- `GET /_control/delivered?account=` -> [{message_id, account, conversation_id, fan_id,
+  text, sent_at, ppv_price_cents, ppv_paid, cadence, flagged, flag_reasons}]: outbound
+  messages in delivery order.
+- `GET /_control/flags?account=` -> [{id, account, conversation_id, message_id, reason,
+  detail, created_at}]: automation flags.
+- `GET /_control/refusals?account=` -> [{id, account, conversation_id, reason,
+  created_at}]: refused sends.
+- `GET /_control/guards`, `PUT /_control/guards` {min_send_gap_s?, max_graphemes_per_event?}
+  -> {time_scale, min_send_gap_s, effective_send_gap_s, max_graphemes_per_event}.
+- `POST /_control/reset` -> 204: wipe all data and restore the config's guards.
+
+`sent_at` is an ISO-8601 time with a timezone (default: now). `min_send_gap_s` is in
+human seconds like the config's, so the enforced gap is it times `time_scale`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from loguru import logger
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from sandbox import audit
+from sandbox.accounts import create_account, require_account
+from sandbox.conversations import Conversation, create_fan, require_fan_conversation
+from sandbox.guards import Guards
+from sandbox.messages import Message, insert_message, purchase
+from sandbox.passwords import hash_password
+from sandbox.sessions import end_account_sessions
+from sandbox.state import state_of
+from sandbox.timestamps import now_iso, to_iso
+
+router = APIRouter(prefix="/_control")
+
+AccountFilter = Annotated[str | None, Query(description="Only this account's records.")]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountIn(_Input):
+    """A creator account to create."""
+
+    username: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,32}$")
+    password: str = Field(min_length=1, max_length=128)
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class AccountOut(BaseModel):
+    """A created account."""
+
+    username: str
+    display_name: str
+
+
+class FanIn(_Input):
+    """A fan to add to an account."""
+
+    name: str = Field(min_length=1, max_length=64)
+
+
+class FanOut(BaseModel):
+    """A created fan and their conversation with the account."""
+
+    fan_id: str
+    conversation_id: str
+    name: str
+
+
+class InboundIn(_Input):
+    """A message from a fan to the creator."""
+
+    text: str = Field(min_length=1, max_length=5000)
+    sent_at: AwareDatetime | None = None
+
+
+class TipIn(_Input):
+    """A tip from a fan, optionally with a note."""
+
+    amount_cents: int = Field(ge=1, le=1_000_000)
+    text: str = Field(default="", max_length=5000)
+    sent_at: AwareDatetime | None = None
+
+
+class InjectedOut(BaseModel):
+    """Where an injected message landed."""
+
+    message_id: str
+    conversation_id: str
+    sent_at: str
+
+
+class PurchaseOut(BaseModel):
+    """A PPV message after the fan bought it."""
+
+    message_id: str
+    ppv_price_cents: int | None
+    ppv_paid: bool | None
+
+
+class ExpiredOut(BaseModel):
+    """How many sessions were ended."""
+
+    expired: int
+
+
+class GuardsIn(_Input):
+    """New guard settings; omitted ones stay as they are."""
+
+    min_send_gap_s: float | None = Field(default=None, ge=0)
+    max_graphemes_per_event: int | None = Field(default=None, ge=1)
+
+
+class GuardsOut(BaseModel):
+    """The guard settings in force."""
+
+    time_scale: float
+    min_send_gap_s: float
+    effective_send_gap_s: float
+    max_graphemes_per_event: int
+
+    @classmethod
+    def of(cls, guards: Guards) -> GuardsOut:
+        """The public shape of the guards."""
+        return cls(
+            time_scale=guards.time_scale,
+            min_send_gap_s=guards.min_send_gap_s,
+            effective_send_gap_s=guards.send_gap_s,
+            max_graphemes_per_event=guards.max_graphemes_per_event,
+        )
+
+
+@router.post("/accounts", status_code=201)
+def post_account(request: Request, body: AccountIn) -> AccountOut:
+    """Create a creator account."""
+    password_hash = hash_password(body.password)
+    with state_of(request).db.transaction() as tx:
+        account = create_account(
+            tx, body.username, password_hash, body.display_name or body.username
+        )
+    logger.info("control: created account {}", account.username)
+    return AccountOut(username=account.username, display_name=account.display_name)
+
+
+@router.post("/accounts/{username}/fans", status_code=201)
+def post_fan(request: Request, username: str, body: FanIn) -> FanOut:
+    """Add a fan (and their conversation) to an account."""
+    with state_of(request).db.transaction() as tx:
+        account = require_account(tx, username)
+        conversation = create_fan(tx, account.id, body.name)
+    return FanOut(
+        fan_id=conversation.public_fan_id,
+        conversation_id=conversation.public_id,
+        name=conversation.fan_name,
+    )
+
+
+@router.post("/accounts/{username}/fans/{fan_id}/messages", status_code=201)
+def post_inbound(request: Request, username: str, fan_id: str, body: InboundIn) -> InjectedOut:
+    """A fan writes to the creator."""
+    with state_of(request).db.transaction() as tx:
+        conversation = _fan_conversation(tx, username, fan_id)
+        message = insert_message(tx, conversation.id, "in", body.text, _when(body.sent_at))
+    return _injected(conversation, message)
+
+
+@router.post("/accounts/{username}/fans/{fan_id}/tips", status_code=201)
+def post_tip(request: Request, username: str, fan_id: str, body: TipIn) -> InjectedOut:
+    """A fan tips the creator."""
+    with state_of(request).db.transaction() as tx:
+        conversation = _fan_conversation(tx, username, fan_id)
+        message = insert_message(
+            tx, conversation.id, "in", body.text, _when(body.sent_at), tip_cents=body.amount_cents
+        )
+    return _injected(conversation, message)
+
+
+@router.delete("/accounts/{username}/sessions")
+def delete_sessions(request: Request, username: str) -> ExpiredOut:
+    """End every session of the account, as an expiry or a remote logout would."""
+    with state_of(request).db.transaction() as tx:
+        expired = end_account_sessions(tx, require_account(tx, username).id)
+    logger.info("control: ended {} session(s) of {}", expired, username)
+    return ExpiredOut(expired=expired)
+
+
+@router.post("/messages/{message_id}/purchase")
+def post_purchase(request: Request, message_id: str) -> PurchaseOut:
+    """The fan buys a PPV message."""
+    with state_of(request).db.transaction() as tx:
+        message = purchase(tx, message_id)
+    return PurchaseOut(
+        message_id=message.public_id,
+        ppv_price_cents=message.ppv_price_cents,
+        ppv_paid=message.ppv_paid,
+    )
+
+
+@router.get("/delivered")
+def get_delivered(request: Request, account: AccountFilter = None) -> list[audit.DeliveredMessage]:
+    """Outbound messages in delivery order, with their cadence and flags."""
+    with state_of(request).db.transaction() as tx:
+        return audit.delivered(tx, account)
+
+
+@router.get("/flags")
+def get_flags(request: Request, account: AccountFilter = None) -> list[audit.FlagRecord]:
+    """Automation flags, oldest first."""
+    with state_of(request).db.transaction() as tx:
+        return audit.flags(tx, account)
+
+
+@router.get("/refusals")
+def get_refusals(request: Request, account: AccountFilter = None) -> list[audit.RefusalRecord]:
+    """Refused sends, oldest first."""
+    with state_of(request).db.transaction() as tx:
+        return audit.refusals(tx, account)
+
+
+@router.get("/guards")
+def get_guards(request: Request) -> GuardsOut:
+    """The guard settings in force."""
+    return GuardsOut.of(state_of(request).guards)
+
+
+@router.put("/guards")
+def put_guards(request: Request, body: GuardsIn) -> GuardsOut:
+    """Change guard settings until the next reset."""
+    guards = state_of(request).guards
+    if body.min_send_gap_s is not None:
+        guards.min_send_gap_s = body.min_send_gap_s
+    if body.max_graphemes_per_event is not None:
+        guards.max_graphemes_per_event = body.max_graphemes_per_event
+    return GuardsOut.of(guards)
+
+
+@router.post("/reset", status_code=204)
+def post_reset(request: Request) -> Response:
+    """Wipe every account, message and record; restore the config's guard settings."""
+    state = state_of(request)
+    state.db.wipe()
+    state.guards = Guards.from_config(state.config)
+    logger.info("control: reset")
+    return Response(status_code=204)
+
+
+def _fan_conversation(tx: sqlite3.Connection, username: str, fan_id: str) -> Conversation:
+    return require_fan_conversation(tx, require_account(tx, username).id, fan_id)
+
+
+def _when(sent_at: datetime | None) -> str:
+    return to_iso(sent_at) if sent_at is not None else now_iso()
+
+
+def _injected(conversation: Conversation, message: Message) -> InjectedOut:
+    return InjectedOut(
+        message_id=message.public_id,
+        conversation_id=conversation.public_id,
+        sent_at=message.sent_at,
+    )

@@ -1,0 +1,1 @@
+"""Tests of the sandbox platform, over HTTP and through real Chromium."""
