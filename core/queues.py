@@ -54,7 +54,17 @@ def _enqueue(
     rate_limit: RateLimit | None = None,
     at_front: bool = False,
 ) -> bool:
-    """Enqueue once per job id; return False when a job with that id already exists."""
+    """Enqueue once per job id; return False when a job with that id already exists.
+
+    RQ refuses `unique=True` for rate-limited jobs, so those are checked with `Job.exists`
+    first. Only the control plane enqueues, one row at a time, so the gap between the
+    check and the enqueue is not raced in practice; the send state machine still makes a
+    duplicate job harmless (its claim is refused).
+    """
+    unique = rate_limit is None
+    if not unique and Job.exists(job_id, connection=redis):
+        logger.bind(job_id=job_id).debug("job already enqueued")
+        return False
     try:
         Queue(queue.value, connection=redis).enqueue_call(
             func,
@@ -63,7 +73,7 @@ def _enqueue(
             timeout=timeout,
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
-            unique=True,
+            unique=unique,
             rate_limit=rate_limit,
             at_front=at_front,
         )

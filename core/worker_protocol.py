@@ -122,6 +122,10 @@ class SendTicket(_Body):
     attempt: int
     claimed_at: datetime
     verify: bool = False
+    typing_started_at: datetime | None = Field(
+        default=None,
+        description="When an earlier attempt started typing it: where verification looks from.",
+    )
 
 
 class SendProgress(_Body):

@@ -1,0 +1,59 @@
+"""The control plane's FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from redis import Redis
+
+from api.deps import PrincipalDep
+from api.errors import install_error_handlers
+from api.middleware import RequestLogMiddleware
+from api.routers import accounts, conversations, drafts, health, sends, sweeps, worker
+from core.db import Database
+from core.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (the process settings by default). Tables are created
+    at startup; Redis must be configured, since every approval and sweep enqueues a job."""
+    settings = settings or get_settings()
+    if not settings.redis_url:
+        raise ValueError("the control plane needs a Redis URL (FLEET_REDIS_URL)")
+    database = Database(settings.database_url)
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        database.create_all()
+        yield
+        redis.close()
+        database.dispose()
+
+    # No public docs routes: every route but /health needs a key, the schema included.
+    app = FastAPI(
+        title="Inbox Fleet control plane",
+        summary="CRM, drafts, approvals and sends for the browser worker fleet.",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.redis = redis
+    install_error_handlers(app)
+    app.add_middleware(RequestLogMiddleware)
+    for module in (health, accounts, sweeps, conversations, drafts, sends, worker):
+        app.include_router(module.router)
+
+    @app.get("/v1/openapi.json", include_in_schema=False)
+    def openapi(_principal: PrincipalDep) -> dict[str, Any]:
+        """The OpenAPI schema of this API, for any key holder."""
+        return app.openapi()
+
+    return app

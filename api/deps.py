@@ -1,0 +1,102 @@
+"""What routes are given: settings, a database session, Redis, and the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from redis import Redis
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, verify_key
+from core.db import Database
+from core.errors import MAX_ID
+from core.models import Role
+from core.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+def get_database(request: Request) -> Database:
+    """The app's database."""
+    return request.app.state.database
+
+
+def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """A session per request; services commit, anything left over is rolled back."""
+    with database.session() as session:
+        yield session
+
+
+def get_redis(request: Request) -> Redis:
+    """The app's Redis client."""
+    return request.app.state.redis
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SessionDep = Annotated[Session, Depends(get_session)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <api key>")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key.")
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """The caller behind the presented key; 401 when there is none or it is not valid."""
+    presented = bearer.credentials if bearer is not None else header_key
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not presented:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            headers=challenge,
+        )
+    principal = verify_key(session, presented, settings)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key", headers=challenge
+        )
+    # Read back by the request log middleware, which names the key of every request.
+    request.state.key_name = principal.name
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting admins and the given roles; 403 for any other role."""
+    allowed = {Role.admin, *roles}
+    names = ", ".join(sorted(role.value for role in allowed))
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"the {principal.role.value} role may not use this route (allowed: {names})",
+            )
+        return principal
+
+    return dependency
+
+
+AdminDep = Annotated[Principal, Depends(require_role())]
+StaffDep = Annotated[Principal, Depends(require_role(Role.operator))]
+WorkerDep = Annotated[Principal, Depends(require_role(Role.worker))]
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")]
+AccountFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id.")]

@@ -1,0 +1,52 @@
+"""`/v1/accounts`: creator accounts. Admins write; operators read."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import AdminDep, IdPath, LimitQuery, OffsetQuery, SessionDep, StaffDep
+from api.schemas.accounts import AccountCreate, AccountOut, AccountUpdate
+from api.schemas.common import PageOut, page_out
+from core import accounts
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountOut)
+def create_account(body: AccountCreate, session: SessionDep, principal: AdminDep) -> AccountOut:
+    """Add an account with its credentials and persona."""
+    account = accounts.create_account(
+        session,
+        actor=principal.name,
+        name=body.name,
+        username=body.username,
+        password=body.password,
+        profile=body.profile,
+        base_url=body.base_url,
+        persona=body.persona,
+        auto_send=body.auto_send,
+    )
+    return AccountOut.from_row(account)
+
+
+@router.get("", response_model=PageOut[AccountOut])
+def list_accounts(
+    session: SessionDep, _principal: StaffDep, limit: LimitQuery = 50, offset: OffsetQuery = 0
+) -> PageOut[AccountOut]:
+    """Accounts, oldest first."""
+    return page_out(accounts.list_accounts(session, limit, offset), AccountOut.from_row)
+
+
+@router.get("/{account_id}", response_model=AccountOut)
+def get_account(account_id: IdPath, session: SessionDep, _principal: StaffDep) -> AccountOut:
+    """One account."""
+    return AccountOut.from_row(accounts.get_account(session, account_id))
+
+
+@router.patch("/{account_id}", response_model=AccountOut)
+def update_account(
+    account_id: IdPath, body: AccountUpdate, session: SessionDep, principal: AdminDep
+) -> AccountOut:
+    """Change an account's name, URL, credentials, persona, auto-send or status."""
+    account = accounts.update_account(session, account_id, body.changes(), actor=principal.name)
+    return AccountOut.from_row(account)

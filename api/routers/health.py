@@ -1,0 +1,48 @@
+"""`GET /health`: the only route without a key, for load balancers and ops."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from loguru import logger
+from redis.exceptions import RedisError
+from rq import Worker
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import DatabaseDep, RedisDep
+from api.schemas.health import Check, Health, Workers
+from core.queues import queue_depths
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health)
+def health(database: DatabaseDep, redis: RedisDep, response: Response) -> Health:
+    """Database and Redis reachability, queue depths and live RQ workers; 503 when the
+    database or Redis is down."""
+    try:
+        with database.session() as session:
+            session.execute(text("SELECT 1"))
+        db_check = Check(ok=True)
+    except SQLAlchemyError as exc:
+        db_check = Check(ok=False, error=type(exc).__name__)
+    queues: dict[str, int] = {}
+    names: list[str] = []
+    try:
+        redis.ping()
+        queues = queue_depths(redis)
+        names = sorted(worker.name for worker in Worker.all(connection=redis))
+        redis_check = Check(ok=True)
+    except RedisError as exc:
+        redis_check = Check(ok=False, error=type(exc).__name__)
+    healthy = db_check.ok and redis_check.ok
+    if not healthy:
+        logger.bind(database=db_check.error, redis=redis_check.error).warning("degraded")
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Health(
+        status="ok" if healthy else "degraded",
+        database=db_check,
+        redis=redis_check,
+        queues=queues,
+        workers=Workers(count=len(names), names=names),
+    )

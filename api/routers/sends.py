@@ -1,0 +1,65 @@
+"""`/v1/sends`: the outbox, and messages operators write directly."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import (
+    AccountFilter,
+    IdPath,
+    LimitQuery,
+    OffsetQuery,
+    RedisDep,
+    SessionDep,
+    SettingsDep,
+    StaffDep,
+)
+from api.schemas.common import PageOut, page_out
+from api.schemas.sends import SendCreate, SendOut
+from core import sends
+from core.worker_protocol import SendStatus
+
+router = APIRouter(prefix="/v1/sends", tags=["sends"])
+
+
+@router.get("", response_model=PageOut[SendOut])
+def list_sends(
+    session: SessionDep,
+    _principal: StaffDep,
+    status: SendStatus | None = None,
+    account_id: AccountFilter = None,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
+) -> PageOut[SendOut]:
+    """Sends, newest first, optionally in one status."""
+    page = sends.list_sends(
+        session, status=status, account_id=account_id, limit=limit, offset=offset
+    )
+    return page_out(page, SendOut.model_validate)
+
+
+@router.get("/{send_id}", response_model=SendOut)
+def get_send(send_id: IdPath, session: SessionDep, _principal: StaffDep) -> SendOut:
+    """One send."""
+    return SendOut.model_validate(sends.get_send(session, send_id))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SendOut)
+def create_send(
+    body: SendCreate,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: StaffDep,
+) -> SendOut:
+    """Queue a message written by the operator into a conversation."""
+    send = sends.create_direct_send(
+        session,
+        redis,
+        settings,
+        conversation_id=body.conversation_id,
+        text=body.text,
+        ppv_price_cents=body.ppv_price_cents,
+        actor=principal.name,
+    )
+    return SendOut.model_validate(send)

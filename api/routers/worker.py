@@ -1,0 +1,101 @@
+"""`/v1/worker/*`: the browser workers' side. The sweep and send answers carry the
+account's credentials and session: the only place credentials leave the server."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import IdPath, RedisDep, SessionDep, SettingsDep, WorkerDep
+from api.schemas.sends import SendOut
+from api.schemas.sweeps import SweepOut
+from core import accounts, ingest, sends, sweeps
+from core.worker_protocol import (
+    IngestBatch,
+    IngestResult,
+    SendClaim,
+    SendProgress,
+    SendResult,
+    SendTicket,
+    SessionState,
+    SweepPlan,
+    SweepResult,
+    SweepStart,
+)
+
+router = APIRouter(prefix="/v1/worker", tags=["worker"])
+
+
+@router.post("/sweeps/{sweep_id}/start", response_model=SweepPlan)
+def start_sweep(
+    sweep_id: IdPath, body: SweepStart, session: SessionDep, principal: WorkerDep
+) -> SweepPlan:
+    """Mark a sweep running; get the account and the newest message time known per
+    conversation."""
+    return sweeps.start_sweep(session, sweep_id, body, key_name=principal.name)
+
+
+@router.post("/sweeps/{sweep_id}/result", response_model=SweepOut)
+def finish_sweep(
+    sweep_id: IdPath, body: SweepResult, session: SessionDep, principal: WorkerDep
+) -> SweepOut:
+    """Report a sweep done or failed."""
+    return SweepOut.model_validate(
+        sweeps.finish_sweep(session, sweep_id, body, key_name=principal.name)
+    )
+
+
+@router.post("/ingest", response_model=IngestResult)
+def ingest_batch(
+    body: IngestBatch, session: SessionDep, redis: RedisDep, principal: WorkerDep
+) -> IngestResult:
+    """Store scraped messages; ones already held count as duplicates."""
+    return ingest.ingest_batch(session, redis, body, actor=principal.name)
+
+
+@router.post("/sends/{send_id}/claim", response_model=SendTicket)
+def claim_send(
+    send_id: IdPath, body: SendClaim, session: SessionDep, principal: WorkerDep
+) -> SendTicket:
+    """Claim a send to type it; `verify` says an earlier attempt may have typed it."""
+    return sends.claim_send(session, send_id, body, key_name=principal.name)
+
+
+@router.post("/sends/{send_id}/progress", response_model=SendOut)
+def send_progress(
+    send_id: IdPath, body: SendProgress, session: SessionDep, principal: WorkerDep
+) -> SendOut:
+    """Move a claimed send forward to typing or submitted."""
+    return SendOut.model_validate(
+        sends.record_progress(session, send_id, body, key_name=principal.name)
+    )
+
+
+@router.post("/sends/{send_id}/result", response_model=SendOut)
+def send_result(
+    send_id: IdPath,
+    body: SendResult,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
+) -> SendOut:
+    """Report a send delivered or failed; a retryable failure queues the next attempt."""
+    return SendOut.model_validate(
+        sends.record_result(session, redis, settings, send_id, body, key_name=principal.name)
+    )
+
+
+@router.get("/accounts/{account_id}/session", response_model=SessionState)
+def get_session_state(
+    account_id: IdPath, session: SessionDep, _principal: WorkerDep
+) -> SessionState:
+    """The account's saved browser session; 404 when none is saved."""
+    return SessionState(storage_state=accounts.get_session_state(session, account_id))
+
+
+@router.put("/accounts/{account_id}/session", status_code=status.HTTP_204_NO_CONTENT)
+def store_session_state(
+    account_id: IdPath, body: SessionState, session: SessionDep, principal: WorkerDep
+) -> None:
+    """Save the account's browser session for every worker to reuse."""
+    accounts.store_session_state(session, account_id, body.storage_state, actor=principal.name)

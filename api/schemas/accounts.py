@@ -1,0 +1,105 @@
+"""Account bodies. No response carries the password or the saved browser session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from api.schemas.common import RequestBody, ResponseBody
+from core.accounts import AccountChanges
+from core.drafting.base import Persona
+from core.models import Account, AccountStatus
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Username = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,100}$")]
+BaseUrl = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
+
+
+class Credentials(RequestBody):
+    username: Username
+    password: Password
+
+
+class AccountCreate(RequestBody):
+    name: Name
+    username: Username
+    password: Password
+    profile: ProfileName = "sandbox"
+    base_url: BaseUrl | None = Field(default=None, description="Overrides the profile's URL.")
+    persona: Persona = Field(default_factory=Persona)
+    auto_send: bool = False
+
+
+class AccountUpdate(RequestBody):
+    """Fields to change; absent fields stay. Only `base_url` may be set to null."""
+
+    name: Name | None = None
+    base_url: BaseUrl | None = None
+    credentials: Credentials | None = None
+    persona: Persona | None = None
+    auto_send: bool | None = None
+    status: AccountStatus | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        nulls = sorted(
+            f for f in self.model_fields_set if f != "base_url" and getattr(self, f) is None
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
+
+    def changes(self) -> AccountChanges:
+        """The update as the account service takes it."""
+        changes: AccountChanges = {}
+        if self.name is not None:
+            changes["name"] = self.name
+        if "base_url" in self.model_fields_set:
+            changes["base_url"] = self.base_url
+        if self.credentials is not None:
+            changes["username"] = self.credentials.username
+            changes["password"] = self.credentials.password
+        if self.persona is not None:
+            changes["persona"] = self.persona
+        if self.auto_send is not None:
+            changes["auto_send"] = self.auto_send
+        if self.status is not None:
+            changes["status"] = self.status
+        return changes
+
+
+class AccountOut(ResponseBody):
+    id: int
+    name: str
+    profile: str
+    base_url: str | None
+    username: str
+    status: AccountStatus
+    persona: Persona
+    auto_send: bool
+    has_session: bool
+    last_sweep_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, account: Account) -> AccountOut:
+        """The public view of an account: no password, only whether a session is saved."""
+        return cls(
+            id=account.id,
+            name=account.name,
+            profile=account.profile,
+            base_url=account.base_url,
+            username=account.username,
+            status=account.status,
+            persona=Persona.model_validate(account.persona),
+            auto_send=account.auto_send,
+            has_session=account.session_state is not None,
+            last_sweep_at=account.last_sweep_at,
+            created_at=account.created_at,
+        )

@@ -1,0 +1,41 @@
+"""Send bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from api.schemas.common import PriceCents, RequestBody, ResponseBody, RowId, Text
+from core.models import SendPriority
+from core.worker_protocol import SendStatus
+
+
+class SendCreate(RequestBody):
+    """A message an operator writes directly into a conversation."""
+
+    conversation_id: RowId
+    text: Text
+    ppv_price_cents: PriceCents | None = None
+
+
+class SendOut(ResponseBody):
+    id: int
+    account_id: int
+    conversation_id: int
+    draft_id: int | None
+    text: str
+    ppv_price_cents: int | None
+    status: SendStatus
+    priority: SendPriority
+    attempt: int
+    max_attempts: int
+    worker_id: str | None
+    claimed_at: datetime | None
+    typing_at: datetime | None
+    submitted_at: datetime | None
+    delivered_at: datetime | None
+    platform_message_id: str | None
+    last_error: str | None
+    artifacts: dict[str, str]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,39 @@
+"""Sweep bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import model_validator
+
+from api.schemas.common import RequestBody, ResponseBody, RowId
+from core.worker_protocol import SweepStatus
+
+
+class SweepTrigger(RequestBody):
+    """Sweep one account (`account_id`) or every active account (`all: true`)."""
+
+    account_id: RowId | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.account_id is None) == (not self.all):
+            raise ValueError("give either account_id or all: true, not both or neither")
+        return self
+
+
+class SweepOut(ResponseBody):
+    id: int
+    account_id: int
+    status: SweepStatus
+    requested_by: str
+    worker_id: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    messages_found: int
+    conversations_read: int
+    error: str | None
+    artifacts: dict[str, str]
+    created_at: datetime

@@ -1,0 +1,125 @@
+"""Creator accounts: their settings, credentials and saved browser sessions."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import Page, paginate
+from core.drafting.base import Persona
+from core.errors import NotFound, get_or_raise
+from core.models import Account, AccountStatus
+from core.worker_protocol import AccountAccess
+
+
+class AccountChanges(TypedDict, total=False):
+    """Fields an update may set; a key that is absent stays as it is."""
+
+    name: str
+    base_url: str | None
+    username: str
+    password: str
+    persona: Persona
+    auto_send: bool
+    status: AccountStatus
+
+
+def create_account(
+    session: Session,
+    *,
+    actor: str,
+    name: str,
+    username: str,
+    password: str,
+    profile: str = "sandbox",
+    base_url: str | None = None,
+    persona: Persona | None = None,
+    auto_send: bool = False,
+) -> Account:
+    """Create and commit an account."""
+    account = Account(
+        name=name,
+        profile=profile,
+        base_url=base_url,
+        username=username,
+        password=password,
+        persona=(persona or Persona()).model_dump(),
+        auto_send=auto_send,
+        status=AccountStatus.active,
+    )
+    session.add(account)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "account.created",
+        "account",
+        account.id,
+        profile=profile,
+        auto_send=auto_send,
+    )
+    session.commit()
+    return account
+
+
+def list_accounts(session: Session, limit: int, offset: int) -> Page[Account]:
+    """Accounts, oldest first."""
+    return paginate(session, select(Account).order_by(Account.id), limit, offset)
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    """One account, or `NotFound`."""
+    return get_or_raise(session, Account, account_id)
+
+
+def update_account(
+    session: Session, account_id: int, changes: AccountChanges, *, actor: str
+) -> Account:
+    """Apply `changes` and commit. A new username drops the saved browser session, which
+    belongs to the old login."""
+    account = get_or_raise(session, Account, account_id, for_update=True)
+    if "username" in changes and changes["username"] != account.username:
+        account.session_state = None
+    for field, value in changes.items():
+        setattr(account, field, value.model_dump() if isinstance(value, Persona) else value)
+    # Field names only: the audit log never holds credentials.
+    audit.record(session, actor, "account.updated", "account", account.id, fields=sorted(changes))
+    session.commit()
+    return account
+
+
+def account_access(account: Account) -> AccountAccess:
+    """What a worker needs to drive `account`, credentials included."""
+    return AccountAccess(
+        account_id=account.id,
+        profile=account.profile,
+        base_url=account.base_url,
+        username=account.username,
+        password=account.password,
+        storage_state=account.session_state,
+    )
+
+
+def get_session_state(session: Session, account_id: int) -> dict[str, Any]:
+    """The account's saved browser session; `NotFound` when none was saved."""
+    account = get_or_raise(session, Account, account_id)
+    if account.session_state is None:
+        raise NotFound(f"account {account_id} has no saved session")
+    return account.session_state
+
+
+def store_session_state(
+    session: Session, account_id: int, storage_state: dict[str, Any], *, actor: str
+) -> Account:
+    """Save the account's browser session. A worker saves one after logging in, so an
+    account that needed a login is active again."""
+    account = get_or_raise(session, Account, account_id, for_update=True)
+    account.session_state = storage_state
+    if account.status == AccountStatus.needs_login:
+        account.status = AccountStatus.active
+    audit.record(session, actor, "account.session_stored", "account", account.id)
+    session.commit()
+    return account

@@ -1,0 +1,213 @@
+"""The offline drafter: short persona-styled replies from templates, no network.
+
+It reads the fan's last message for an obvious intent (a tip, a compliment, a question, a
+greeting), picks a template written for the persona's tone, and adds the persona's name,
+phrases and emojis. Every choice comes from a RNG seeded with `context.seed`, so the same
+context always gives the same draft while different messages read differently.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from enum import StrEnum
+
+from core.drafting.base import DraftContext, DraftResult, Persona
+
+
+class Intent(StrEnum):
+    tip = "tip"
+    compliment = "compliment"
+    question = "question"
+    greeting = "greeting"
+    general = "general"
+
+
+TIP_KIND = "tip_thanks"
+
+_TIP = re.compile(r"\btip(s|ped)?\b|\$\s?\d", re.IGNORECASE)
+_COMPLIMENT = re.compile(
+    r"\b(beautiful|gorgeous|stunning|pretty|cute|hot|sexy|amazing|perfect|incredible|"
+    r"obsessed|love (your|ur|you|u))\b",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"\?|^\s*(what|how|when|where|why|who|which|do|does|did|are|is|can|could|would|will)\b",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\s*(hi+|hey+|hello|hiya|yo|howdy|good (morning|afternoon|evening)|morning)\b",
+    re.IGNORECASE,
+)
+
+# `{ name}` becomes " <fan's first name>", or nothing when the fan has no name.
+_TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {
+    Intent.tip: {
+        "warm": (
+            "Thank you so much{ name}! That was so sweet of you, it honestly made my day",
+            "Aww{ name}, thank you for the tip! I really appreciate you",
+            "You're the sweetest{ name}, thank you! It means a lot to me",
+        ),
+        "playful": (
+            "Omg{ name}, you spoil me! Thank you thank you",
+            "Look at you being generous{ name}! Thanks so much",
+            "Wait, you're amazing{ name}! Thanks for the tip, I can't stop grinning",
+        ),
+        "flirty": (
+            "You really know how to make me smile{ name}. Thank you",
+            "Thank you{ name}, you just made me blush",
+            "Someone's being extra sweet today{ name}. Thank you, I love it",
+        ),
+        "professional": (
+            "Thank you for the tip{ name}, I really appreciate your support.",
+            "Thanks so much{ name}! Your support means a lot.",
+            "Much appreciated{ name}, thank you for supporting my work.",
+        ),
+    },
+    Intent.compliment: {
+        "warm": (
+            "Aww thank you{ name}! That's so kind of you to say",
+            "You're too sweet{ name}, thank you! How's your day going?",
+            "That honestly made me smile{ name}, thank you",
+        ),
+        "playful": (
+            "Stop it{ name}, you're making me blush! Thank you",
+            "Haha you're just saying that{ name}... but I'll take it! Thanks",
+            "Okay{ name}, that's officially the nicest thing I've heard today",
+        ),
+        "flirty": (
+            "Mmm, keep talking like that{ name}",
+            "You always know exactly what to say{ name}. Thank you",
+            "Careful{ name}, compliments like that get you on my favourites list",
+        ),
+        "professional": (
+            "Thank you{ name}, that's very kind of you.",
+            "I appreciate that{ name}, thank you!",
+            "Thanks so much{ name}, glad you're enjoying my content.",
+        ),
+    },
+    Intent.question: {
+        "warm": (
+            "Good question{ name}! Let me think about that one and tell you more soon",
+            "Ooh{ name}, I love that you asked! What made you curious?",
+            "Hmm, great question{ name}. What do you think?",
+        ),
+        "playful": (
+            "Ooh, wouldn't you like to know{ name}! What's your guess?",
+            "Haha{ name}, that's a fun one. You go first!",
+            "Hmm, maybe I'll tell you{ name}... if you tell me something first",
+        ),
+        "flirty": (
+            "Wouldn't you like to know{ name}. Ask me again nicely",
+            "Mmm{ name}, curious are we? I like that",
+            "That's a secret{ name}... but I might tell you if you stick around",
+        ),
+        "professional": (
+            "Good question{ name}! I'll get back to you with the details shortly.",
+            "Thanks for asking{ name}. Let me check and reply properly soon.",
+            "Great question{ name}, I'll follow up with an answer shortly.",
+        ),
+    },
+    Intent.greeting: {
+        "warm": (
+            "Hey{ name}! So good to hear from you. How's your day going?",
+            "Hi{ name}! How are you doing today?",
+            "Hi there{ name}! What have you been up to?",
+        ),
+        "playful": (
+            "Heyyy{ name}! Look who it is",
+            "Well hello{ name}! Took you long enough",
+            "Hiii{ name}! What trouble are you getting into today?",
+        ),
+        "flirty": (
+            "Hey{ name}... I was hoping you'd message me",
+            "Well hi there{ name}. Missed me?",
+            "Hey{ name}, you just made my day a little better",
+        ),
+        "professional": (
+            "Hi{ name}, thanks for the message! How are you?",
+            "Hello{ name}! Great to hear from you.",
+            "Hi{ name}! Hope your day is going well.",
+        ),
+    },
+    Intent.general: {
+        "warm": (
+            "Aww{ name}, thanks for telling me! How's everything else going?",
+            "I love hearing from you{ name}. Tell me more?",
+            "That's so nice{ name}. What else is new with you?",
+        ),
+        "playful": (
+            "Haha{ name}, you always keep me entertained. Tell me more!",
+            "Okay{ name}, now I need the full story",
+            "Ha, love it{ name}! What happened next?",
+        ),
+        "flirty": (
+            "Mmm{ name}, I like where this is going. Tell me more",
+            "You've got my attention{ name}. Keep going",
+            "I was just thinking about you{ name}. Tell me more",
+        ),
+        "professional": (
+            "Thanks for your message{ name}! I'll get back to you soon.",
+            "Appreciate you reaching out{ name}. Anything else I can help with?",
+            "Thanks{ name}, noted! I'll reply properly shortly.",
+        ),
+    },
+}
+
+
+def detect_intent(text: str, kind: str = "reply") -> Intent:
+    """The most specific obvious intent of a fan's message; a tip outranks everything."""
+    if kind == TIP_KIND or _TIP.search(text):
+        return Intent.tip
+    if _COMPLIMENT.search(text):
+        return Intent.compliment
+    if _QUESTION.search(text):
+        return Intent.question
+    if _GREETING.search(text):
+        return Intent.greeting
+    return Intent.general
+
+
+def _allowed(options: tuple[str, ...] | list[str], forbidden: list[str]) -> list[str]:
+    """Options without a forbidden word; all of them if none is clean (the content filter
+    downstream then holds the draft back)."""
+    words = [w.lower() for w in forbidden if w.strip()]
+    clean = [o for o in options if not any(w in o.lower() for w in words)]
+    return clean or list(options)
+
+
+def _first_name(fan_name: str) -> str:
+    parts = fan_name.strip().split()
+    return parts[0][:30] if parts else ""
+
+
+def _emojis(persona: Persona, rng: random.Random) -> str:
+    if persona.emoji_style == "none" or not persona.emojis:
+        return ""
+    count = 1 if persona.emoji_style == "some" else rng.randint(2, 3)
+    return "".join(rng.choice(persona.emojis) for _ in range(count))
+
+
+class OfflineDrafter:
+    """Template drafting in the persona's voice; deterministic per `context.seed`."""
+
+    provider = "offline"
+    model: str | None = None
+
+    def draft(self, context: DraftContext) -> DraftResult:
+        """Write one short reply to `context.inbound_text`."""
+        persona = context.persona
+        rng = random.Random(context.seed)
+        intent = detect_intent(context.inbound_text, context.kind)
+        template = rng.choice(_allowed(_TEMPLATES[intent][persona.tone], persona.forbidden_words))
+        name = _first_name(context.fan_name)
+        parts = [template.replace("{ name}", f" {name}" if name else "")]
+        phrases = _allowed(persona.phrases, persona.forbidden_words) if persona.phrases else []
+        if phrases and rng.random() < 0.6:
+            parts.append(rng.choice(phrases))
+        if persona.tone == "professional" and persona.name:
+            parts.append(f"- {persona.name}")
+        emojis = _emojis(persona, rng)
+        if emojis:
+            parts.append(emojis)
+        return DraftResult(text=" ".join(parts), provider=self.provider, model=self.model)

@@ -1,0 +1,243 @@
+"""The control plane's tables: CRM (accounts, fans, conversations, messages), the outbox
+(drafts and sends), sweeps, the audit log and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, utcnow
+from core.worker_protocol import Direction, SendStatus, SweepStatus
+
+
+class AccountStatus(StrEnum):
+    active = "active"
+    needs_login = "needs_login"
+    paused = "paused"
+
+
+class DraftStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class SendPriority(StrEnum):
+    reply = "reply"
+    direct = "direct"
+    bulk = "bulk"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    operator = "operator"
+    worker = "worker"
+
+
+def _enum(enum: type[StrEnum]) -> Enum:
+    # Stored as plain strings: no PostgreSQL enum types to migrate when a value is added.
+    return Enum(enum, native_enum=False, length=20, validate_strings=True)
+
+
+class Account(Base):
+    """A creator account on a platform, driven through the browser profile `profile`."""
+
+    __tablename__ = "accounts"
+    label: ClassVar[str] = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    profile: Mapped[str] = mapped_column(String(100), default="sandbox")
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    username: Mapped[str] = mapped_column(String(200))
+    # Write-only: handed to workers in `AccountAccess`, never in an API response or a log.
+    password: Mapped[str] = mapped_column(String(500))
+    status: Mapped[AccountStatus] = mapped_column(
+        _enum(AccountStatus), default=AccountStatus.active
+    )
+    persona: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    auto_send: Mapped[bool] = mapped_column(default=False)
+    session_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_sweep_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Fan(Base):
+    __tablename__ = "fans"
+    __table_args__ = (UniqueConstraint("account_id", "platform_fan_id"),)
+    label: ClassVar[str] = "fan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    platform_fan_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    total_spend_cents: Mapped[int] = mapped_column(default=0)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("account_id", "platform_conversation_id"),)
+    label: ClassVar[str] = "conversation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"), index=True)
+    platform_conversation_id: Mapped[str] = mapped_column(String(200))
+    last_message_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    account: Mapped[Account] = relationship()
+    fan: Mapped[Fan] = relationship(lazy="joined")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "platform_message_id"),
+        Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
+    )
+    label: ClassVar[str] = "message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    platform_message_id: Mapped[str] = mapped_column(String(200))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+    tip_cents: Mapped[int] = mapped_column(default=0)
+    ppv_price_cents: Mapped[int | None]
+    ppv_paid: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship()
+
+
+class Draft(Base):
+    """A reply written by a drafter for one inbound message, waiting for a decision."""
+
+    __tablename__ = "drafts"
+    label: ClassVar[str] = "draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # Unique: one draft per inbound message, so a re-run draft job finds the first one.
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    kind: Mapped[str] = mapped_column(String(50), default="reply")
+    text: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(default=0)
+    completion_tokens: Mapped[int] = mapped_column(default=0)
+    status: Mapped[DraftStatus] = mapped_column(
+        _enum(DraftStatus), default=DraftStatus.pending, index=True
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship()
+
+
+class Send(Base):
+    """One message to type into a conversation: the outbox row behind every send job."""
+
+    __tablename__ = "sends"
+    label: ClassVar[str] = "send"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drafts.id", ondelete="SET NULL"), unique=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    ppv_price_cents: Mapped[int | None]
+    status: Mapped[SendStatus] = mapped_column(
+        _enum(SendStatus), default=SendStatus.queued, index=True
+    )
+    priority: Mapped[SendPriority] = mapped_column(_enum(SendPriority))
+    attempt: Mapped[int] = mapped_column(default=1)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    typing_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    platform_message_id: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    artifacts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account] = relationship()
+    conversation: Mapped[Conversation] = relationship()
+
+
+class Sweep(Base):
+    """One scrape of an account's inbox."""
+
+    __tablename__ = "sweeps"
+    label: ClassVar[str] = "sweep"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[SweepStatus] = mapped_column(
+        _enum(SweepStatus), default=SweepStatus.queued, index=True
+    )
+    requested_by: Mapped[str] = mapped_column(String(200))
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    messages_found: Mapped[int] = mapped_column(default=0)
+    conversations_read: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    artifacts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+
+class AuditEvent(Base):
+    """Who or what did what to which row. Never holds message text or credentials."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+    label: ClassVar[str] = "audit event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    subject_type: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiKey(Base):
+    """An API key: only its sha256 is stored; the prefix finds the row without a scan."""
+
+    __tablename__ = "api_keys"
+    label: ClassVar[str] = "api key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    prefix: Mapped[str] = mapped_column(String(20), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

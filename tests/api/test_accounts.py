@@ -1,0 +1,112 @@
+"""Accounts: created and changed by admins, read by operators, never leaking secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from core.db import Database
+from core.models import Account, AuditEvent
+from tests.api.conftest import PASSWORD
+
+SECRET_FIELDS = {"password", "session_state", "storage_state"}
+
+
+def assert_no_secrets(response_text: str, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in response_text
+    for field in SECRET_FIELDS:
+        assert f'"{field}"' not in response_text
+
+
+def test_create_and_read_never_return_the_password(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    account: dict[str, Any],
+) -> None:
+    assert account["username"] == "mia"
+    assert account["status"] == "active"
+    assert account["profile"] == "sandbox"
+    assert account["auto_send"] is False
+    assert account["has_session"] is False
+    assert account["persona"]["tone"] == "playful"
+    assert set(account) >= {"id", "name", "base_url", "created_at", "last_sweep_at"}
+    assert not SECRET_FIELDS & set(account)
+    for headers in (admin, operator):
+        one = client.get(f"/v1/accounts/{account['id']}", headers=headers)
+        listing = client.get("/v1/accounts", headers=headers)
+        assert one.status_code == listing.status_code == 200
+        assert listing.json()["total"] == 1
+        assert_no_secrets(one.text + listing.text, PASSWORD)
+
+
+def test_password_is_stored_for_workers(db: Database, account: dict[str, Any]) -> None:
+    with db.session() as session:
+        assert session.get(Account, account["id"]).password == PASSWORD
+
+
+def test_patch_changes_fields_and_credentials(
+    client: TestClient, admin: dict[str, str], db: Database, account: dict[str, Any]
+) -> None:
+    account_id = account["id"]
+    with db.session() as session:
+        session.get(Account, account_id).session_state = {"cookies": [{"name": "s"}]}
+        session.commit()
+    assert client.get(f"/v1/accounts/{account_id}", headers=admin).json()["has_session"]
+
+    response = client.patch(
+        f"/v1/accounts/{account_id}",
+        headers=admin,
+        json={
+            "name": "Mia B",
+            "base_url": None,
+            "credentials": {"username": "mia2", "password": "n3w-Secret!"},
+            "persona": {"tone": "professional", "emoji_style": "none"},
+            "auto_send": True,
+            "status": "paused",
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert_no_secrets(response.text, "n3w-Secret!", PASSWORD)
+    assert body["name"] == "Mia B"
+    assert body["base_url"] is None
+    assert body["username"] == "mia2"
+    assert body["persona"]["tone"] == "professional"
+    assert body["auto_send"] is True
+    assert body["status"] == "paused"
+    # A new login makes the old session worthless.
+    assert body["has_session"] is False
+    with db.session() as session:
+        stored = session.get(Account, account_id)
+        assert stored.password == "n3w-Secret!"
+        event = session.query(AuditEvent).filter_by(action="account.updated").one()
+    assert event.actor == "admin"
+    assert "credentials" not in str(event.detail) and "n3w-Secret!" not in str(event.detail)
+    assert event.detail["fields"] == sorted(
+        ["auto_send", "base_url", "name", "password", "persona", "status", "username"]
+    )
+
+
+def test_patch_keeps_absent_fields(
+    client: TestClient, admin: dict[str, str], account: dict[str, Any]
+) -> None:
+    response = client.patch(f"/v1/accounts/{account['id']}", headers=admin, json={"name": "M"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "M"
+    assert body["base_url"] == account["base_url"]
+    assert body["persona"] == account["persona"]
+
+
+def test_list_is_paginated(client: TestClient, admin: dict[str, str]) -> None:
+    for i in range(3):
+        client.post(
+            "/v1/accounts", headers=admin, json={"name": f"a{i}", "username": "u", "password": "p"}
+        )
+    page = client.get("/v1/accounts?limit=2&offset=1", headers=admin).json()
+    assert page["total"] == 3
+    assert [a["name"] for a in page["items"]] == ["a1", "a2"]
+    assert (page["limit"], page["offset"]) == (2, 1)

@@ -1,0 +1,158 @@
+"""Sweeps from trigger to result, and the browser sessions workers save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from redis import Redis
+
+from core.queues import job_exists, sweep_job_id
+from tests.api.conftest import PASSWORD, conv, ingest, msg
+
+
+def test_sweep_lifecycle(
+    client: TestClient,
+    operator: dict[str, str],
+    worker: dict[str, str],
+    admin: dict[str, str],
+    redis: Redis,
+    account: dict[str, Any],
+) -> None:
+    response = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]})
+    assert response.status_code == 202, response.text
+    [sweep] = response.json()
+    assert (sweep["status"], sweep["requested_by"], sweep["account_id"]) == (
+        "queued",
+        "operator",
+        account["id"],
+    )
+    assert job_exists(redis, sweep_job_id(sweep["id"]))
+    # Asking again while it waits returns the same sweep.
+    again = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]})
+    assert [s["id"] for s in again.json()] == [sweep["id"]]
+
+    ingest(
+        client,
+        worker,
+        account["id"],
+        [
+            conv("c-1", [msg("m1", "inbound", 0), msg("m2", "outbound", 4)]),
+            conv("c-2", [msg("x", "inbound", 7)], fan="f2"),
+        ],
+    )
+    started = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w1"}
+    )
+    assert started.status_code == 200, started.text
+    plan = started.json()
+    assert plan["sweep_id"] == sweep["id"]
+    assert plan["account"]["password"] == PASSWORD
+    assert plan["account"]["username"] == "mia"
+    assert plan["known_last_message_at"] == {
+        "c-1": "2026-03-01T12:04:00Z",
+        "c-2": "2026-03-01T12:07:00Z",
+    }
+    running = client.get(f"/v1/sweeps/{sweep['id']}", headers=operator).json()
+    assert (running["status"], running["worker_id"]) == ("running", "w1")
+    # A worker that picks up the job of a dead one may start it again.
+    restarted = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w2"}
+    )
+    assert restarted.status_code == 200
+
+    finished = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/result",
+        headers=worker,
+        json={"status": "done", "messages_found": 3, "conversations_read": 2},
+    )
+    assert finished.status_code == 200, finished.text
+    done = finished.json()
+    assert (done["status"], done["messages_found"], done["conversations_read"]) == ("done", 3, 2)
+    assert done["finished_at"] is not None
+    last_sweep = client.get(f"/v1/accounts/{account['id']}", headers=admin).json()["last_sweep_at"]
+    assert last_sweep == done["finished_at"]
+
+    twice = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/result", headers=worker, json={"status": "failed"}
+    )
+    assert twice.status_code == 409
+    assert twice.json()["detail"] == f"sweep {sweep['id']} is done, not running"
+    late = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w3"}
+    )
+    assert late.status_code == 409
+    # With the last one finished, a new trigger queues a new sweep.
+    fresh = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]}).json()
+    assert fresh[0]["id"] != sweep["id"]
+
+
+def test_failed_sweep_keeps_the_error(
+    client: TestClient, operator: dict[str, str], worker: dict[str, str], account: dict[str, Any]
+) -> None:
+    [sweep] = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]}).json()
+    client.post(f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w"})
+    failed = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/result",
+        headers=worker,
+        json={"status": "failed", "error": "login refused", "artifacts": {"png": "a.png"}},
+    ).json()
+    assert (failed["status"], failed["error"], failed["artifacts"]) == (
+        "failed",
+        "login refused",
+        {"png": "a.png"},
+    )
+    account_now = client.get(f"/v1/accounts/{account['id']}", headers=operator).json()
+    assert account_now["last_sweep_at"] is None
+    queued = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/result", headers=worker, json={"status": "queued"}
+    )
+    assert queued.status_code == 409
+    assert "done or failed" in queued.json()["detail"]
+
+
+def test_sweep_all_takes_active_accounts_only(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    redis: Redis,
+    account: dict[str, Any],
+) -> None:
+    paused = client.post(
+        "/v1/accounts", headers=admin, json={"name": "P", "username": "p", "password": "p"}
+    ).json()
+    client.patch(f"/v1/accounts/{paused['id']}", headers=admin, json={"status": "paused"})
+    response = client.post("/v1/sweeps", headers=operator, json={"all": True})
+    assert response.status_code == 202
+    assert [s["account_id"] for s in response.json()] == [account["id"]]
+    refused = client.post("/v1/sweeps", headers=operator, json={"account_id": paused["id"]})
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == f"account {paused['id']} is paused; resume it to sweep"
+    listing = client.get(f"/v1/sweeps?account_id={account['id']}", headers=operator).json()
+    assert listing["total"] == 1
+    assert client.get("/v1/sweeps?status=done", headers=operator).json()["total"] == 0
+
+
+def test_session_state_round_trip(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str], account: dict[str, Any]
+) -> None:
+    url = f"/v1/worker/accounts/{account['id']}/session"
+    missing = client.get(url, headers=worker)
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == f"account {account['id']} has no saved session"
+    client.patch(f"/v1/accounts/{account['id']}", headers=admin, json={"status": "needs_login"})
+
+    state = {"cookies": [{"name": "sid", "value": "abc", "domain": "127.0.0.1"}], "origins": []}
+    stored = client.put(url, headers=worker, json={"storage_state": state})
+    assert stored.status_code == 204
+    assert client.get(url, headers=worker).json() == {"storage_state": state}
+
+    public = client.get(f"/v1/accounts/{account['id']}", headers=admin)
+    assert public.json()["has_session"] is True
+    assert public.json()["status"] == "active"
+    assert "abc" not in public.text and "storage_state" not in public.text
+    [sweep] = client.post("/v1/sweeps", headers=admin, json={"account_id": account["id"]}).json()
+    plan = client.post(
+        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w"}
+    ).json()
+    assert plan["account"]["storage_state"] == state

@@ -1,0 +1,210 @@
+"""Bad input gets a 4xx whose `detail` names the field and the problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import concrete, conv, ingest, msg
+
+LONG = "x" * 5001
+
+# For every route that takes a body: (bad body, text the 422 detail must contain).
+BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
+    ("POST", "/v1/accounts"): [
+        ({"name": "", "username": "u", "password": "p"}, "body.name: String should have at least"),
+        ({"name": "A", "username": "u"}, "body.password: Field required"),
+        ({"name": "A", "username": "u", "password": "p", "pasword": "x"}, "body.pasword: Extra"),
+        (
+            {"name": "A", "username": "u", "password": "p", "persona": {"tone": "angry"}},
+            "body.persona.tone: String should match pattern",
+        ),
+        ({"name": "A", "username": "u", "password": "p", "base_url": "ftp://x"}, "body.base_url"),
+        ({"name": "A", "username": "u", "password": "p", "profile": "../etc"}, "body.profile"),
+    ],
+    ("PATCH", "/v1/accounts/{account_id}"): [
+        ({}, "give at least one field to change"),
+        ({"name": None}, "name cannot be null"),
+        ({"status": "deleted"}, "body.status: Input should be"),
+        ({"credentials": {"username": "u"}}, "body.credentials.password: Field required"),
+    ],
+    ("POST", "/v1/sweeps"): [
+        ({}, "give either account_id or all: true"),
+        ({"account_id": 1, "all": True}, "give either account_id or all: true"),
+        ({"account_id": 0}, "body.account_id: Input should be greater than or equal to 1"),
+    ],
+    ("POST", "/v1/drafts/{draft_id}/approve"): [
+        ({"text": ""}, "body.text: String should have at least 1 character"),
+        ({"text": "   "}, "body.text: Value error, must contain more than whitespace"),
+        ({"text": LONG}, "body.text: String should have at most 5000 characters"),
+    ],
+    ("POST", "/v1/drafts/{draft_id}/reject"): [
+        ({}, "body.reason: Field required"),
+        ({"reason": "  "}, "body.reason: String should have at least 1 character"),
+    ],
+    ("POST", "/v1/sends"): [
+        ({"conversation_id": 1}, "body.text: Field required"),
+        ({"conversation_id": 1, "text": LONG}, "body.text: String should have at most"),
+        (
+            {"conversation_id": 1, "text": "hi", "ppv_price_cents": -5},
+            "body.ppv_price_cents: Input should be greater than or equal to 0",
+        ),
+        ({"conversation_id": "one", "text": "hi"}, "body.conversation_id: Input should be"),
+    ],
+    ("POST", "/v1/worker/sweeps/{sweep_id}/start"): [
+        ({}, "body.worker_id: Field required"),
+        ({"worker_id": ""}, "body.worker_id: String should have at least 1 character"),
+    ],
+    ("POST", "/v1/worker/sweeps/{sweep_id}/result"): [
+        ({"status": "finished"}, "body.status: Input should be"),
+        ({"status": "done", "messages_found": -1}, "body.messages_found: Input should be greater"),
+    ],
+    ("POST", "/v1/worker/ingest"): [
+        ({"account_id": 1, "conversations": []}, "body.conversations: List should have at least"),
+        (
+            {"account_id": 1, "conversations": [conv("c", [msg("m", "sideways", 0)])]},
+            "body.conversations.0.messages.0.direction: Input should be 'inbound' or 'outbound'",
+        ),
+        (
+            {"account_id": 1, "conversations": [conv("c", [{"platform_message_id": "m"}])]},
+            "body.conversations.0.messages.0.sent_at: Field required",
+        ),
+    ],
+    ("POST", "/v1/worker/sends/{send_id}/claim"): [
+        ({}, "body.worker_id: Field required"),
+    ],
+    ("POST", "/v1/worker/sends/{send_id}/progress"): [
+        ({"worker_id": "w1", "status": "typed"}, "body.status: Input should be"),
+    ],
+    ("POST", "/v1/worker/sends/{send_id}/result"): [
+        ({"worker_id": "w1"}, "body.status: Field required"),
+        ({"worker_id": "w1", "status": "failed", "error": LONG}, "body.error: String should"),
+    ],
+    ("PUT", "/v1/worker/accounts/{account_id}/session"): [
+        ({"storage_state": "cookies"}, "body.storage_state: Input should be a valid dictionary"),
+        ({}, "body.storage_state: Field required"),
+    ],
+}
+
+
+def test_every_route_with_a_body_is_covered(app: FastAPI) -> None:
+    with_body = {
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        if getattr(route, "body_field", None) is not None
+        for method in route.methods or ()
+    }
+    assert with_body == set(BAD_BODIES)
+
+
+def test_bad_bodies_are_named_in_the_detail(client: TestClient, admin: dict[str, str]) -> None:
+    for (method, path), cases in BAD_BODIES.items():
+        for body, expected in cases:
+            response = client.request(method, concrete(path), headers=admin, json=body)
+            assert response.status_code == 422, (method, path, body, response.text)
+            payload = response.json()
+            assert expected in payload["detail"], (method, path, payload["detail"])
+            assert payload["errors"] and all("loc" in e and "msg" in e for e in payload["errors"])
+
+
+def test_rejected_input_is_not_echoed(client: TestClient, admin: dict[str, str]) -> None:
+    body = {"name": "A", "username": "u", "password": "p" * 501}
+    response = client.post("/v1/accounts", headers=admin, json=body)
+    assert response.status_code == 422
+    assert "ppppp" not in response.text
+    assert "body.password: String should have at most 500 characters" in response.json()["detail"]
+
+
+def test_malformed_json_and_missing_body(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.post(
+        "/v1/sends", headers={**admin, "Content-Type": "application/json"}, content=b"{nope"
+    )
+    assert response.status_code == 422
+    assert "JSON decode error" in response.json()["detail"]
+    response = client.post("/v1/sends", headers=admin)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "body: Field required"
+
+
+def test_bad_query_and_path_parameters(client: TestClient, admin: dict[str, str]) -> None:
+    cases = [
+        ("/v1/sends?limit=0", "query.limit: Input should be greater than or equal to 1"),
+        ("/v1/sends?limit=201", "query.limit: Input should be less than or equal to 200"),
+        ("/v1/conversations?offset=-1", "query.offset: Input should be greater than or equal"),
+        ("/v1/sends?status=lost", "query.status: Input should be"),
+        ("/v1/drafts?status=maybe", "query.status: Input should be"),
+        ("/v1/sweeps?account_id=abc", "query.account_id: Input should be a valid integer"),
+        ("/v1/sends/abc", "path.send_id: Input should be a valid integer"),
+        ("/v1/accounts/0", "path.account_id: Input should be greater than or equal to 1"),
+    ]
+    for url, expected in cases:
+        response = client.get(url, headers=admin)
+        assert response.status_code == 422, url
+        assert expected in response.json()["detail"], (url, response.json())
+
+
+def test_unknown_ids_are_404_with_the_id(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str]
+) -> None:
+    cases = [
+        ("GET", "/v1/sends/42", None, "send 42 not found"),
+        ("GET", "/v1/accounts/42", None, "account 42 not found"),
+        ("PATCH", "/v1/accounts/42", {"name": "x"}, "account 42 not found"),
+        ("GET", "/v1/sweeps/42", None, "sweep 42 not found"),
+        ("GET", "/v1/drafts/42", None, "draft 42 not found"),
+        ("GET", "/v1/conversations/42", None, "conversation 42 not found"),
+        ("GET", "/v1/conversations/42/messages", None, "conversation 42 not found"),
+        ("POST", "/v1/drafts/42/approve", {}, "draft 42 not found"),
+        ("POST", "/v1/drafts/42/reject", {"reason": "no"}, "draft 42 not found"),
+        ("POST", "/v1/sends", {"conversation_id": 42, "text": "hi"}, "conversation 42 not found"),
+        ("POST", "/v1/sweeps", {"account_id": 42}, "account 42 not found"),
+    ]
+    worker_cases = [
+        ("POST", "/v1/worker/sends/42/claim", {"worker_id": "w"}, "send 42 not found"),
+        (
+            "POST",
+            "/v1/worker/sends/42/progress",
+            {"worker_id": "w", "status": "typing"},
+            "send 42 not found",
+        ),
+        (
+            "POST",
+            "/v1/worker/sends/42/result",
+            {"worker_id": "w", "status": "failed"},
+            "send 42 not found",
+        ),
+        ("POST", "/v1/worker/sweeps/42/start", {"worker_id": "w"}, "sweep 42 not found"),
+        ("POST", "/v1/worker/sweeps/42/result", {"status": "done"}, "sweep 42 not found"),
+        ("GET", "/v1/worker/accounts/42/session", None, "account 42 not found"),
+        ("PUT", "/v1/worker/accounts/42/session", {"storage_state": {}}, "account 42 not found"),
+        (
+            "POST",
+            "/v1/worker/ingest",
+            {"account_id": 3_000_000_000, "conversations": [conv("c", [])]},
+            "account 3000000000 not found",
+        ),
+    ]
+    for headers, group in ((admin, cases), (worker, worker_cases)):
+        for method, url, body, expected in group:
+            response = client.request(method, url, headers=headers, json=body)
+            assert response.status_code == 404, (method, url, response.text)
+            assert response.json() == {"detail": expected}
+
+
+def test_ingest_with_another_accounts_sweep_is_a_conflict(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str], account: dict[str, Any]
+) -> None:
+    other = client.post(
+        "/v1/accounts", headers=admin, json={"name": "B", "username": "b", "password": "p"}
+    ).json()
+    sweep = client.post("/v1/sweeps", headers=admin, json={"account_id": other["id"]}).json()[0]
+    body = {"account_id": account["id"], "sweep_id": sweep["id"], "conversations": [conv("c", [])]}
+    response = client.post("/v1/worker/ingest", headers=worker, json=body)
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"sweep {sweep['id']} belongs to account {other['id']}, not {account['id']}"
+    )
+    assert ingest(client, worker, other["id"], [conv("c", [])], sweep["id"])["inserted"] == 0
