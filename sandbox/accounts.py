@@ -49,6 +49,12 @@ def require_account(tx: sqlite3.Connection, username: str) -> Account:
     return account
 
 
+def login_count(tx: sqlite3.Connection, account_id: int) -> int:
+    """How many times the account has logged in: a real platform's login history."""
+    row = tx.execute("SELECT logins FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    return int(row["logins"]) if row else 0
+
+
 def password_hash_of(tx: sqlite3.Connection, username: str) -> tuple[Account, str] | None:
     """The account called `username` and its stored password hash, for logging in."""
     row = tx.execute(

@@ -9,6 +9,8 @@ Endpoints (request body, then response):
 
 - `POST /_control/accounts` {username, password, display_name?}
   -> 201 {username, display_name}: create a creator account.
+- `GET /_control/accounts/{username}` -> {username, display_name, logins}: how many
+  times the account has logged in.
 - `POST /_control/accounts/{username}/fans` {name}
   -> 201 {fan_id, conversation_id, name}: add a fan and their conversation.
 - `POST /_control/accounts/{username}/fans/{fan_id}/messages` {text, sent_at?}
@@ -46,7 +48,7 @@ from loguru import logger
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from sandbox import audit
-from sandbox.accounts import create_account, require_account
+from sandbox.accounts import create_account, login_count, require_account
 from sandbox.conversations import Conversation, create_fan, require_fan_conversation
 from sandbox.guards import Guards
 from sandbox.messages import Message, insert_message, purchase
@@ -77,6 +79,12 @@ class AccountOut(BaseModel):
 
     username: str
     display_name: str
+
+
+class AccountDetail(AccountOut):
+    """An account with its login history."""
+
+    logins: int
 
 
 class FanIn(_Input):
@@ -166,6 +174,17 @@ def post_account(request: Request, body: AccountIn) -> AccountOut:
         )
     logger.info("control: created account {}", account.username)
     return AccountOut(username=account.username, display_name=account.display_name)
+
+
+@router.get("/accounts/{username}")
+def get_account(request: Request, username: str) -> AccountDetail:
+    """An account and how many times it has logged in."""
+    with state_of(request).db.transaction() as tx:
+        account = require_account(tx, username)
+        logins = login_count(tx, account.id)
+    return AccountDetail(
+        username=account.username, display_name=account.display_name, logins=logins
+    )
 
 
 @router.post("/accounts/{username}/fans", status_code=201)

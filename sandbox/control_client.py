@@ -105,6 +105,10 @@ class SandboxControl:
         )
         return SandboxAccount(username, password, body["display_name"])
 
+    def login_count(self, account: AccountRef) -> int:
+        """How many times the account has logged in since it was created."""
+        return int(self._call("GET", f"/_control/accounts/{_username(account)}")["logins"])
+
     def create_fan(self, account: AccountRef, name: str) -> SandboxFan:
         """Add a fan to the account; returns the fan's and the conversation's ids."""
         body = self._call(

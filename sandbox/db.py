@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     display_name TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     last_send_ts REAL,
+    logins INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (

@@ -26,6 +26,7 @@ def start_session(tx: sqlite3.Connection, account_id: int, ttl_s: float) -> str:
         "INSERT INTO sessions (token_hash, account_id, created_at, expires_ts) VALUES (?, ?, ?, ?)",
         (_hash(token), account_id, now_iso(), time.time() + ttl_s),
     )
+    tx.execute("UPDATE accounts SET logins = logins + 1 WHERE id = ?", (account_id,))
     return token
 
 

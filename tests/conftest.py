@@ -13,21 +13,14 @@ from collections.abc import Iterator
 import pytest
 from redis import Redis
 
+from workers.browser import CHROMIUM_ARGS
+
 os.environ.setdefault("FLEET_TIME_SCALE", "0.01")
 os.environ.setdefault("FLEET_LOG_LEVEL", "WARNING")
 
 TEST_REDIS_URL = os.environ.get("FLEET_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 TEST_KEY_PREFIX = "fleettest:"
 CHROMIUM = os.environ.get("FLEET_CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -57,4 +50,7 @@ def redis(redis_url: str) -> Iterator[Redis]:
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict:
     """pytest-playwright launches Debian's Chromium, never a downloaded build."""
-    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+    return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS), "headless": True}
+
+
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.control_plane"]

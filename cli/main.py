@@ -1,0 +1,177 @@
+"""`fleet`: one command whose subcommands start each part of Inbox Fleet."""
+
+from __future__ import annotations
+
+import atexit
+from typing import Annotated
+
+import typer
+from loguru import logger
+from redis import Redis
+
+from cli.redis_server import PrivateRedis
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Inbox Fleet: browser workers, control plane, sandbox platform and demo.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="API keys for operators, admins and workers.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _settings_with_redis(component: str) -> Settings:
+    """Settings whose `redis_url` is set: the configured one, or a private redis-server
+    started for this process (and stopped when it exits)."""
+    settings = get_settings()
+    configure_logging(settings, component)
+    if settings.redis_url:
+        return settings
+    server = PrivateRedis(settings.var_dir / "redis")
+    url = server.start()
+    atexit.register(server.stop)
+    logger.bind(redis_url=url).warning(
+        "FLEET_REDIS_URL is not set: started a private redis-server for this process; "
+        "point other parts at it with FLEET_REDIS_URL"
+    )
+    return settings.model_copy(update={"redis_url": url})
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Run the control plane (FastAPI) with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings_with_redis("api")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="warning",
+    )
+
+
+@app.command()
+def worker(
+    n: Annotated[int, typer.Option("-n", help="Worker processes to run and supervise.")] = 1,
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues, in priority order: send,scrape or ai.")
+    ] = "send,scrape",
+    burst: Annotated[bool, typer.Option(help="Quit when the queues are empty.")] = False,
+) -> None:
+    """Run browser workers (send, scrape) or a drafting worker (ai)."""
+    if n < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="-n")
+    settings = _settings_with_redis("worker")
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    if n > 1:
+        from workers.supervisor import supervise
+
+        argv = ["-m", "cli.main", "worker", "-n", "1", "--queues", ",".join(names)]
+        if burst:
+            argv.append("--burst")
+        raise typer.Exit(supervise(argv, n))
+    from workers.worker import ConfigurationError, build_worker
+
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+        rq_worker = build_worker(settings, names, redis)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    logger.bind(worker=rq_worker.name, queues=names).info("worker ready")
+    rq_worker.work(burst=burst, logging_level=settings.log_level)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    control: Annotated[
+        bool | None, typer.Option(help="Serve the control API (demo and tests only).")
+    ] = None,
+) -> None:
+    """Run the bundled sandbox platform."""
+    from sandbox.config import SandboxConfig
+    from sandbox.server import serve
+
+    settings = get_settings()
+    configure_logging(settings, "sandbox")
+    config = SandboxConfig(
+        db_path=settings.sandbox_db,
+        time_scale=settings.time_scale,
+        control_enabled=settings.sandbox_control if control is None else control,
+    )
+    serve(config, host or settings.sandbox_host, port or settings.sandbox_port)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, operator or worker.")],
+    name: Annotated[str, typer.Option(help="Who or what holds the key.")] = "",
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    from core.auth import Role, create_api_key
+    from core.db import Database
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise typer.BadParameter(
+            f"unknown role {role!r}; choose admin, operator or worker", param_hint="--role"
+        ) from None
+    database = Database(settings.database_url)
+    database.create_all()
+    with database.session() as session:
+        plaintext = create_api_key(session, name or f"{parsed.value}-key", parsed)
+        session.commit()
+    typer.echo(plaintext)
+
+
+@app.command()
+def sweep(
+    account: Annotated[int | None, typer.Option(help="Account id; omit for every account.")] = None,
+) -> None:
+    """Queue a scrape sweep (what cron runs): one account, or every active one."""
+    from core.db import Database
+    from core.sweeps import trigger_sweeps
+
+    settings = _settings_with_redis("cli")
+    database = Database(settings.database_url)
+    database.create_all()
+    redis = Redis.from_url(settings.redis_url or "")
+    with database.session() as session:
+        sweeps = trigger_sweeps(session, redis, settings, account_id=account, actor="cli")
+        session.commit()
+        for row in sweeps:
+            typer.echo(f"sweep {row.id} queued for account {row.account_id}")
+
+
+@app.command()
+def demo(
+    time_scale: Annotated[
+        float, typer.Option(help="Human-time multiplier for the demo (1 = real human pace).")
+    ] = 0.2,
+    keep_var: Annotated[bool, typer.Option(help="Keep the demo's state folder.")] = False,
+) -> None:
+    """Run the whole loop end to end on embedded defaults and check the result."""
+    from cli.demo import run_demo
+
+    raise typer.Exit(run_demo(time_scale=time_scale, keep_var=keep_var))
+
+
+def main() -> None:
+    """Entry point of the `fleet` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

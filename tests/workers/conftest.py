@@ -1,0 +1,145 @@
+"""Fixtures that run the real loop in this process: a live control plane over HTTP, the
+real sandbox, RQ on the tests' Redis, and browser workers with real Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+from rq import SimpleWorker
+
+from core.settings import Settings, get_settings
+from tests.fixtures.control_plane import LiveApi
+from tests.fixtures.sandbox import Sandbox, SandboxAccount
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The worker tests run on SQLite only: PostgreSQL is covered by the API tests, and the
+# browser loop is the slow part of the suite.
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    """SQLite only for the loop tests (the API tests cover PostgreSQL)."""
+    from core.db import Database
+
+    url = f"sqlite:///{tmp_path / 'var' / 'fleet.db'}"
+    database = Database(url)
+    database.create_all()
+    database.dispose()
+    return url
+
+
+@dataclass
+class Fleet:
+    """The parts of one test's fleet and the calls a test needs to drive them."""
+
+    api: LiveApi
+    sandbox: Sandbox
+    redis: Redis
+    operator: httpx.Client
+    admin: httpx.Client
+    worker_logs: list[str] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.api.settings
+
+    def register(self, account: SandboxAccount) -> int:
+        """Register a sandbox account with the control plane; return its id."""
+        response = self.admin.post(
+            "/v1/accounts",
+            json={
+                "name": account.display_name,
+                "username": account.username,
+                "password": account.password,
+                "profile": "sandbox",
+                "base_url": self.sandbox.url,
+            },
+        )
+        response.raise_for_status()
+        return int(response.json()["id"])
+
+    def sweep(self, account_id: int) -> int:
+        response = self.operator.post("/v1/sweeps", json={"account_id": account_id})
+        response.raise_for_status()
+        return int(response.json()[0]["id"])
+
+    def run_browser_worker(self, profiles_dir: Path | None = None) -> None:
+        """Run `fleet worker --burst` in its own process until the send and scrape queues
+        are empty. (A worker process owns its Playwright; this one's pytest-playwright
+        already runs an event loop, which the sync API refuses to share.)"""
+        settings = self.settings
+        env = {
+            **os.environ,
+            "FLEET_REDIS_URL": settings.redis_url or "",
+            "FLEET_REDIS_KEY_PREFIX": settings.redis_key_prefix,
+            "FLEET_API_URL": settings.api_url,
+            "FLEET_WORKER_TOKEN": settings.worker_token or "",
+            "FLEET_TIME_SCALE": str(settings.time_scale),
+            "FLEET_PROFILES_DIR": str(profiles_dir or settings.profiles_dir),
+            "FLEET_VAR_DIR": str(settings.var_dir),
+            "FLEET_LOG_LEVEL": "INFO",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "cli.main", "worker", "--queues", "send,scrape", "--burst"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        self.worker_logs.append(result.stderr)
+        assert result.returncode == 0, result.stderr[-4000:]
+
+    def profiles_with_pacing(self, tmp_path: Path, min_send_gap_s: float) -> Path:
+        """A profiles folder whose sandbox profile has another minimum send gap."""
+        source = (self.settings.profiles_dir / "sandbox.toml").read_text()
+        line = next(x for x in source.splitlines() if x.startswith("min_send_gap_s ="))
+        folder = tmp_path / "profiles"
+        folder.mkdir(exist_ok=True)
+        (folder / "sandbox.toml").write_text(
+            source.replace(line, f"min_send_gap_s = {min_send_gap_s}")
+        )
+        return folder
+
+    def run_ai_worker(self) -> None:
+        """Run the drafting queue dry."""
+        SimpleWorker(["ai"], connection=self.redis).work(burst=True, logging_level="WARNING")
+
+    def get(self, path: str, **params: object) -> dict:
+        response = self.operator.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, body: dict) -> dict:
+        response = self.operator.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+def fleet(
+    live_api: LiveApi, sandbox: Sandbox, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Fleet]:
+    """A control plane, the sandbox and the tests' Redis, wired together."""
+    settings = live_api.settings
+    # The drafting job reads settings from the environment, as in a real ai worker.
+    monkeypatch.setenv("FLEET_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FLEET_REDIS_URL", settings.redis_url or "")
+    monkeypatch.setenv("FLEET_REDIS_KEY_PREFIX", settings.redis_key_prefix)
+    get_settings.cache_clear()
+    make: Callable[[str], httpx.Client] = lambda key: httpx.Client(  # noqa: E731
+        base_url=live_api.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    with make(live_api.operator_key) as operator, make(live_api.admin_key) as admin:
+        yield Fleet(live_api, sandbox, redis, operator, admin)
+    get_settings.cache_clear()

@@ -1,0 +1,204 @@
+"""The whole loop through real parts: sweep → ingest → draft → approve → type → deliver."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from core.lease import AccountLease
+from tests.workers.conftest import Fleet
+
+TYPED = "Thank you so much! 😊\nSee you tonight 👨‍👩‍👧‍👦 ❤️"
+
+
+def _seed(fleet: Fleet, fans: int, username: str = "creator"):
+    account = fleet.sandbox.create_account(username)
+    base = datetime.now(UTC) - timedelta(hours=2)
+    made = []
+    for index in range(fans):
+        fan = fleet.sandbox.create_fan(account, f"Fan {index:02d}")
+        fleet.sandbox.inbound(
+            account, fan, f"hello from fan {index}", base + timedelta(minutes=index)
+        )
+        made.append(fan)
+    return account, made
+
+
+def test_sweep_reads_every_page_of_the_inbox_then_only_what_is_new(fleet: Fleet) -> None:
+    account, fans = _seed(fleet, 23)  # more than one inbox page (20)
+    fleet.sandbox.tip(account, fans[0], 500, "for you 💝")
+    account_id = fleet.register(account)
+
+    first = fleet.sweep(account_id)
+    fleet.run_browser_worker()
+    sweep = fleet.get(f"/v1/sweeps/{first}")
+    assert sweep["status"] == "done", sweep
+    assert sweep["conversations_read"] == 23
+    assert sweep["messages_found"] == 24
+    conversations = fleet.get("/v1/conversations", account_id=account_id, limit=100)
+    assert conversations["total"] == 23
+    tipped = next(c for c in conversations["items"] if c["fan"]["name"] == "Fan 00")
+    assert tipped["fan"]["total_spend_cents"] == 500
+    messages = fleet.get(f"/v1/conversations/{tipped['id']}/messages")["items"]
+    assert [m["text"] for m in messages] == ["for you 💝", "hello from fan 0"]  # newest first
+    assert fleet.redis.llen("rq:queue:ai") == 23, "one draft job per conversation"
+
+    fleet.sandbox.inbound(account, fans[5], "are you there?\nhello?")
+    second = fleet.sweep(account_id)
+    fleet.run_browser_worker()
+    sweep = fleet.get(f"/v1/sweeps/{second}")
+    assert sweep["status"] == "done", sweep
+    assert sweep["conversations_read"] == 1
+    texts = [
+        m["text"]
+        for m in fleet.get(
+            f"/v1/conversations/{_conversation_id(fleet, account_id, 'Fan 05')}/messages"
+        )["items"]
+    ]
+    assert texts == ["are you there?\nhello?", "hello from fan 5"]
+
+
+def _conversation_id(fleet: Fleet, account_id: int, fan_name: str) -> int:
+    items = fleet.get("/v1/conversations", account_id=account_id, limit=100)["items"]
+    return next(c["id"] for c in items if c["fan"]["name"] == fan_name)
+
+
+def test_approved_draft_is_typed_once_intact_and_unflagged(fleet: Fleet) -> None:
+    account, _ = _seed(fleet, 2)
+    account_id = fleet.register(account)
+    fleet.sweep(account_id)
+    fleet.run_browser_worker()
+    fleet.run_ai_worker()
+    drafts = fleet.get("/v1/drafts", status="pending")["items"]
+    assert len(drafts) == 2
+    assert {d["provider"] for d in drafts} == {"offline"}
+
+    edited = fleet.post(f"/v1/drafts/{drafts[0]['id']}/approve", {"text": TYPED})
+    plain = fleet.post(f"/v1/drafts/{drafts[1]['id']}/approve", {})
+    fleet.run_browser_worker()
+
+    for approval in (edited, plain):
+        send = fleet.get(f"/v1/sends/{approval['send']['id']}")
+        assert send["status"] == "delivered", send
+    delivered = fleet.sandbox.delivered(account)
+    assert sorted(m.text for m in delivered) == sorted([TYPED, drafts[1]["text"]])
+    assert not any(m.flagged for m in delivered), [m.flag_reasons for m in delivered]
+    assert fleet.sandbox.refusals(account) == []
+
+    # The worker recorded the delivered message, so the next sweep does not re-ingest it.
+    sweep = fleet.sweep(account_id)
+    fleet.run_browser_worker()
+    assert fleet.get(f"/v1/sweeps/{sweep}")["status"] == "done"
+    conversation = edited["send"]["conversation_id"]
+    outbound = [
+        m
+        for m in fleet.get(f"/v1/conversations/{conversation}/messages")["items"]
+        if m["direction"] == "outbound"
+    ]
+    assert [m["text"] for m in outbound] == [TYPED]
+
+
+def test_a_second_worker_cannot_drive_an_account_another_worker_holds(fleet: Fleet) -> None:
+    account, fans = _seed(fleet, 1)
+    account_id = fleet.register(account)
+    conversation = _sweep_and_first_conversation(fleet, account_id)
+    lease = AccountLease(
+        fleet.redis, fleet.settings.redis_key_prefix, account_id, "someone-else", ttl_s=30
+    )
+    assert lease.acquire()
+
+    send = fleet.post("/v1/sends", {"conversation_id": conversation, "text": "hi there"})
+    fleet.run_browser_worker()
+
+    assert fleet.sandbox.delivered(account) == [], "typed into an account another worker holds"
+    row = fleet.get(f"/v1/sends/{send['id']}")
+    assert row["status"] != "delivered"
+    assert "another worker" in (row["last_error"] or "")
+
+    lease.release()
+    again = fleet.post("/v1/sends", {"conversation_id": conversation, "text": "hi again"})
+    fleet.run_browser_worker()
+    assert fleet.get(f"/v1/sends/{again['id']}")["status"] == "delivered"
+    assert [m.text for m in fleet.sandbox.delivered(account)] == ["hi again"]
+
+
+def _sweep_and_first_conversation(fleet: Fleet, account_id: int) -> int:
+    fleet.sweep(account_id)
+    fleet.run_browser_worker()
+    return int(fleet.get("/v1/conversations", account_id=account_id)["items"][0]["id"])
+
+
+def _send_burst(fleet: Fleet, username: str, texts: list[str]) -> tuple[object, list[int]]:
+    account, _ = _seed(fleet, 1, username)
+    account_id = fleet.register(account)
+    conversation = _sweep_and_first_conversation(fleet, account_id)
+    ids = [
+        fleet.post("/v1/sends", {"conversation_id": conversation, "text": text})["id"]
+        for text in texts
+    ]
+    return account, ids
+
+
+# The sandbox enforces a 3 s gap here (300 human seconds at time scale 0.01): longer than a
+# worker takes to open the thread and type one of these short messages, so only the pacer
+# keeps the sends apart.
+PLATFORM_GAP_S = 300.0
+
+
+def test_sends_through_the_pacer_are_never_refused(fleet: Fleet, tmp_path: Path) -> None:
+    fleet.sandbox.set_guards(min_send_gap_s=PLATFORM_GAP_S)
+    account, ids = _send_burst(fleet, "paced", ["one", "two"])
+
+    fleet.run_browser_worker(fleet.profiles_with_pacing(tmp_path, PLATFORM_GAP_S * 1.2))
+
+    assert fleet.sandbox.refusals(account) == []
+    assert [m.text for m in fleet.sandbox.delivered(account)] == ["one", "two"]
+    assert all(fleet.get(f"/v1/sends/{i}")["status"] == "delivered" for i in ids)
+
+
+def test_the_sandbox_refuses_when_the_pacer_is_bypassed(fleet: Fleet, tmp_path: Path) -> None:
+    fleet.sandbox.set_guards(min_send_gap_s=PLATFORM_GAP_S)
+    account, _ = _send_burst(fleet, "unpaced", ["one", "two"])
+
+    fleet.run_browser_worker(fleet.profiles_with_pacing(tmp_path, 0.0))
+
+    assert fleet.sandbox.refusals(account), "the platform's gap check never fired"
+
+
+def test_a_failed_job_keeps_a_screenshot_and_trace_and_the_control_plane_says_where(
+    fleet: Fleet,
+) -> None:
+    account = fleet.sandbox.create_account("wrongpass")
+    account_id = fleet.register(
+        type(account)(account.username, "not-the-password", account.display_name)
+    )
+    sweep_id = fleet.sweep(account_id)
+    fleet.run_browser_worker()
+
+    sweep = fleet.get(f"/v1/sweeps/{sweep_id}")
+    assert sweep["status"] == "failed"
+    assert "LoginFailed" in sweep["error"]
+    screenshot, trace = Path(sweep["artifacts"]["screenshot"]), Path(sweep["artifacts"]["trace"])
+    assert screenshot.stat().st_size > 0 and screenshot.suffix == ".png"
+    with zipfile.ZipFile(trace) as archive:
+        recorded = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"wrongpass" in recorded or b"login" in recorded
+    assert b"not-the-password" not in recorded, "the password leaked into the trace"
+    assert "not-the-password" not in sweep["error"]
+
+
+def test_stored_session_lets_a_fresh_browser_skip_the_login(fleet: Fleet) -> None:
+    account, [fan] = _seed(fleet, 1, "session")
+    account_id = fleet.register(account)
+    fleet.sweep(account_id)
+    fleet.run_browser_worker()
+    assert fleet.admin.get(f"/v1/accounts/{account_id}").json()["has_session"] is True
+
+    # A new worker (new Chromium) starts from the stored session; had it logged in again,
+    # the sandbox would have ended the first session and the old cookie would be dead.
+    fleet.sandbox.inbound(account, fan, "still there?")
+    second = fleet.sweep(account_id)
+    fleet.run_browser_worker()
+    assert fleet.get(f"/v1/sweeps/{second}")["status"] == "done"
+    assert fleet.sandbox.login_count(account) == 1

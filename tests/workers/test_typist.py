@@ -1,0 +1,43 @@
+"""The typing executor against the real sandbox in real Chromium: every grapheme arrives
+intact, line breaks do not send early, and the platform sees a typed (unflagged) message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from core.profiles import load_profile
+from core.typing_plan import graphemes, plan_typing
+from tests.fixtures.sandbox import Sandbox
+from workers.typist import play_plan
+
+pytestmark = pytest.mark.browser
+
+PROFILE = load_profile(Path("browser_profiles/sandbox.toml"))
+TEXT = "Hey Sam! 😊 Family pics 👨‍👩‍👧‍👦 ❤️\nTalk soon 🇫🇷 — café"
+
+
+def test_emoji_zwj_and_line_break_arrive_as_one_exact_message(sandbox: Sandbox, page: Page) -> None:
+    account = sandbox.create_account("typist")
+    fan = sandbox.create_fan(account, "Sam")
+    sandbox.inbound(account, fan, "hi")
+    sandbox.login(page, account)
+    page.goto(sandbox.thread_url(fan))
+    page.wait_for_selector(PROFILE.thread.ready)
+    page.click(PROFILE.thread.composer)
+    plan = plan_typing(TEXT, PROFILE.typing, seed=7)
+
+    play_plan(page.keyboard, plan, PROFILE.typing.newline_key, lambda _s: None, 0.0)
+    assert sandbox.delivered(account) == [], "a line break sent the message early"
+    page.click(PROFILE.thread.send)
+    page.wait_for_function(
+        "([sel, attr]) => document.querySelector(sel).getAttribute(attr)",
+        arg=[PROFILE.thread.container, PROFILE.thread.sent_ack_attr],
+    )
+
+    [sent] = sandbox.delivered(account)
+    assert sent.text == TEXT
+    assert not sent.flagged, sent.flag_reasons
+    assert sum(event.graphemes for event in sent.cadence) == len(graphemes(TEXT))

@@ -1,0 +1,111 @@
+"""One Playwright + Chromium per worker process, and one context per account it serves.
+
+The host is created in the worker process (never across a fork), hands out an account's
+context built from its stored session state, recycles contexts every N jobs and relaunches
+the browser when a job leaves it suspect (a timeout, a crash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loguru import logger
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+# Debian's Chromium as root in a closed network: without these it tries to reach Google's
+# hosts at start and refuses to run without a sandbox. None of them hides automation.
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+@dataclass
+class _AccountContext:
+    context: BrowserContext
+    jobs: int = 0
+
+
+class BrowserHost:
+    """Owns the worker's browser and its per-account contexts."""
+
+    def __init__(self, chromium_path: str, headless: bool = True, recycle_every: int = 50) -> None:
+        self._chromium_path = chromium_path
+        self._headless = headless
+        self._recycle_every = recycle_every
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._contexts: dict[int, _AccountContext] = {}
+        self._suspect = False
+        self.launches = 0
+        self.contexts_recycled = 0
+
+    def _ensure_browser(self) -> Browser:
+        if self._suspect or (self._browser is not None and not self._browser.is_connected()):
+            logger.warning("browser suspect or disconnected, relaunching")
+            self.close()
+        if self._browser is None:
+            if self._playwright is None:
+                self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=self._chromium_path,
+                headless=self._headless,
+                args=list(CHROMIUM_ARGS),
+            )
+            self.launches += 1
+            logger.bind(launches=self.launches).info("chromium launched")
+        return self._browser
+
+    def context_for(self, account_id: int, storage_state: dict | None) -> BrowserContext:
+        """The account's context, created from `storage_state` when it has none yet."""
+        browser = self._ensure_browser()
+        held = self._contexts.get(account_id)
+        if held is not None and held.jobs >= self._recycle_every:
+            self.drop_context(account_id)
+            self.contexts_recycled += 1
+            held = None
+        if held is None:
+            context = browser.new_context(
+                storage_state=storage_state,  # type: ignore[arg-type]
+                viewport={"width": 1280, "height": 900},
+            )
+            held = _AccountContext(context)
+            self._contexts[account_id] = held
+        held.jobs += 1
+        return held.context
+
+    def drop_context(self, account_id: int) -> None:
+        """Close an account's context, e.g. after its session went bad."""
+        held = self._contexts.pop(account_id, None)
+        if held is not None:
+            try:
+                held.context.close()
+            except Exception as exc:  # a dead browser cannot close its contexts
+                logger.bind(account_id=account_id).debug(f"context close failed: {exc}")
+
+    def mark_suspect(self) -> None:
+        """Relaunch the browser before the next job (after a timeout or a crash)."""
+        self._suspect = True
+
+    def close(self) -> None:
+        """Close every context, the browser and Playwright; safe to call twice."""
+        for account_id in list(self._contexts):
+            self.drop_context(account_id)
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            except Exception as exc:
+                logger.debug(f"browser close failed: {exc}")
+            self._browser = None
+        if self._playwright is not None:
+            try:
+                self._playwright.stop()
+            except Exception as exc:
+                logger.debug(f"playwright stop failed: {exc}")
+            self._playwright = None
+        self._suspect = False

@@ -1,0 +1,235 @@
+"""Drives one platform account's web UI, knowing the site only through its browser profile.
+
+Every page load and click first passes `gate` (the account's pacer plus a human dwell);
+the send click also passes `send_gate` (the send budget). No platform names live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+
+from loguru import logger
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from core.profiles import BrowserProfile
+from core.typing_plan import TypingPlan
+from core.worker_protocol import Direction, ScrapedMessage
+from workers.typist import play_plan
+
+_EXTRACT_JS = """
+(els, fields) => els.map((el) => {
+  const row = {};
+  for (const [name, spec] of Object.entries(fields)) {
+    const target = spec.selector ? el.querySelector(spec.selector) : el;
+    if (!target) { row[name] = null; continue; }
+    row[name] = spec.source === "text" ? target.innerText : target.getAttribute(spec.source);
+  }
+  return row;
+})
+"""
+
+_ACK_OR_BANNER_JS = """
+([container, attr, previous, banner]) => {
+  const box = document.querySelector(container);
+  const value = box ? box.getAttribute(attr) : null;
+  if (value && value !== previous) return true;
+  const warn = document.querySelector(banner);
+  return !!(warn && warn.offsetParent !== null);
+}
+"""
+
+
+class LoginFailed(RuntimeError):
+    """The platform rejected the account's credentials."""
+
+
+class Throttled(RuntimeError):
+    """The platform showed its slow-down signal; nothing was sent."""
+
+
+class PlatformError(RuntimeError):
+    """The page did not behave as the profile says it should."""
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    conversation_id: str
+    fan_id: str
+    fan_name: str
+    last_message_at: datetime | None
+    unread: int
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _parse_int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+class PlatformDriver:
+    """One account's session on one page."""
+
+    def __init__(
+        self,
+        page: Page,
+        profile: BrowserProfile,
+        base_url: str | None,
+        gate: Callable[[], None],
+        send_gate: Callable[[], None],
+        sleep: Callable[[float], None],
+        time_scale: float,
+        unrecorded: Callable[[], AbstractContextManager[None]] = nullcontext,
+        timeout_ms: float = 30_000,
+    ) -> None:
+        self.page = page
+        self.profile = profile
+        self.base_url = base_url
+        self._gate = gate
+        self._send_gate = send_gate
+        self._sleep = sleep
+        self._scale = time_scale
+        self._unrecorded = unrecorded
+        page.set_default_timeout(timeout_ms)
+
+    def _goto(self, page_name: str, **params: str) -> None:
+        self._gate()
+        self.page.goto(self.profile.url(page_name, self.base_url, **params))
+
+    def _logged_in(self) -> bool:
+        marker = self.profile.login.logged_in
+        form = self.profile.login.username
+        self.page.locator(f"{marker}, {form}").first.wait_for(state="attached")
+        return self.page.locator(marker).count() > 0
+
+    def ensure_logged_in(self, username: str, password: str) -> bool:
+        """Open the inbox, logging in first if the session is gone; True if it logged in."""
+        self._goto("inbox")
+        if self._logged_in():
+            return False
+        login = self.profile.login
+        # Credentials must not end up in a failed job's trace.
+        with self._unrecorded():
+            for selector, value in ((login.username, username), (login.password, password)):
+                self._gate()
+                self.page.click(selector)
+                self.page.keyboard.type(value, delay=60 * self._scale)
+            self._gate()
+            self.page.click(login.submit)
+            outcome = self.page.locator(f"{login.logged_in}, {login.error}").first
+            outcome.wait_for(state="attached")
+        if self.page.locator(login.logged_in).count() == 0:
+            raise LoginFailed("the platform rejected the account's credentials")
+        if not self.page.url.startswith(self.profile.url("inbox", self.base_url)):
+            self._goto("inbox")
+        logger.info("logged in")
+        return True
+
+    def list_conversations(self) -> list[InboxRow]:
+        """Every conversation in the inbox, following "load more" to the end."""
+        inbox = self.profile.inbox
+        self.page.wait_for_selector(inbox.ready, state="attached")
+        items = self.page.locator(inbox.item)
+        while self.page.locator(inbox.load_more).is_visible():
+            before = items.count()
+            self._gate()
+            self.page.click(inbox.load_more)
+            self.page.wait_for_function(
+                "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[inbox.item, before]
+            )
+        rows = items.evaluate_all(_EXTRACT_JS, inbox.fields.model_dump())
+        return [
+            InboxRow(
+                conversation_id=row["conversation_id"],
+                fan_id=row["fan_id"],
+                fan_name=(row["fan_name"] or "").strip(),
+                last_message_at=_parse_time(row["last_message_at"]),
+                unread=_parse_int(row["unread"]) or 0,
+            )
+            for row in rows
+        ]
+
+    def open_thread(self, conversation_id: str) -> None:
+        """Open a conversation and wait until its messages are rendered."""
+        self._goto("thread", conversation_id=conversation_id)
+        self.page.wait_for_selector(self.profile.thread.ready, state="attached")
+
+    def read_thread(self) -> list[ScrapedMessage]:
+        """The messages of the open conversation, oldest first as the page shows them."""
+        thread = self.profile.thread
+        rows = self.page.locator(thread.item).evaluate_all(_EXTRACT_JS, thread.fields.model_dump())
+        messages = []
+        for row in rows:
+            direction = (
+                Direction.inbound
+                if row["direction"] == thread.inbound_value
+                else Direction.outbound
+            )
+            paid = row["ppv_paid"]
+            messages.append(
+                ScrapedMessage(
+                    platform_message_id=row["message_id"],
+                    direction=direction,
+                    text=row["text"] or "",
+                    sent_at=_parse_time(row["sent_at"]) or datetime.fromtimestamp(0),
+                    tip_cents=_parse_int(row["tip_cents"]) or 0,
+                    ppv_price_cents=_parse_int(row["ppv_price_cents"]),
+                    ppv_paid=None if paid in (None, "") else paid == "true",
+                )
+            )
+        return messages
+
+    def find_sent(self, text: str, since: datetime) -> str | None:
+        """Id of an outbound message in the open thread with exactly `text`, sent at or
+        after `since`: how a retried send learns that an earlier attempt got through."""
+        for message in reversed(self.read_thread()):
+            if (
+                message.direction is Direction.outbound
+                and message.text == text
+                and message.sent_at >= since
+            ):
+                return message.platform_message_id
+        return None
+
+    def send(
+        self,
+        plan: TypingPlan,
+        ppv_price_cents: int | None,
+        before_submit: Callable[[], None] | None = None,
+    ) -> str:
+        """Type `plan` into the open thread's composer and send it; return the new
+        message's platform id. `before_submit` runs after the send budget is granted and
+        just before the click. Raises `Throttled` when the platform refuses the pace."""
+        thread = self.profile.thread
+        typing = self.profile.typing
+        self._gate()
+        self.page.click(thread.composer)
+        play_plan(self.page.keyboard, plan, typing.newline_key, self._sleep, self._scale)
+        if ppv_price_cents is not None:
+            self._gate()
+            self.page.click(thread.price)
+            price = f"{ppv_price_cents // 100}.{ppv_price_cents % 100:02d}"
+            self.page.keyboard.type(price, delay=120 * self._scale)
+        previous = self.page.get_attribute(thread.container, thread.sent_ack_attr)
+        self._send_gate()
+        if before_submit is not None:
+            before_submit()
+        self.page.click(thread.send)
+        try:
+            self.page.wait_for_function(
+                _ACK_OR_BANNER_JS,
+                arg=[thread.container, thread.sent_ack_attr, previous, thread.throttle_banner],
+            )
+        except PlaywrightTimeout as exc:
+            raise PlatformError("the platform neither confirmed nor refused the send") from exc
+        if self.page.locator(thread.throttle_banner).is_visible():
+            raise Throttled("the platform asked to slow down")
+        sent_id = self.page.get_attribute(thread.container, thread.sent_ack_attr)
+        if not sent_id:
+            raise PlatformError("the platform confirmed a send without a message id")
+        return sent_id

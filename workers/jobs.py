@@ -1,0 +1,152 @@
+"""The job functions RQ runs in a browser worker: scrape a sweep, type a send.
+
+Both take row ids only; everything else comes from the control plane, which stays the
+source of truth for what to do and records what was done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from loguru import logger
+
+from core.typing_plan import plan_typing, seed_for
+from core.worker_protocol import (
+    IngestBatch,
+    ScrapedConversation,
+    SendProgress,
+    SendResult,
+    SendStatus,
+    SweepResult,
+    SweepStatus,
+)
+from workers.driver import Throttled
+from workers.runtime import AccountBusy, JobFailed, current
+
+# The platform stamps messages with its own clock; allow it to run this far behind ours
+# when looking for a message an earlier attempt may have sent.
+PLATFORM_CLOCK_SKEW = timedelta(seconds=30)
+
+
+def _is_new(last_message_at: datetime | None, known: datetime | None) -> bool:
+    return known is None or last_message_at is None or last_message_at > known
+
+
+def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
+    """Walk the account's inbox, read every conversation with something new since the
+    last sweep, and push its new messages to the control plane in batches."""
+    rt = current()
+    log = logger.bind(sweep_id=sweep_id, account_id=account_id, worker=rt.worker_id)
+    plan = rt.control.start_sweep(sweep_id, rt.worker_id)
+    access = plan.account
+    found = read = 0
+    try:
+        with rt.account_session(access, f"sweep-{sweep_id}") as driver:
+            driver.ensure_logged_in(access.username, access.password)
+            rows = driver.list_conversations()
+            fresh = [
+                row
+                for row in rows
+                if _is_new(row.last_message_at, plan.known_last_message_at.get(row.conversation_id))
+            ]
+            log.bind(conversations=len(rows), fresh=len(fresh)).info("inbox read")
+            batch: list[ScrapedConversation] = []
+            for row in fresh:
+                driver.open_thread(row.conversation_id)
+                known = plan.known_last_message_at.get(row.conversation_id)
+                messages = [m for m in driver.read_thread() if known is None or m.sent_at >= known]
+                read += 1
+                found += len(messages)
+                batch.append(
+                    ScrapedConversation(
+                        platform_conversation_id=row.conversation_id,
+                        platform_fan_id=row.fan_id,
+                        fan_name=row.fan_name,
+                        messages=messages,
+                    )
+                )
+                if len(batch) >= rt.settings.ingest_batch_size:
+                    rt.control.ingest(
+                        IngestBatch(account_id=account_id, sweep_id=sweep_id, conversations=batch)
+                    )
+                    batch = []
+            if batch:
+                rt.control.ingest(
+                    IngestBatch(account_id=account_id, sweep_id=sweep_id, conversations=batch)
+                )
+    except (JobFailed, AccountBusy) as exc:
+        rt.control.finish_sweep(
+            sweep_id,
+            SweepResult(
+                status=SweepStatus.failed,
+                messages_found=found,
+                conversations_read=read,
+                error=str(exc),
+                artifacts=getattr(exc, "artifacts", {}),
+            ),
+        )
+        raise
+    rt.control.finish_sweep(
+        sweep_id,
+        SweepResult(status=SweepStatus.done, messages_found=found, conversations_read=read),
+    )
+    log.bind(messages=found, conversations=read).info("sweep done")
+    return {"messages_found": found, "conversations_read": read}
+
+
+def send_job(send_id: int, account_id: int) -> str:
+    """Claim a send, pace, type it like a person, confirm it on the page and report.
+
+    A send an earlier attempt may have typed is first looked for in the thread, and only
+    typed again when it is not there."""
+    rt = current()
+    log = logger.bind(send_id=send_id, account_id=account_id, worker=rt.worker_id)
+    ticket = rt.control.claim_send(send_id, rt.worker_id)
+    if ticket is None:
+        log.info("send no longer wanted, skipping")
+        return "skipped"
+    access = ticket.account
+    profile = rt.profile(access.profile)
+    label = f"send-{send_id}-a{ticket.attempt}"
+
+    def report(status: SendStatus, **fields: object) -> None:
+        rt.control.send_result(
+            send_id,
+            SendResult(worker_id=rt.worker_id, status=status, **fields),  # type: ignore[arg-type]
+        )
+
+    try:
+        with rt.account_session(access, label) as driver:
+            driver.ensure_logged_in(access.username, access.password)
+            driver.open_thread(ticket.platform_conversation_id)
+            if ticket.verify:
+                since = (ticket.typing_started_at or ticket.claimed_at) - PLATFORM_CLOCK_SKEW
+                already = driver.find_sent(ticket.text, since)
+                if already is not None:
+                    log.bind(message_id=already).info("send verified on the page, not retyped")
+                    report(SendStatus.delivered, platform_message_id=already)
+                    return "verified"
+            rt.control.send_progress(
+                send_id, SendProgress(worker_id=rt.worker_id, status=SendStatus.typing)
+            )
+            plan = plan_typing(
+                ticket.text, profile.typing, seed_for("send", send_id, ticket.attempt)
+            )
+            message_id = driver.send(
+                plan,
+                ticket.ppv_price_cents,
+                before_submit=lambda: rt.control.send_progress(
+                    send_id, SendProgress(worker_id=rt.worker_id, status=SendStatus.submitted)
+                ),
+            )
+    except (JobFailed, AccountBusy) as exc:
+        throttled = isinstance(exc.__cause__, Throttled)
+        artifacts = getattr(exc, "artifacts", {})
+        report(SendStatus.failed, error=str(exc), retryable=True, artifacts=artifacts)
+        if throttled:
+            log.warning("platform throttled the send; handed back for a later attempt")
+            return "throttled"
+        raise
+    report(SendStatus.delivered, platform_message_id=message_id)
+    log.bind(message_id=message_id, chars=len(ticket.text)).info("send delivered")
+    return "delivered"

@@ -1,0 +1,193 @@
+"""What a browser worker process holds for its life, and one account's session in a job.
+
+RQ calls job functions by import path with plain arguments; they reach the worker's
+browser, control-plane client and pacer through `current()`, which the worker installs.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+from loguru import logger
+from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Error as PlaywrightError
+from redis import Redis
+from rq.timeouts import BaseTimeoutException
+
+from core.lease import AccountLease, LeaseKeeper
+from core.pacing import Pacer
+from core.profiles import BrowserProfile, load_profile, profile_path
+from core.settings import Settings
+from core.typing_plan import dwell_s
+from core.worker_protocol import AccountAccess
+from workers.browser import BrowserHost
+from workers.control_client import ControlPlaneClient
+from workers.driver import PlatformDriver
+
+MIN_LEASE_TTL_S = 2.0
+
+
+class AccountBusy(RuntimeError):
+    """Another worker holds the account's lease; this job must not drive it."""
+
+
+class LeaseLost(RuntimeError):
+    """The account's lease expired or was taken while this job drove it."""
+
+
+class JobFailed(RuntimeError):
+    """A job failed; `artifacts` says where its screenshot and trace are."""
+
+    def __init__(self, message: str, artifacts: dict[str, str]) -> None:
+        super().__init__(message)
+        self.artifacts = artifacts
+
+
+@dataclass
+class WorkerRuntime:
+    """The worker's long-lived parts."""
+
+    settings: Settings
+    worker_id: str
+    redis: Redis
+    control: ControlPlaneClient
+    browser: BrowserHost
+    sleep: Callable[[float], None] = time.sleep
+    _profiles: dict[str, BrowserProfile] = field(default_factory=dict)
+
+    @property
+    def pacer(self) -> Pacer:
+        return Pacer(self.redis, self.settings.redis_key_prefix, self.settings.time_scale)
+
+    def profile(self, name: str) -> BrowserProfile:
+        """A browser profile by name, loaded and validated once."""
+        if name not in self._profiles:
+            self._profiles[name] = load_profile(profile_path(self.settings.profiles_dir, name))
+        return self._profiles[name]
+
+    def lease_ttl_s(self) -> float:
+        return max(self.settings.scaled(self.settings.lease_ttl_s), MIN_LEASE_TTL_S)
+
+    def _take_lease(self, account_id: int) -> AccountLease:
+        lease = AccountLease(
+            self.redis,
+            self.settings.redis_key_prefix,
+            account_id,
+            self.worker_id,
+            self.lease_ttl_s(),
+        )
+        deadline = time.monotonic() + self.lease_ttl_s()
+        while not lease.acquire():
+            if time.monotonic() >= deadline:
+                raise AccountBusy(f"account {account_id} is driven by another worker")
+            time.sleep(0.05)
+        return lease
+
+    @contextmanager
+    def account_session(self, access: AccountAccess, label: str) -> Iterator[PlatformDriver]:
+        """Lease the account, open its context and a page, and yield a driver.
+
+        On failure the page's screenshot and a Playwright trace are kept under
+        `var/artifacts/<label>/` and raised with `JobFailed`; the session state is saved
+        back to the control plane either way, and the lease is released.
+        """
+        log = logger.bind(account_id=access.account_id, job=label)
+        profile = self.profile(access.profile)
+        lease = self._take_lease(access.account_id)
+        keeper = LeaseKeeper(lease, self.lease_ttl_s() / 3)
+        with keeper:
+            context = self.browser.context_for(access.account_id, access.storage_state)
+            context.tracing.start(screenshots=True, snapshots=True)
+            page = context.new_page()
+            rng = random.Random(label)
+            budgets = profile.pacing
+
+            def gate() -> None:
+                if keeper.lost.is_set():
+                    raise LeaseLost(f"lost the lease on account {access.account_id}")
+                self.pacer.acquire(access.account_id, "action", budgets)
+                self.sleep(self.settings.scaled(dwell_s(profile.typing, rng)))
+
+            def send_gate() -> None:
+                if keeper.lost.is_set():
+                    raise LeaseLost(f"lost the lease on account {access.account_id}")
+                self.pacer.acquire(access.account_id, "send", budgets)
+
+            @contextmanager
+            def unrecorded() -> Iterator[None]:
+                context.tracing.stop()
+                try:
+                    yield
+                finally:
+                    context.tracing.start(screenshots=True, snapshots=True)
+
+            driver = PlatformDriver(
+                page,
+                profile,
+                access.base_url,
+                gate,
+                send_gate,
+                self.sleep,
+                self.settings.time_scale,
+                unrecorded,
+            )
+            try:
+                yield driver
+            except Exception as exc:
+                if isinstance(exc, BaseTimeoutException | PlaywrightError):
+                    self.browser.mark_suspect()
+                artifacts = self._keep_artifacts(page, context, label)
+                log.bind(error=type(exc).__name__, **artifacts).error(f"job failed: {exc}")
+                raise JobFailed(f"{type(exc).__name__}: {exc}", artifacts) from exc
+            else:
+                context.tracing.stop()
+                self._save_session(access.account_id, context)
+            finally:
+                with suppress(PlaywrightError):
+                    page.close()
+
+    def _keep_artifacts(self, page: Page, context: BrowserContext, label: str) -> dict[str, str]:
+        folder = (self.settings.var_dir / "artifacts" / label).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        artifacts: dict[str, str] = {}
+        shot, trace = folder / "screenshot.png", folder / "trace.zip"
+        try:
+            page.screenshot(path=str(shot), full_page=True)
+            artifacts["screenshot"] = str(shot)
+        except Exception as exc:
+            logger.debug(f"no screenshot: {exc}")
+        try:
+            context.tracing.stop(path=str(trace))
+            artifacts["trace"] = str(trace)
+        except Exception as exc:
+            logger.debug(f"no trace: {exc}")
+        return artifacts
+
+    def _save_session(self, account_id: int, context: BrowserContext) -> None:
+        self.control.store_session(account_id, dict(context.storage_state()))
+
+    def close(self) -> None:
+        """Close the browser and the control-plane client."""
+        self.browser.close()
+        self.control.close()
+
+
+_local = threading.local()
+
+
+def install(runtime: WorkerRuntime) -> None:
+    """Make `runtime` the one job functions in this process use."""
+    _local.runtime = runtime
+
+
+def current() -> WorkerRuntime:
+    """The runtime installed by the worker running this job."""
+    runtime: WorkerRuntime | None = getattr(_local, "runtime", None)
+    if runtime is None:
+        raise RuntimeError("no worker runtime installed: run browser jobs in `fleet worker`")
+    return runtime

@@ -1,0 +1,38 @@
+"""Plays a typing plan through Playwright's keyboard.
+
+The plan (core.typing_plan) decides what and when; this only presses. A line break goes
+in as the profile's newline chord (plain Enter would send early on most platforms), and
+anything that is not a single printable ASCII character (emoji, ZWJ sequences, accents)
+goes in whole through `insert_text`, so no grapheme is split into broken code points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import Keyboard
+
+from core.typing_plan import TypingPlan
+
+
+def _typed_as_key(grapheme: str) -> bool:
+    return len(grapheme) == 1 and grapheme.isascii() and grapheme.isprintable()
+
+
+def play_plan(
+    keyboard: Keyboard,
+    plan: TypingPlan,
+    newline_key: str,
+    sleep: Callable[[float], None],
+    time_scale: float,
+) -> None:
+    """Type `plan` into the focused element: think, then each grapheme after its delay."""
+    sleep(plan.think_s * time_scale)
+    for step in plan.steps:
+        sleep(step.delay_s * time_scale)
+        if step.grapheme == "\n":
+            keyboard.press(newline_key)
+        elif _typed_as_key(step.grapheme):
+            keyboard.type(step.grapheme)
+        else:
+            keyboard.insert_text(step.grapheme)

@@ -1,0 +1,88 @@
+"""The RQ worker class for browser jobs: no fork, one browser for the worker's life.
+
+RQ's default `Worker` forks a work horse per job, and Playwright objects do not survive a
+fork. `BrowserWorker` runs jobs in its own process (RQ's `SimpleWorker`), owns the
+`WorkerRuntime`, and closes its Chromium on the way out so none outlives it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+
+from loguru import logger
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.job import Job
+
+from core.queues import QueueName
+from core.settings import Settings
+from workers.browser import BrowserHost
+from workers.control_client import ControlPlaneClient
+from workers.runtime import WorkerRuntime, install
+
+BROWSER_QUEUES = (QueueName.send.value, QueueName.scrape.value)
+
+
+class ConfigurationError(RuntimeError):
+    """The worker cannot start with these settings; the message says what to fix."""
+
+
+def new_worker_id() -> str:
+    """A fleet-unique worker name: host, pid and a random tail."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class BrowserWorker(SimpleWorker):
+    """A non-forking RQ worker holding one Playwright browser."""
+
+    def __init__(self, queues: Sequence[str], runtime: WorkerRuntime, **kwargs: object) -> None:
+        super().__init__(list(queues), name=runtime.worker_id, **kwargs)  # type: ignore[arg-type]
+        self.runtime = runtime
+        install(runtime)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        logger.bind(job_id=job.id, queue=queue.name).debug("job starting")
+        super().execute_job(job, queue)
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        finally:
+            self.runtime.close()
+
+
+def build_worker(settings: Settings, queues: Sequence[str], redis: Redis) -> SimpleWorker:
+    """A worker for `queues`: a `BrowserWorker` for scrape/send, a plain one for `ai`.
+
+    Drafting jobs open the database, so they run beside the control plane and never in
+    a browser worker, whose host holds nothing but its worker token.
+    """
+    unknown = set(queues) - {q.value for q in QueueName}
+    if unknown:
+        raise ConfigurationError(
+            f"unknown queue(s) {sorted(unknown)}; choose from {[q.value for q in QueueName]}"
+        )
+    browser_queues = [q for q in queues if q in BROWSER_QUEUES]
+    if not browser_queues:
+        return SimpleWorker(list(queues), connection=redis, name=new_worker_id())
+    if QueueName.ai.value in queues:
+        raise ConfigurationError(
+            "the ai queue needs the database: run it in its own worker (--queues ai)"
+        )
+    if not settings.worker_token:
+        raise ConfigurationError(
+            "FLEET_WORKER_TOKEN is not set: create one with `fleet keys create --role worker`"
+        )
+    runtime = WorkerRuntime(
+        settings=settings,
+        worker_id=new_worker_id(),
+        redis=redis,
+        control=ControlPlaneClient(settings.api_url, settings.worker_token),
+        browser=BrowserHost(
+            settings.chromium_path, settings.headless, settings.contexts_recycle_every
+        ),
+    )
+    return BrowserWorker(browser_queues, runtime, connection=redis)
