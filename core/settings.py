@@ -45,7 +45,40 @@ class Settings(BaseSettings):
     job_timeout_s: int = Field(default=600, gt=0, description="RQ job timeout for browser jobs.")
     lease_ttl_s: float = Field(default=60.0, gt=0, description="Account lease TTL (unscaled).")
     contexts_recycle_every: int = Field(default=50, gt=0, description="Jobs per context.")
+    browser_restart_every: int = Field(
+        default=500, gt=0, description="Jobs before a worker relaunches its Chromium."
+    )
+    browser_max_age_s: float = Field(
+        default=6 * 3600, gt=0, description="Wall-clock age at which Chromium is relaunched."
+    )
+    memory_watermark_mb: int = Field(
+        default=1500,
+        gt=0,
+        description="RSS of a worker and its Chromium above which it stops taking jobs "
+        "and exits for its supervisor to restart it.",
+    )
     ingest_batch_size: int = Field(default=50, gt=0)
+    retry_base_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Backoff before a send's second attempt (unscaled); doubles per attempt.",
+    )
+    max_attempts: int = Field(default=3, ge=1, le=20, description="Attempts per send.")
+    reconcile_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=10,
+        description="Seconds between reconciler passes (unscaled; at most 10 so a send whose "
+        "lease expired is recovered within 30 s).",
+    )
+    heartbeat_ttl_s: float = Field(
+        default=30.0, gt=0, description="How long a worker heartbeat stays current (unscaled)."
+    )
+    max_job_wait_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A job waiting longer than this (unscaled) makes the fleet unhealthy.",
+    )
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8710
     sandbox_db: Path = Field(default=Path("var/sandbox.db"))
@@ -65,6 +98,22 @@ class Settings(BaseSettings):
     )
     openai_model: str = Field(
         default="gpt-4o-mini", validation_alias=AliasChoices("FLEET_OPENAI_MODEL", "OPENAI_MODEL")
+    )
+    openai_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds one chat-completion request may take before it counts as failed.",
+    )
+    openai_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries of a failed request (429, 5xx, timeout) before the offline fallback.",
+    )
+    draft_prompt_token_budget: int = Field(
+        default=2000,
+        ge=200,
+        description="Approximate prompt size (tokens = chars / 4) a draft's context is trimmed to.",
     )
 
     @field_validator("log_level")

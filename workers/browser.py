@@ -7,6 +7,7 @@ the browser when a job leaves it suspect (a timeout, a crash).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from loguru import logger
@@ -34,10 +35,21 @@ class _AccountContext:
 class BrowserHost:
     """Owns the worker's browser and its per-account contexts."""
 
-    def __init__(self, chromium_path: str, headless: bool = True, recycle_every: int = 50) -> None:
+    def __init__(
+        self,
+        chromium_path: str,
+        headless: bool = True,
+        recycle_every: int = 50,
+        restart_every: int = 500,
+        max_age_s: float = 6 * 3600,
+    ) -> None:
         self._chromium_path = chromium_path
         self._headless = headless
         self._recycle_every = recycle_every
+        self._restart_every = restart_every
+        self._max_age_s = max_age_s
+        self._launched_at = 0.0
+        self._jobs_since_launch = 0
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._contexts: dict[int, _AccountContext] = {}
@@ -49,6 +61,9 @@ class BrowserHost:
         if self._suspect or (self._browser is not None and not self._browser.is_connected()):
             logger.warning("browser suspect or disconnected, relaunching")
             self.close()
+        elif self._browser is not None and self._worn_out():
+            logger.bind(jobs=self._jobs_since_launch).info("browser due for a restart")
+            self.close()
         if self._browser is None:
             if self._playwright is None:
                 self._playwright = sync_playwright().start()
@@ -58,8 +73,17 @@ class BrowserHost:
                 args=list(CHROMIUM_ARGS),
             )
             self.launches += 1
+            self._launched_at = time.monotonic()
+            self._jobs_since_launch = 0
             logger.bind(launches=self.launches).info("chromium launched")
         return self._browser
+
+    def _worn_out(self) -> bool:
+        # Long-lived Chromium grows; a planned restart between jobs is cheaper than a leak.
+        return (
+            self._jobs_since_launch >= self._restart_every
+            or time.monotonic() - self._launched_at >= self._max_age_s
+        )
 
     def context_for(self, account_id: int, storage_state: dict | None) -> BrowserContext:
         """The account's context, created from `storage_state` when it has none yet."""
@@ -77,6 +101,7 @@ class BrowserHost:
             held = _AccountContext(context)
             self._contexts[account_id] = held
         held.jobs += 1
+        self._jobs_since_launch += 1
         return held.context
 
     def drop_context(self, account_id: int) -> None:

@@ -32,11 +32,20 @@ _EXTRACT_JS = """
 })
 """
 
+_MORE_ROWS_OR_LOGGED_OUT_JS = """
+([rows, before, loginForm]) =>
+  document.querySelectorAll(rows).length > before || !!document.querySelector(loginForm)
+"""
+
+# How many times one call may log in again after the platform ended the session.
+MAX_RELOGINS = 2
+
 _ACK_OR_BANNER_JS = """
-([container, attr, previous, banner]) => {
+([container, attr, previous, banner, loginForm]) => {
   const box = document.querySelector(container);
   const value = box ? box.getAttribute(attr) : null;
   if (value && value !== previous) return true;
+  if (document.querySelector(loginForm)) return true;
   const warn = document.querySelector(banner);
   return !!(warn && warn.offsetParent !== null);
 }
@@ -45,6 +54,10 @@ _ACK_OR_BANNER_JS = """
 
 class LoginFailed(RuntimeError):
     """The platform rejected the account's credentials."""
+
+
+class SessionLost(RuntimeError):
+    """The platform logged the account out and logging in again did not hold."""
 
 
 class Throttled(RuntimeError):
@@ -84,10 +97,13 @@ class PlatformDriver:
         send_gate: Callable[[], None],
         sleep: Callable[[float], None],
         time_scale: float,
+        credentials: tuple[str, str],
         unrecorded: Callable[[], AbstractContextManager[None]] = nullcontext,
         timeout_ms: float = 30_000,
     ) -> None:
         self.page = page
+        self._credentials = credentials
+        self.logins = 0
         self.profile = profile
         self.base_url = base_url
         self._gate = gate
@@ -101,18 +117,29 @@ class PlatformDriver:
         self._gate()
         self.page.goto(self.profile.url(page_name, self.base_url, **params))
 
-    def _logged_in(self) -> bool:
+    def _logged_out(self) -> bool:
+        """Wait until the page shows either the logged-in marker or the login form."""
         marker = self.profile.login.logged_in
         form = self.profile.login.username
         self.page.locator(f"{marker}, {form}").first.wait_for(state="attached")
-        return self.page.locator(marker).count() > 0
+        return self.page.locator(marker).count() == 0
 
-    def ensure_logged_in(self, username: str, password: str) -> bool:
-        """Open the inbox, logging in first if the session is gone; True if it logged in."""
-        self._goto("inbox")
-        if self._logged_in():
-            return False
+    def _open(self, page_name: str, **params: str) -> None:
+        """Navigate to a page; if the platform ended the session (expiry, a login
+        elsewhere), log in again with the stored credentials and carry on."""
+        self._goto(page_name, **params)
+        if not self._logged_out():
+            return
+        self._login()
+        target = self.profile.url(page_name, self.base_url, **params)
+        if self.page.url != target:
+            self._goto(page_name, **params)
+        if self._logged_out():
+            raise SessionLost("the platform logged the account out again right after login")
+
+    def _login(self) -> None:
         login = self.profile.login
+        username, password = self._credentials
         # Credentials must not end up in a failed job's trace.
         with self._unrecorded():
             for selector, value in ((login.username, username), (login.password, password)):
@@ -125,23 +152,36 @@ class PlatformDriver:
             outcome.wait_for(state="attached")
         if self.page.locator(login.logged_in).count() == 0:
             raise LoginFailed("the platform rejected the account's credentials")
-        if not self.page.url.startswith(self.profile.url("inbox", self.base_url)):
-            self._goto("inbox")
+        self.logins += 1
         logger.info("logged in")
-        return True
+
+    def open_inbox(self) -> None:
+        """Open the inbox (logging in first when the session is gone)."""
+        self._open("inbox")
+        self.page.wait_for_selector(self.profile.inbox.ready, state="attached")
 
     def list_conversations(self) -> list[InboxRow]:
-        """Every conversation in the inbox, following "load more" to the end."""
+        """Every conversation in the inbox, following "load more" to the end. A session
+        that ends while paging is logged in again and the walk starts over."""
         inbox = self.profile.inbox
-        self.page.wait_for_selector(inbox.ready, state="attached")
         items = self.page.locator(inbox.item)
-        while self.page.locator(inbox.load_more).is_visible():
-            before = items.count()
-            self._gate()
-            self.page.click(inbox.load_more)
-            self.page.wait_for_function(
-                "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[inbox.item, before]
-            )
+        for _ in range(MAX_RELOGINS + 1):
+            self.open_inbox()
+            while self.page.locator(inbox.load_more).is_visible():
+                before = items.count()
+                self._gate()
+                self.page.click(inbox.load_more)
+                self.page.wait_for_function(
+                    _MORE_ROWS_OR_LOGGED_OUT_JS,
+                    arg=[inbox.item, before, self.profile.login.username],
+                )
+                if items.count() <= before:
+                    break
+            else:
+                break
+            logger.warning("logged out while paging the inbox; starting over")
+        else:
+            raise SessionLost("the platform kept ending the session while the inbox was read")
         rows = items.evaluate_all(_EXTRACT_JS, inbox.fields.model_dump())
         return [
             InboxRow(
@@ -156,7 +196,7 @@ class PlatformDriver:
 
     def open_thread(self, conversation_id: str) -> None:
         """Open a conversation and wait until its messages are rendered."""
-        self._goto("thread", conversation_id=conversation_id)
+        self._open("thread", conversation_id=conversation_id)
         self.page.wait_for_selector(self.profile.thread.ready, state="attached")
 
     def read_thread(self) -> list[ScrapedMessage]:
@@ -223,10 +263,18 @@ class PlatformDriver:
         try:
             self.page.wait_for_function(
                 _ACK_OR_BANNER_JS,
-                arg=[thread.container, thread.sent_ack_attr, previous, thread.throttle_banner],
+                arg=[
+                    thread.container,
+                    thread.sent_ack_attr,
+                    previous,
+                    thread.throttle_banner,
+                    self.profile.login.username,
+                ],
             )
         except PlaywrightTimeout as exc:
             raise PlatformError("the platform neither confirmed nor refused the send") from exc
+        if self.page.locator(self.profile.login.username).count() > 0:
+            raise SessionLost("the platform ended the session as the message was sent")
         if self.page.locator(thread.throttle_banner).is_visible():
             raise Throttled("the platform asked to slow down")
         sent_id = self.page.get_attribute(thread.container, thread.sent_ack_attr)

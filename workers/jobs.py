@@ -42,7 +42,6 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
     found = read = 0
     try:
         with rt.account_session(access, f"sweep-{sweep_id}") as driver:
-            driver.ensure_logged_in(access.username, access.password)
             rows = driver.list_conversations()
             fresh = [
                 row
@@ -117,7 +116,6 @@ def send_job(send_id: int, account_id: int) -> str:
 
     try:
         with rt.account_session(access, label) as driver:
-            driver.ensure_logged_in(access.username, access.password)
             driver.open_thread(ticket.platform_conversation_id)
             if ticket.verify:
                 since = (ticket.typing_started_at or ticket.claimed_at) - PLATFORM_CLOCK_SKEW

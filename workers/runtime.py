@@ -134,6 +134,7 @@ class WorkerRuntime:
                 send_gate,
                 self.sleep,
                 self.settings.time_scale,
+                (access.username, access.password),
                 unrecorded,
             )
             try:

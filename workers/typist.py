@@ -3,11 +3,14 @@
 The plan (core.typing_plan) decides what and when; this only presses. A line break goes
 in as the profile's newline chord (plain Enter would send early on most platforms), and
 anything that is not a single printable ASCII character (emoji, ZWJ sequences, accents)
-goes in whole through `insert_text`, so no grapheme is split into broken code points.
+goes in whole through `insert_text`, so no grapheme is split into broken code points. A
+correction step presses Backspace, a real key, so the page sees a `deleteContentBackward`
+input as it would from a person.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from playwright.sync_api import Keyboard
@@ -25,12 +28,19 @@ def play_plan(
     newline_key: str,
     sleep: Callable[[float], None],
     time_scale: float,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Type `plan` into the focused element: think, then each grapheme after its delay."""
-    sleep(plan.think_s * time_scale)
+    """Type `plan` into the focused element: think, then each step after its delay."""
+    start = clock()
+    due = plan.think_s * time_scale
     for step in plan.steps:
-        sleep(step.delay_s * time_scale)
-        if step.grapheme == "\n":
+        due += step.delay_s * time_scale
+        wait = start + due - clock()
+        if wait > 0:
+            sleep(wait)
+        if step.kind == "backspace":
+            keyboard.press("Backspace")
+        elif step.grapheme == "\n":
             keyboard.press(newline_key)
         elif _typed_as_key(step.grapheme):
             keyboard.type(step.grapheme)

@@ -21,6 +21,7 @@ from core.queues import QueueName
 from core.settings import Settings
 from workers.browser import BrowserHost
 from workers.control_client import ControlPlaneClient
+from workers.resources import tree_rss
 from workers.runtime import WorkerRuntime, install
 
 BROWSER_QUEUES = (QueueName.send.value, QueueName.scrape.value)
@@ -41,11 +42,24 @@ class BrowserWorker(SimpleWorker):
     def __init__(self, queues: Sequence[str], runtime: WorkerRuntime, **kwargs: object) -> None:
         super().__init__(list(queues), name=runtime.worker_id, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
+        self.jobs_done = 0
         install(runtime)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         logger.bind(job_id=job.id, queue=queue.name).debug("job starting")
         super().execute_job(job, queue)
+        self.jobs_done += 1
+        self._check_memory()
+
+    def _check_memory(self) -> None:
+        own, browser = tree_rss()
+        limit = self.runtime.settings.memory_watermark_mb * 1024 * 1024
+        if own + browser > limit:
+            # Finish here rather than swap: the supervisor starts a fresh process.
+            logger.bind(
+                rss_mb=own // 2**20, chromium_rss_mb=browser // 2**20, limit_mb=limit // 2**20
+            ).warning("memory watermark reached; taking no more jobs")
+            self._stop_requested = True
 
     def teardown(self) -> None:
         try:
@@ -82,7 +96,11 @@ def build_worker(settings: Settings, queues: Sequence[str], redis: Redis) -> Sim
         redis=redis,
         control=ControlPlaneClient(settings.api_url, settings.worker_token),
         browser=BrowserHost(
-            settings.chromium_path, settings.headless, settings.contexts_recycle_every
+            settings.chromium_path,
+            settings.headless,
+            recycle_every=settings.contexts_recycle_every,
+            restart_every=settings.browser_restart_every,
+            max_age_s=settings.browser_max_age_s,
         ),
     )
     return BrowserWorker(browser_queues, runtime, connection=redis)

@@ -73,7 +73,9 @@ class Fleet:
         response.raise_for_status()
         return int(response.json()[0]["id"])
 
-    def run_browser_worker(self, profiles_dir: Path | None = None) -> None:
+    def run_browser_worker(
+        self, profiles_dir: Path | None = None, extra_env: dict[str, str] | None = None
+    ) -> str:
         """Run `fleet worker --burst` in its own process until the send and scrape queues
         are empty. (A worker process owns its Playwright; this one's pytest-playwright
         already runs an event loop, which the sync API refuses to share.)"""
@@ -88,6 +90,7 @@ class Fleet:
             "FLEET_PROFILES_DIR": str(profiles_dir or settings.profiles_dir),
             "FLEET_VAR_DIR": str(settings.var_dir),
             "FLEET_LOG_LEVEL": "INFO",
+            **(extra_env or {}),
         }
         result = subprocess.run(
             [sys.executable, "-m", "cli.main", "worker", "--queues", "send,scrape", "--burst"],
@@ -99,6 +102,7 @@ class Fleet:
         )
         self.worker_logs.append(result.stderr)
         assert result.returncode == 0, result.stderr[-4000:]
+        return result.stderr
 
     def profiles_with_pacing(self, tmp_path: Path, min_send_gap_s: float) -> Path:
         """A profiles folder whose sandbox profile has another minimum send gap."""

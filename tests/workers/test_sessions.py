@@ -1,0 +1,65 @@
+"""Sessions the platform ends in the middle of a job: the worker logs in again with the
+stored credentials and carries on, and nothing scraped goes missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+
+from sandbox.config import SandboxConfig
+from sandbox.server import BackgroundServer
+from tests.conftest import free_port
+from tests.fixtures.control_plane import LiveApi
+from tests.fixtures.sandbox import Sandbox
+from tests.workers.conftest import Fleet
+
+# Long enough for one page load and login, short enough that a sweep of 23 threads outlives
+# several sessions.
+SESSION_TTL_S = 1.0
+
+
+@pytest.fixture
+def expiring_fleet(
+    live_api: LiveApi, redis: Redis, tmp_path: Path, fleet: Fleet
+) -> Iterator[Fleet]:
+    """The test's fleet, pointed at a second sandbox whose sessions last one second."""
+    config = SandboxConfig(
+        db_path=tmp_path / "short.db",
+        time_scale=0.01,
+        control_enabled=True,
+        session_ttl_s=SESSION_TTL_S,
+    )
+    server = BackgroundServer(config, port=free_port())
+    server.start()
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield Fleet(live_api, Sandbox(server.url, client), redis, fleet.operator, fleet.admin)
+    server.stop()
+
+
+def test_session_expiring_mid_sweep_logs_in_again_and_misses_nothing(
+    expiring_fleet: Fleet,
+) -> None:
+    fleet = expiring_fleet
+    account = fleet.sandbox.create_account("expiring")
+    for index in range(23):
+        fan = fleet.sandbox.create_fan(account, f"Fan {index:02d}")
+        fleet.sandbox.inbound(account, fan, f"message {index}")
+    account_id = fleet.register(account)
+
+    sweep_id = fleet.sweep(account_id)
+    fleet.run_browser_worker()
+
+    sweep = fleet.get(f"/v1/sweeps/{sweep_id}")
+    assert sweep["status"] == "done", sweep
+    assert sweep["conversations_read"] == 23
+    assert fleet.get("/v1/conversations", account_id=account_id, limit=100)["total"] == 23
+    texts = set()
+    for conversation in fleet.get("/v1/conversations", account_id=account_id, limit=100)["items"]:
+        messages = fleet.get(f"/v1/conversations/{conversation['id']}/messages")["items"]
+        texts.update(m["text"] for m in messages)
+    assert texts == {f"message {index}" for index in range(23)}
+    assert fleet.sandbox.login_count(account) >= 2, "the session never expired mid-sweep"
