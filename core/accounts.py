@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypedDict
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from core.db import Page, paginate
 from core.drafting.base import Persona
 from core.errors import NotFound, get_or_raise
 from core.models import Account, AccountStatus
+from core.profiles import PacingOverrides, PacingProfile, named_profile
 from core.worker_protocol import AccountAccess
 
 
@@ -25,6 +27,7 @@ class AccountChanges(TypedDict, total=False):
     persona: Persona
     auto_send: bool
     status: AccountStatus
+    pacing: PacingOverrides
 
 
 def create_account(
@@ -38,6 +41,7 @@ def create_account(
     base_url: str | None = None,
     persona: Persona | None = None,
     auto_send: bool = False,
+    pacing: PacingOverrides | None = None,
 ) -> Account:
     """Create and commit an account."""
     account = Account(
@@ -49,6 +53,7 @@ def create_account(
         persona=(persona or Persona()).model_dump(),
         auto_send=auto_send,
         status=AccountStatus.active,
+        pacing=(pacing or PacingOverrides()).model_dump(exclude_none=True),
     )
     session.add(account)
     session.flush()
@@ -84,7 +89,11 @@ def update_account(
     if "username" in changes and changes["username"] != account.username:
         account.session_state = None
     for field, value in changes.items():
-        setattr(account, field, value.model_dump() if isinstance(value, Persona) else value)
+        if isinstance(value, PacingOverrides):
+            value = value.model_dump(exclude_none=True)
+        elif isinstance(value, Persona):
+            value = value.model_dump()
+        setattr(account, field, value)
     # Field names only: the audit log never holds credentials.
     audit.record(session, actor, "account.updated", "account", account.id, fields=sorted(changes))
     session.commit()
@@ -100,7 +109,14 @@ def account_access(account: Account) -> AccountAccess:
         username=account.username,
         password=account.password,
         storage_state=account.session_state,
+        pacing=PacingOverrides.model_validate(account.pacing or {}),
     )
+
+
+def pacing_budgets(account: Account, profiles_dir: Path) -> PacingProfile:
+    """The budgets in force for `account`: its profile's defaults, its overrides on top."""
+    defaults = named_profile(profiles_dir, account.profile).pacing
+    return PacingOverrides.model_validate(account.pacing or {}).apply(defaults)
 
 
 def get_session_state(session: Session, account_id: int) -> dict[str, Any]:

@@ -62,6 +62,8 @@ class Account(Base):
     persona: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     auto_send: Mapped[bool] = mapped_column(default=False)
     session_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The account's own pacing budgets over its profile's defaults (`PacingOverrides`).
+    pacing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_sweep_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -8,6 +8,7 @@ shape of UI is a new file, not new Python.
 from __future__ import annotations
 
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -92,7 +93,13 @@ class TypingProfile(_Strict):
 
     chars_per_minute: float = Field(default=220, gt=0)
     cpm_spread: float = Field(default=0.15, ge=0, lt=1)
-    key_sigma: float = Field(default=0.35, ge=0, le=2)
+    key_sigma: float = Field(
+        default=0.45,
+        ge=0,
+        le=2,
+        description="Log-normal sigma of key times; people type with 0.4-0.5, and much less"
+        " reads as a script to a platform measuring how regular the keys are.",
+    )
     min_key_delay_s: float = Field(default=0.03, ge=0)
     max_key_delay_s: float = Field(default=1.2, gt=0)
     shift_key_factor: float = Field(
@@ -103,6 +110,16 @@ class TypingProfile(_Strict):
     )
     word_pause_s: float = Field(default=0.12, ge=0)
     punctuation_pause_s: float = Field(default=0.35, ge=0)
+    typo_rate: float = Field(
+        default=0.02,
+        ge=0,
+        le=0.5,
+        description="Chance that a letter outside numbers, prices and URLs is first mistyped"
+        " as a QWERTY neighbour, then erased with Backspace and typed again.",
+    )
+    typo_notice_s: float = Field(
+        default=0.4, ge=0, description="Mean pause to notice a typo before pressing Backspace."
+    )
     think_base_s: float = Field(default=1.0, ge=0)
     think_per_char_s: float = Field(default=0.02, ge=0)
     think_max_s: float = Field(default=8.0, ge=0)
@@ -126,6 +143,19 @@ class PacingProfile(_Strict):
     sends_per_hour: int = Field(default=120, gt=0)
     actions_per_minute: int = Field(default=60, gt=0)
     daily_send_cap: int = Field(default=1000, gt=0)
+
+
+class PacingOverrides(_Strict):
+    """An account's own budgets; a field left unset keeps the profile's default."""
+
+    min_send_gap_s: float | None = Field(default=None, ge=0)
+    sends_per_hour: int | None = Field(default=None, gt=0)
+    actions_per_minute: int | None = Field(default=None, gt=0)
+    daily_send_cap: int | None = Field(default=None, gt=0)
+
+    def apply(self, defaults: PacingProfile) -> PacingProfile:
+        """The budgets in force: `defaults` with this account's overrides on top."""
+        return defaults.model_copy(update=self.model_dump(exclude_none=True))
 
 
 class BrowserProfile(_Strict):
@@ -167,3 +197,9 @@ def load_profile(path: Path) -> BrowserProfile:
 def profile_path(profiles_dir: Path, name: str) -> Path:
     """The file of profile `name` in `profiles_dir`."""
     return profiles_dir / f"{name}.toml"
+
+
+@lru_cache(maxsize=64)
+def named_profile(profiles_dir: Path, name: str) -> BrowserProfile:
+    """Profile `name` from `profiles_dir`, loaded and validated once per process."""
+    return load_profile(profile_path(profiles_dir, name))

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.profiles import PacingOverrides
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -48,6 +50,10 @@ class AccountAccess(_Body):
     username: str
     password: str
     storage_state: dict | None = None
+    pacing: PacingOverrides = Field(
+        default_factory=PacingOverrides,
+        description="The account's own budgets, applied over its profile's defaults.",
+    )
 
 
 class SessionState(_Body):

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from loguru import logger
 from playwright.sync_api import BrowserContext, Page
@@ -21,7 +21,7 @@ from rq.timeouts import BaseTimeoutException
 
 from core.lease import AccountLease, LeaseKeeper
 from core.pacing import Pacer
-from core.profiles import BrowserProfile, load_profile, profile_path
+from core.profiles import BrowserProfile, named_profile
 from core.settings import Settings
 from core.typing_plan import dwell_s
 from core.worker_protocol import AccountAccess
@@ -58,7 +58,6 @@ class WorkerRuntime:
     control: ControlPlaneClient
     browser: BrowserHost
     sleep: Callable[[float], None] = time.sleep
-    _profiles: dict[str, BrowserProfile] = field(default_factory=dict)
 
     @property
     def pacer(self) -> Pacer:
@@ -66,9 +65,7 @@ class WorkerRuntime:
 
     def profile(self, name: str) -> BrowserProfile:
         """A browser profile by name, loaded and validated once."""
-        if name not in self._profiles:
-            self._profiles[name] = load_profile(profile_path(self.settings.profiles_dir, name))
-        return self._profiles[name]
+        return named_profile(self.settings.profiles_dir, name)
 
     def lease_ttl_s(self) -> float:
         return max(self.settings.scaled(self.settings.lease_ttl_s), MIN_LEASE_TTL_S)
@@ -105,7 +102,7 @@ class WorkerRuntime:
             context.tracing.start(screenshots=True, snapshots=True)
             page = context.new_page()
             rng = random.Random(label)
-            budgets = profile.pacing
+            budgets = access.pacing.apply(profile.pacing)
 
             def gate() -> None:
                 if keeper.lost.is_set():

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.deps import AdminDep, IdPath, LimitQuery, OffsetQuery, SessionDep, StaffDep
-from api.schemas.accounts import AccountCreate, AccountOut, AccountUpdate
+from api.deps import (
+    AdminDep,
+    IdPath,
+    LimitQuery,
+    OffsetQuery,
+    RedisDep,
+    SessionDep,
+    SettingsDep,
+    StaffDep,
+)
+from api.schemas.accounts import AccountCreate, AccountOut, AccountPacing, AccountUpdate
 from api.schemas.common import PageOut, page_out
 from core import accounts
+from core.pacing import Pacer
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -25,6 +35,7 @@ def create_account(body: AccountCreate, session: SessionDep, principal: AdminDep
         base_url=body.base_url,
         persona=body.persona,
         auto_send=body.auto_send,
+        pacing=body.pacing,
     )
     return AccountOut.from_row(account)
 
@@ -50,3 +61,20 @@ def update_account(
     """Change an account's name, URL, credentials, persona, auto-send or status."""
     account = accounts.update_account(session, account_id, body.changes(), actor=principal.name)
     return AccountOut.from_row(account)
+
+
+@router.get("/{account_id}/pacing", response_model=AccountPacing)
+def get_pacing(
+    account_id: IdPath,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    _principal: StaffDep,
+) -> AccountPacing:
+    """The account's pacing budgets, what it has used and when it may act next."""
+    account = accounts.get_account(session, account_id)
+    budgets = accounts.pacing_budgets(account, settings.profiles_dir)
+    status = Pacer(redis, settings.redis_key_prefix, settings.time_scale).status(
+        account.id, budgets
+    )
+    return AccountPacing.of(account, budgets, status, settings.time_scale)

@@ -11,6 +11,8 @@ from api.schemas.common import RequestBody, ResponseBody
 from core.accounts import AccountChanges
 from core.drafting.base import Persona
 from core.models import Account, AccountStatus
+from core.pacing import PacingStatus
+from core.profiles import PacingOverrides, PacingProfile
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Username = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -32,6 +34,9 @@ class AccountCreate(RequestBody):
     base_url: BaseUrl | None = Field(default=None, description="Overrides the profile's URL.")
     persona: Persona = Field(default_factory=Persona)
     auto_send: bool = False
+    pacing: PacingOverrides = Field(
+        default_factory=PacingOverrides, description="Budgets over the profile's defaults."
+    )
 
 
 class AccountUpdate(RequestBody):
@@ -43,6 +48,7 @@ class AccountUpdate(RequestBody):
     persona: Persona | None = None
     auto_send: bool | None = None
     status: AccountStatus | None = None
+    pacing: PacingOverrides | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
@@ -71,6 +77,8 @@ class AccountUpdate(RequestBody):
             changes["auto_send"] = self.auto_send
         if self.status is not None:
             changes["status"] = self.status
+        if self.pacing is not None:
+            changes["pacing"] = self.pacing
         return changes
 
 
@@ -83,6 +91,7 @@ class AccountOut(ResponseBody):
     status: AccountStatus
     persona: Persona
     auto_send: bool
+    pacing: PacingOverrides
     has_session: bool
     last_sweep_at: datetime | None
     created_at: datetime
@@ -99,7 +108,52 @@ class AccountOut(ResponseBody):
             status=account.status,
             persona=Persona.model_validate(account.persona),
             auto_send=account.auto_send,
+            pacing=PacingOverrides.model_validate(account.pacing or {}),
             has_session=account.session_state is not None,
             last_sweep_at=account.last_sweep_at,
             created_at=account.created_at,
+        )
+
+
+class PacingUse(ResponseBody):
+    """What the account has used of its budgets, counted in Redis by every worker."""
+
+    sends_last_hour: int
+    sends_last_day: int
+    actions_last_minute: int
+
+
+class AccountPacing(ResponseBody):
+    """An account's budgets (human seconds, before time scaling), its overrides, what it
+    has used, and how long until the next send and action are allowed (real seconds)."""
+
+    account_id: int
+    budgets: PacingProfile
+    overrides: PacingOverrides
+    time_scale: float
+    used: PacingUse
+    next_send_in_s: float
+    next_action_in_s: float
+
+    @classmethod
+    def of(
+        cls,
+        account: Account,
+        budgets: PacingProfile,
+        status: PacingStatus,
+        time_scale: float,
+    ) -> AccountPacing:
+        """The pacing view of one account."""
+        return cls(
+            account_id=account.id,
+            budgets=budgets,
+            overrides=PacingOverrides.model_validate(account.pacing or {}),
+            time_scale=time_scale,
+            used=PacingUse(
+                sends_last_hour=status.sends_last_hour,
+                sends_last_day=status.sends_last_day,
+                actions_last_minute=status.actions_last_minute,
+            ),
+            next_send_in_s=status.next_send_in_s,
+            next_action_in_s=status.next_action_in_s,
         )

@@ -99,6 +99,12 @@ def test_claim_progress_deliver(
         "username": "mia",
         "password": PASSWORD,
         "storage_state": None,
+        "pacing": {
+            "min_send_gap_s": None,
+            "sends_per_hour": None,
+            "actions_per_minute": None,
+            "daily_send_cap": None,
+        },
     }
     assert client.get(f"/v1/sends/{send_id}", headers=admin).json()["status"] == "claimed"
 

@@ -73,9 +73,7 @@ class Fleet:
         response.raise_for_status()
         return int(response.json()[0]["id"])
 
-    def run_browser_worker(
-        self, profiles_dir: Path | None = None, extra_env: dict[str, str] | None = None
-    ) -> str:
+    def run_browser_worker(self, extra_env: dict[str, str] | None = None) -> str:
         """Run `fleet worker --burst` in its own process until the send and scrape queues
         are empty. (A worker process owns its Playwright; this one's pytest-playwright
         already runs an event loop, which the sync API refuses to share.)"""
@@ -87,7 +85,7 @@ class Fleet:
             "FLEET_API_URL": settings.api_url,
             "FLEET_WORKER_TOKEN": settings.worker_token or "",
             "FLEET_TIME_SCALE": str(settings.time_scale),
-            "FLEET_PROFILES_DIR": str(profiles_dir or settings.profiles_dir),
+            "FLEET_PROFILES_DIR": str(settings.profiles_dir),
             "FLEET_VAR_DIR": str(settings.var_dir),
             "FLEET_LOG_LEVEL": "INFO",
             **(extra_env or {}),
@@ -103,17 +101,6 @@ class Fleet:
         self.worker_logs.append(result.stderr)
         assert result.returncode == 0, result.stderr[-4000:]
         return result.stderr
-
-    def profiles_with_pacing(self, tmp_path: Path, min_send_gap_s: float) -> Path:
-        """A profiles folder whose sandbox profile has another minimum send gap."""
-        source = (self.settings.profiles_dir / "sandbox.toml").read_text()
-        line = next(x for x in source.splitlines() if x.startswith("min_send_gap_s ="))
-        folder = tmp_path / "profiles"
-        folder.mkdir(exist_ok=True)
-        (folder / "sandbox.toml").write_text(
-            source.replace(line, f"min_send_gap_s = {min_send_gap_s}")
-        )
-        return folder
 
     def run_ai_worker(self) -> None:
         """Run the drafting queue dry."""

@@ -129,9 +129,12 @@ def _sweep_and_first_conversation(fleet: Fleet, account_id: int) -> int:
     return int(fleet.get("/v1/conversations", account_id=account_id)["items"][0]["id"])
 
 
-def _send_burst(fleet: Fleet, username: str, texts: list[str]) -> tuple[object, list[int]]:
+def _send_burst(fleet: Fleet, username: str, texts: list[str], gap_s: float):
     account, _ = _seed(fleet, 1, username)
     account_id = fleet.register(account)
+    fleet.admin.patch(
+        f"/v1/accounts/{account_id}", json={"pacing": {"min_send_gap_s": gap_s}}
+    ).raise_for_status()
     conversation = _sweep_and_first_conversation(fleet, account_id)
     ids = [
         fleet.post("/v1/sends", {"conversation_id": conversation, "text": text})["id"]
@@ -146,22 +149,22 @@ def _send_burst(fleet: Fleet, username: str, texts: list[str]) -> tuple[object, 
 PLATFORM_GAP_S = 300.0
 
 
-def test_sends_through_the_pacer_are_never_refused(fleet: Fleet, tmp_path: Path) -> None:
+def test_sends_through_the_pacer_are_never_refused(fleet: Fleet) -> None:
     fleet.sandbox.set_guards(min_send_gap_s=PLATFORM_GAP_S)
-    account, ids = _send_burst(fleet, "paced", ["one", "two"])
+    account, ids = _send_burst(fleet, "paced", ["one", "two"], gap_s=PLATFORM_GAP_S * 1.2)
 
-    fleet.run_browser_worker(fleet.profiles_with_pacing(tmp_path, PLATFORM_GAP_S * 1.2))
+    fleet.run_browser_worker()
 
     assert fleet.sandbox.refusals(account) == []
     assert [m.text for m in fleet.sandbox.delivered(account)] == ["one", "two"]
     assert all(fleet.get(f"/v1/sends/{i}")["status"] == "delivered" for i in ids)
 
 
-def test_the_sandbox_refuses_when_the_pacer_is_bypassed(fleet: Fleet, tmp_path: Path) -> None:
+def test_the_sandbox_refuses_when_the_pacer_is_bypassed(fleet: Fleet) -> None:
     fleet.sandbox.set_guards(min_send_gap_s=PLATFORM_GAP_S)
-    account, _ = _send_burst(fleet, "unpaced", ["one", "two"])
+    account, _ = _send_burst(fleet, "unpaced", ["one", "two"], gap_s=0.0)
 
-    fleet.run_browser_worker(fleet.profiles_with_pacing(tmp_path, 0.0))
+    fleet.run_browser_worker()
 
     assert fleet.sandbox.refusals(account), "the platform's gap check never fired"
 
