@@ -156,6 +156,50 @@ def sweep(
 
 
 @app.command()
+def reconcile(
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between passes; default FLEET_RECONCILE_INTERVAL_S times the time scale."
+        ),
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Run one pass, print what it did, and exit.")] = False,
+) -> None:
+    """Restore jobs Redis lost and recover work of dead workers (run one, beside the API)."""
+    import signal
+    import threading
+
+    from core.db import Database
+    from core.reconciler import interval_s, reconcile, run_reconciler
+
+    settings = get_settings()
+    configure_logging(settings, "reconciler")
+    if not settings.redis_url:
+        # A private Redis would hold jobs no worker reads: it must be the fleet's Redis.
+        raise typer.BadParameter("set FLEET_REDIS_URL to the Redis the workers use")
+    if interval is not None and interval <= 0:
+        raise typer.BadParameter("must be positive", param_hint="--interval")
+    database = Database(settings.database_url)
+    database.create_all()
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
+    if once:
+        with database.session() as session:
+            report = reconcile(session, redis, settings)
+        if report.skipped:
+            typer.echo("skipped: another reconciler is running a pass")
+        else:
+            typer.echo(" ".join(f"{name}={count}" for name, count in report.counts().items()))
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    every = interval if interval is not None else interval_s(settings)
+    logger.bind(interval_s=every).info("reconciler running")
+    run_reconciler(database, redis, settings, every_s=every, stop=stop)
+    database.dispose()
+
+
+@app.command()
 def demo(
     time_scale: Annotated[
         float, typer.Option(help="Human-time multiplier for the demo (1 = real human pace).")

@@ -181,6 +181,10 @@ class Send(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     artifacts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str] = mapped_column(String(200))
+    # A queued retry waits until then (backoff); None means as soon as possible.
+    next_attempt_at: Mapped[datetime | None]
+    # Set when an attempt died in flight: the next claim must read the thread from here.
+    verify_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -202,6 +206,8 @@ class Sweep(Base):
         _enum(SweepStatus), default=SweepStatus.queued, index=True
     )
     requested_by: Mapped[str] = mapped_column(String(200))
+    # Bumped when a dead worker's run is recovered, so the new run gets a fresh job id.
+    attempt: Mapped[int] = mapped_column(default=1)
     worker_id: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -8,12 +8,14 @@ reconciler re-creates the job from the row, so the caller's request still succee
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from loguru import logger
 from redis import Redis
 from redis.exceptions import RedisError
 
 from core import queues
+from core.db import utcnow
 from core.models import Send, Sweep
 from core.settings import Settings
 
@@ -28,8 +30,20 @@ def _safely(what: str, row_id: int, enqueue: Callable[[], bool]) -> bool:
         return False
 
 
-def dispatch_send(redis: Redis, settings: Settings, send: Send) -> bool:
-    """Enqueue the job of a queued send's current attempt; False if it was not enqueued."""
+def dispatch_send(
+    redis: Redis, settings: Settings, send: Send, now: datetime | None = None
+) -> bool:
+    """Enqueue the job of a queued send's current attempt, or schedule it when the attempt
+    waits out a backoff (`next_attempt_at` after `now`); False if no job was added."""
+    at = send.next_attempt_at
+    if at is not None and at > (now or utcnow()):
+        return _safely(
+            "send",
+            send.id,
+            lambda: queues.schedule_send(
+                redis, send.id, send.account_id, send.attempt, settings.job_timeout_s, at
+            ),
+        )
     return _safely(
         "send",
         send.id,
@@ -44,7 +58,9 @@ def dispatch_sweep(redis: Redis, settings: Settings, sweep: Sweep) -> bool:
     return _safely(
         "sweep",
         sweep.id,
-        lambda: queues.enqueue_sweep(redis, sweep.id, sweep.account_id, settings.job_timeout_s),
+        lambda: queues.enqueue_sweep(
+            redis, sweep.id, sweep.account_id, settings.job_timeout_s, sweep.attempt
+        ),
     )
 
 

@@ -6,14 +6,20 @@ row and its attempt), so re-enqueueing a row that Redis still holds is a no-op.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from loguru import logger
 from redis import Redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
-from rq.job import Job
-from rq.rate_limit import RateLimit
+from rq.job import Job, JobStatus
+from rq.job_lifecycle import record_job_failure
+from rq.rate_limit import RateLimit, RateLimitRegistry, release_slot
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+from core.db import as_utc
 
 
 class QueueName(StrEnum):
@@ -32,8 +38,10 @@ def account_rate_limit(account_id: int) -> RateLimit:
     return RateLimit(key=f"account:{account_id}", concurrency=1)
 
 
-def sweep_job_id(sweep_id: int) -> str:
-    return f"sweep-{sweep_id}"
+def sweep_job_id(sweep_id: int, attempt: int = 1) -> str:
+    # The first run keeps the plain id; a recovered run needs a new one, since the dead
+    # run's job may linger in RQ under the old id.
+    return f"sweep-{sweep_id}" if attempt == 1 else f"sweep-{sweep_id}-a{attempt}"
 
 
 def send_job_id(send_id: int, attempt: int) -> str:
@@ -84,14 +92,16 @@ def _enqueue(
     return True
 
 
-def enqueue_sweep(redis: Redis, sweep_id: int, account_id: int, timeout: int) -> bool:
-    """Queue the scrape job of a sweep row."""
+def enqueue_sweep(
+    redis: Redis, sweep_id: int, account_id: int, timeout: int, attempt: int = 1
+) -> bool:
+    """Queue the scrape job of a sweep row's current run."""
     return _enqueue(
         redis,
         QueueName.scrape,
         SCRAPE_JOB,
         (sweep_id, account_id),
-        sweep_job_id(sweep_id),
+        sweep_job_id(sweep_id, attempt),
         timeout,
         account_rate_limit(account_id),
     )
@@ -123,3 +133,147 @@ def queue_depths(redis: Redis) -> dict[str, int]:
 def job_exists(redis: Redis, job_id: str) -> bool:
     """Whether Redis still holds a job with this id."""
     return Job.exists(job_id, connection=redis)
+
+
+# RQ states in which a job will still run (or is running): its row needs no new job.
+LIVE_JOB_STATES = frozenset(
+    {
+        JobStatus.CREATED,
+        JobStatus.QUEUED,
+        JobStatus.RATE_LIMITED,
+        JobStatus.SCHEDULED,
+        JobStatus.DEFERRED,
+        JobStatus.READY_TO_ENQUEUE,
+        JobStatus.STARTED,
+    }
+)
+
+
+def schedule_send(
+    redis: Redis, send_id: int, account_id: int, attempt: int, timeout: int, at: datetime
+) -> bool:
+    """Hold the job of a send's next attempt in RQ's scheduled registry until `at`; False
+    when a job with that id already exists. No RQ scheduler runs in the fleet: the
+    reconciler promotes it once the row says it is due (`promote_scheduled`)."""
+    job_id = send_job_id(send_id, attempt)
+    if Job.exists(job_id, connection=redis):
+        logger.bind(job_id=job_id).debug("job already enqueued")
+        return False
+    Queue(QueueName.send.value, connection=redis).enqueue_at(
+        at,
+        SEND_JOB,
+        args=(send_id, account_id),
+        job_id=job_id,
+        job_timeout=timeout,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+        rate_limit=account_rate_limit(account_id),
+    )
+    logger.bind(queue=QueueName.send.value, job_id=job_id, at=at.isoformat()).info("job scheduled")
+    return True
+
+
+def job_status(redis: Redis, job_id: str) -> JobStatus | None:
+    """The RQ status of a job, or None when Redis does not hold it."""
+    raw = redis.hget(Job.key_for(job_id), "status")
+    if raw is None:
+        return None
+    return JobStatus(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+def promote_scheduled(redis: Redis, job_id: str) -> bool:
+    """Move a scheduled job onto its queue now (through its rate limit); False when the job
+    is not a scheduled one."""
+    if job_status(redis, job_id) != JobStatus.SCHEDULED:
+        return False
+    job = Job.fetch(job_id, connection=redis)
+    queue = Queue(job.origin, connection=redis)
+    # Removed first: a crash in between leaves a scheduled job outside the registry, which
+    # the next pass finds by its status and promotes again.
+    ScheduledJobRegistry(queue=queue).remove(job)
+    queue.enqueue_job(job)
+    logger.bind(queue=job.origin, job_id=job_id).info("scheduled job promoted")
+    return True
+
+
+def discard_job(redis: Redis, job_id: str) -> None:
+    """Delete a job that will never run again (finished, failed, stopped, cancelled), so
+    its id can be enqueued afresh. A live job is left alone."""
+    status = job_status(redis, job_id)
+    if status is None or status in LIVE_JOB_STATES:
+        return
+    Job.fetch(job_id, connection=redis).delete()
+    logger.bind(job_id=job_id, status=status.value).info("dead job discarded")
+
+
+def abandon_started(redis: Redis, job_id: str, reason: str) -> bool:
+    """Mark a started job whose worker is known dead as failed, and free its account's rate
+    limit slot. RQ would do the same only once the job's execution heartbeat runs out
+    (its timeout plus a minute for a non-forking worker), holding the account that long."""
+    if job_status(redis, job_id) != JobStatus.STARTED:
+        return False
+    job = Job.fetch(job_id, connection=redis)
+    with redis.pipeline() as pipe:
+        StartedJobRegistry(job.origin, connection=redis).remove_executions(job, pipeline=pipe)
+        record_job_failure(job, reason, pipe)
+        pipe.execute()
+    release_slot(job)
+    logger.bind(job_id=job_id).warning("abandoned job marked failed")
+    return True
+
+
+def drop_scheduled(redis: Redis, job_id: str) -> bool:
+    """Delete a job still waiting in the scheduled registry (its row no longer wants it)."""
+    if job_status(redis, job_id) != JobStatus.SCHEDULED:
+        return False
+    Job.fetch(job_id, connection=redis).delete()
+    return True
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What one queue holds. `queued` jobs wait for a worker, `rate_limited` ones for their
+    account's slot, `scheduled` ones (retries) for their time; `started` ones run."""
+
+    queued: int
+    rate_limited: int
+    scheduled: int
+    started: int
+    oldest_waiting_at: datetime | None
+
+    @property
+    def waiting(self) -> int:
+        """Jobs that could run now but have not started: queued or rate-limited."""
+        return self.queued + self.rate_limited
+
+
+def queue_stats(redis: Redis) -> dict[str, QueueStats]:
+    """Per queue: jobs by state and when the oldest waiting job was created."""
+    queues = {q.value: Queue(q.value, connection=redis) for q in QueueName}
+    waiting_ids = {name: queue.job_ids for name, queue in queues.items()}
+    held: list[str] = []
+    for registry in RateLimitRegistry.all(redis):
+        held.extend(registry.get_rate_limited_job_ids())
+    rate_limited = dict.fromkeys(queues, 0)
+    oldest: dict[str, datetime] = {}
+    all_ids = [job_id for ids in waiting_ids.values() for job_id in ids] + held
+    held_ids = set(held)
+    # One round trip per job would make this O(n) requests; fetch_many pipelines them.
+    for job in Job.fetch_many(all_ids, connection=redis):
+        if job is None or job.origin not in queues:
+            continue
+        if job.id in held_ids:
+            rate_limited[job.origin] += 1
+        created = as_utc(job.created_at)
+        if job.origin not in oldest or created < oldest[job.origin]:
+            oldest[job.origin] = created
+    return {
+        name: QueueStats(
+            queued=len(waiting_ids[name]),
+            rate_limited=rate_limited[name],
+            scheduled=ScheduledJobRegistry(queue=queue).count,
+            started=StartedJobRegistry(queue=queue).count,
+            oldest_waiting_at=oldest.get(name),
+        )
+        for name, queue in queues.items()
+    }

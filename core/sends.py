@@ -3,14 +3,20 @@ or ends failed (after its retries) or cancelled. Workers drive it over the worke
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from loguru import logger
 from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, queues
 from core.accounts import account_access
 from core.db import Page, paginate, utcnow
-from core.errors import InvalidState, get_or_raise
+from core.errors import InvalidState, NotFound, get_or_raise
 from core.models import Conversation, Message, Send, SendPriority
 from core.outbox import dispatch_send
 from core.settings import Settings
@@ -25,6 +31,21 @@ from core.worker_protocol import (
 
 # Statuses a worker holds a send in; the order is the only direction progress may take.
 _IN_FLIGHT = (SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
+IN_FLIGHT = frozenset(_IN_FLIGHT)
+# Nothing has been typed yet in these, so an operator may still call the send off.
+_CANCELLABLE = (SendStatus.queued, SendStatus.claimed)
+# Backoff jitter: a uniform factor around 1, so retries of sends that failed together
+# (a platform hiccup) do not all come back at the same instant.
+JITTER = (0.5, 1.5)
+RECONCILER_ACTOR = "reconciler"
+
+
+def retry_delay_s(settings: Settings, failed_attempt: int, jitter: float) -> float:
+    """Real seconds to wait after attempt `failed_attempt` failed: base · 2^(n-1) · jitter,
+    scaled by the time scale."""
+    if failed_attempt < 1:
+        raise ValueError("failed_attempt starts at 1")
+    return settings.scaled(settings.retry_base_s * 2 ** (failed_attempt - 1) * jitter)
 
 
 def list_sends(
@@ -69,6 +90,7 @@ def create_direct_send(
         status=SendStatus.queued,
         priority=SendPriority.direct,
         attempt=1,
+        max_attempts=settings.max_attempts,
         artifacts={},
         created_by=actor,
     )
@@ -91,16 +113,19 @@ def create_direct_send(
 def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: str) -> SendTicket:
     """Hand a send to a worker. A queued send is simply claimed. A send already claimed,
     typing or submitted belongs to an attempt that died; it is re-claimed with `verify`, and
-    so is a retry of an attempt that had started typing: the worker reads the thread before
-    typing again. Finished sends are refused."""
+    so is a retry of an attempt that had started typing, or one the reconciler recovered
+    from a dead worker: the worker reads the thread before typing again. Finished and
+    cancelled sends are refused."""
     send = get_or_raise(session, Send, send_id, for_update=True)
     if send.status not in (SendStatus.queued, *_IN_FLIGHT):
         raise InvalidState(f"send {send_id} is {send.status.value}; it cannot be claimed")
     previous = send.status
-    verify = previous in _IN_FLIGHT or send.typing_at is not None
+    since = send.typing_at or send.verify_since
+    verify = previous in _IN_FLIGHT or since is not None
     send.status = SendStatus.claimed
     send.worker_id = claim.worker_id
     send.claimed_at = utcnow()
+    send.next_attempt_at = None
     audit.record(
         session,
         claim.worker_id,
@@ -122,7 +147,7 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
         attempt=send.attempt,
         claimed_at=send.claimed_at,
         verify=verify,
-        typing_started_at=send.typing_at if verify else None,
+        typing_started_at=since if verify else None,
     )
 
 
@@ -218,8 +243,9 @@ def record_result(
     key_name: str,
 ) -> Send:
     """Finish a send's attempt. Delivered stores the platform message; a retryable failure
-    with attempts left queues the next attempt (a new job id); any other failure is final.
-    Reporting the same delivery twice returns the send unchanged."""
+    with attempts left queues the next attempt (a new job id) after a backoff
+    (`retry_delay_s`, held in `next_attempt_at`); any other failure is final. Reporting the
+    same delivery twice returns the send unchanged."""
     if result.status not in (SendStatus.delivered, SendStatus.failed):
         raise InvalidState(f"result status must be delivered or failed, not {result.status}")
     send = get_or_raise(session, Send, send_id, for_update=True)
@@ -253,10 +279,138 @@ def record_result(
         session.commit()
         return send
     # typing_at stays: it tells the next claim that this attempt may have typed already.
+    delay = retry_delay_s(settings, send.attempt, random.uniform(*JITTER))
+    send.next_attempt_at = utcnow() + timedelta(seconds=delay)
     send.attempt += 1
     send.status = SendStatus.queued
     send.worker_id = None
     send.claimed_at = None
     session.commit()
     dispatch_send(redis, settings, send)
+    return send
+
+
+def requeue_sends(
+    session: Session, redis: Redis, settings: Settings, send_ids: Sequence[int], *, actor: str
+) -> list[Send]:
+    """Give failed sends (the dead letters) a fresh set of attempts and queue them now.
+    All or nothing: an unknown id is `NotFound`, a send that is not failed is `InvalidState`
+    and nothing changes. An earlier attempt that had typed still makes the next claim
+    verify first."""
+    rows = session.scalars(
+        select(Send).where(Send.id.in_(send_ids)).order_by(Send.id).with_for_update()
+    ).all()
+    found = {send.id for send in rows}
+    missing = [send_id for send_id in send_ids if send_id not in found]
+    if missing:
+        raise NotFound(f"send {missing[0]} not found")
+    not_failed = [send for send in rows if send.status != SendStatus.failed]
+    if not_failed:
+        listed = ", ".join(f"{send.id} ({send.status.value})" for send in not_failed)
+        raise InvalidState(f"only failed sends can be requeued; not failed: {listed}")
+    for send in rows:
+        previous_attempt = send.attempt
+        # A new attempt number: the failed attempts' jobs may still sit in RQ under theirs.
+        send.attempt += 1
+        send.max_attempts = send.attempt + settings.max_attempts - 1
+        send.status = SendStatus.queued
+        send.worker_id = None
+        send.claimed_at = None
+        send.next_attempt_at = None
+        audit.record(
+            session,
+            actor,
+            "send.requeued",
+            "send",
+            send.id,
+            previous_attempt=previous_attempt,
+            attempt=send.attempt,
+            max_attempts=send.max_attempts,
+        )
+    session.commit()
+    for send in rows:
+        dispatch_send(redis, settings, send)
+    return list(rows)
+
+
+def cancel_send(session: Session, redis: Redis, send_id: int, *, actor: str) -> Send:
+    """Call off a queued or claimed send. A worker holding it gets 409 on its next progress
+    report, which comes before the first keystroke, so it is never typed. A send already
+    typing or submitted may be on the page and cannot be cancelled."""
+    send = get_or_raise(session, Send, send_id, for_update=True)
+    if send.status not in _CANCELLABLE:
+        raise InvalidState(
+            f"send {send_id} is {send.status.value}; only queued or claimed sends can be cancelled"
+        )
+    previous = send.status
+    send.status = SendStatus.cancelled
+    send.next_attempt_at = None
+    audit.record(
+        session,
+        actor,
+        "send.cancelled",
+        "send",
+        send.id,
+        previous_status=previous.value,
+        worker_id=send.worker_id,
+        attempt=send.attempt,
+    )
+    session.commit()
+    # A retry waiting in RQ's scheduled registry would otherwise stay there for good; a
+    # queued job is harmless, its claim is refused.
+    try:
+        queues.drop_scheduled(redis, queues.send_job_id(send.id, send.attempt))
+    except RedisError as exc:
+        logger.bind(send_id=send.id, error=type(exc).__name__).warning(
+            "could not drop the cancelled send's scheduled job"
+        )
+    return send
+
+
+def recover_send(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    send_id: int,
+    *,
+    dead_worker: str,
+    reason: str,
+    now: datetime | None = None,
+) -> Send | None:
+    """Put a send whose worker died in flight back in the queue for a new attempt, whose
+    claim will verify the thread first. Returns None, changing nothing, when the send moved
+    on meanwhile (finished, or held by another worker). The dead worker's attempt does not
+    spend the send's retry budget: a crash is not the send's failure."""
+    send = get_or_raise(session, Send, send_id, for_update=True)
+    if send.status not in IN_FLIGHT or send.worker_id != dead_worker:
+        session.rollback()
+        return None
+    previous = send.status
+    dead_job = queues.send_job_id(send.id, send.attempt)
+    send.verify_since = send.typing_at or send.verify_since or send.claimed_at
+    send.attempt += 1
+    send.max_attempts += 1
+    send.status = SendStatus.queued
+    send.worker_id = None
+    send.claimed_at = None
+    send.next_attempt_at = None
+    audit.record(
+        session,
+        RECONCILER_ACTOR,
+        "send.recovered",
+        "send",
+        send.id,
+        previous_status=previous.value,
+        dead_worker=dead_worker,
+        attempt=send.attempt,
+        reason=reason,
+    )
+    session.commit()
+    try:
+        queues.abandon_started(redis, dead_job, f"worker {dead_worker} died: {reason}")
+    except RedisError as exc:
+        logger.bind(send_id=send.id, error=type(exc).__name__).warning(
+            "could not release the dead attempt's job"
+        )
+    dispatch_send(redis, settings, send, now)
     return send

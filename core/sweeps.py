@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from loguru import logger
 from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, queues
 from core.accounts import account_access
 from core.db import Page, paginate, utcnow
 from core.errors import InvalidState, get_or_raise
@@ -142,4 +144,45 @@ def finish_sweep(session: Session, sweep_id: int, result: SweepResult, *, key_na
         messages_found=result.messages_found,
     )
     session.commit()
+    return sweep
+
+
+def recover_sweep(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    sweep_id: int,
+    *,
+    dead_worker: str,
+    actor: str,
+) -> Sweep | None:
+    """Queue again a sweep whose worker died while it ran, under a new job id. Returns None,
+    changing nothing, when the sweep moved on meanwhile. Ingest dedupes, so what the dead
+    run already pushed is not stored twice."""
+    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
+    if sweep.status != SweepStatus.running or sweep.worker_id != dead_worker:
+        session.rollback()
+        return None
+    dead_job = queues.sweep_job_id(sweep.id, sweep.attempt)
+    sweep.attempt += 1
+    sweep.status = SweepStatus.queued
+    sweep.worker_id = None
+    sweep.started_at = None
+    audit.record(
+        session,
+        actor,
+        "sweep.recovered",
+        "sweep",
+        sweep.id,
+        dead_worker=dead_worker,
+        attempt=sweep.attempt,
+    )
+    session.commit()
+    try:
+        queues.abandon_started(redis, dead_job, f"worker {dead_worker} died")
+    except RedisError as exc:
+        logger.bind(sweep_id=sweep.id, error=type(exc).__name__).warning(
+            "could not release the dead run's job"
+        )
+    dispatch_sweep(redis, settings, sweep)
     return sweep

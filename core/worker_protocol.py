@@ -146,3 +146,19 @@ class SendResult(_Body):
     error: str | None = Field(default=None, max_length=4000)
     retryable: bool = False
     artifacts: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkerHeartbeat(_Body):
+    """What a browser worker reports every few seconds: who and where it is, what it is
+    doing, and how much memory it and its Chromium use."""
+
+    worker_id: str = Field(min_length=1, max_length=200)
+    host: str = Field(min_length=1, max_length=255)
+    pid: int = Field(ge=1, le=2**31 - 1)
+    current_job: str | None = Field(default=None, max_length=200)
+    account_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    jobs_done: int = Field(default=0, ge=0)
+    rss_bytes: int = Field(ge=0, description="Resident memory of the worker process.")
+    chromium_rss_bytes: int = Field(
+        default=0, ge=0, description="Resident memory of its Chromium processes together."
+    )

@@ -15,6 +15,7 @@ from api.deps import (
     StaffDep,
 )
 from api.schemas.common import PageOut, page_out
+from api.schemas.fleet import SendRequeue
 from api.schemas.sends import SendCreate, SendOut
 from core import sends
 from core.worker_protocol import SendStatus
@@ -63,3 +64,25 @@ def create_send(
         actor=principal.name,
     )
     return SendOut.model_validate(send)
+
+
+@router.post("/requeue", response_model=list[SendOut])
+def requeue_sends(
+    body: SendRequeue,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: StaffDep,
+) -> list[SendOut]:
+    """Queue failed sends (`GET /v1/sends?status=failed`) again with fresh attempts; 409,
+    changing nothing, when any of them is not failed."""
+    requeued = sends.requeue_sends(session, redis, settings, body.ids, actor=principal.name)
+    return [SendOut.model_validate(send) for send in requeued]
+
+
+@router.post("/{send_id}/cancel", response_model=SendOut)
+def cancel_send(
+    send_id: IdPath, session: SessionDep, redis: RedisDep, principal: StaffDep
+) -> SendOut:
+    """Call off a queued or claimed send; 409 once it is typing or finished."""
+    return SendOut.model_validate(sends.cancel_send(session, redis, send_id, actor=principal.name))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep, WorkerDep
 from api.schemas.sends import SendOut
 from api.schemas.sweeps import SweepOut
-from core import accounts, ingest, sends, sweeps
+from core import accounts, ingest, reconciler, sends, sweeps
 from core.worker_protocol import (
     IngestBatch,
     IngestResult,
@@ -20,6 +20,7 @@ from core.worker_protocol import (
     SweepPlan,
     SweepResult,
     SweepStart,
+    WorkerHeartbeat,
 )
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
@@ -99,3 +100,11 @@ def store_session_state(
 ) -> None:
     """Save the account's browser session for every worker to reuse."""
     accounts.store_session_state(session, account_id, body.storage_state, actor=principal.name)
+
+
+@router.post("/heartbeat", status_code=status.HTTP_204_NO_CONTENT)
+def heartbeat(
+    body: WorkerHeartbeat, redis: RedisDep, settings: SettingsDep, _principal: WorkerDep
+) -> None:
+    """Report that a worker is alive and what it is doing; kept in Redis for a short TTL."""
+    reconciler.store_heartbeat(redis, settings, body)

@@ -45,6 +45,14 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({}, "body.reason: Field required"),
         ({"reason": "  "}, "body.reason: String should have at least 1 character"),
     ],
+    ("POST", "/v1/sends/requeue"): [
+        ({"ids": []}, "body.ids: List should have at least 1 item"),
+        ({"ids": ["x"]}, "body.ids.0: Input should be a valid integer"),
+    ],
+    ("POST", "/v1/worker/heartbeat"): [
+        ({}, "body.worker_id: Field required"),
+        ({"worker_id": "w", "host": "h", "pid": 0, "rss_bytes": 1}, "body.pid: Input should be"),
+    ],
     ("POST", "/v1/sends"): [
         ({"conversation_id": 1}, "body.text: Field required"),
         ({"conversation_id": 1, "text": LONG}, "body.text: String should have at most"),

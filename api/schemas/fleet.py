@@ -1,0 +1,130 @@
+"""Fleet status, workers, and the dead-letter requeue body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from api.schemas.common import RequestBody, RowId
+from core.reconciler import FleetStatus, WorkerSeen
+
+
+class SendRequeue(RequestBody):
+    """Failed sends to queue again, each with a fresh set of attempts."""
+
+    ids: list[RowId] = Field(min_length=1, max_length=200, description="Ids of failed sends.")
+
+    @field_validator("ids")
+    @classmethod
+    def _unique(cls, ids: list[int]) -> list[int]:
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"ids must not repeat; repeated: {repeated}")
+        return ids
+
+
+class WorkerOut(BaseModel):
+    """A browser worker, from its latest heartbeat, and the accounts it leases."""
+
+    worker_id: str
+    host: str
+    pid: int
+    current_job: str | None
+    account_id: int | None
+    jobs_done: int
+    rss_bytes: int
+    chromium_rss_bytes: int
+    last_seen_at: datetime
+    leased_accounts: list[int]
+
+
+class LeaseOut(BaseModel):
+    """An account's lease and who holds it; `holder_alive` is false when the holder sends
+    no heartbeat (it may be dying, or not report heartbeats at all)."""
+
+    account_id: int
+    holder: str
+    holder_alive: bool
+
+
+class WorkersOut(BaseModel):
+    workers: list[WorkerOut]
+    leases: list[LeaseOut]
+
+
+class QueueOut(BaseModel):
+    queued: int = Field(description="On the queue, waiting for a worker.")
+    rate_limited: int = Field(description="Waiting for their account's one slot.")
+    waiting: int = Field(description="queued + rate_limited.")
+    scheduled: int = Field(description="Retries waiting out their backoff.")
+    started: int
+    oldest_waiting_age_s: float | None = Field(
+        description="Age of the oldest waiting job, in seconds; null when none waits."
+    )
+
+
+class FleetOut(BaseModel):
+    healthy: bool
+    reasons: list[str] = Field(description="Why the fleet is not healthy; empty when it is.")
+    checked_at: datetime
+    workers: list[WorkerOut]
+    leases: list[LeaseOut]
+    queues: dict[str, QueueOut]
+    sends: dict[str, int] = Field(description="Sends per status.")
+    stuck_sends: list[int]
+    stuck_sweeps: list[int]
+    last_reconciled_at: datetime | None
+
+
+def workers_out(seen: list[WorkerSeen], leases: dict[int, str]) -> WorkersOut:
+    """Workers with the accounts each one leases, and every lease with its holder."""
+    alive = {worker.heartbeat.worker_id for worker in seen}
+    workers = [
+        WorkerOut(
+            **worker.heartbeat.model_dump(),
+            last_seen_at=worker.seen_at,
+            leased_accounts=sorted(
+                account
+                for account, holder in leases.items()
+                if holder == worker.heartbeat.worker_id
+            ),
+        )
+        for worker in seen
+    ]
+    lease_rows = [
+        LeaseOut(account_id=account, holder=holder, holder_alive=holder in alive)
+        for account, holder in sorted(leases.items())
+    ]
+    return WorkersOut(workers=workers, leases=lease_rows)
+
+
+def fleet_out(status: FleetStatus) -> FleetOut:
+    """The fleet status as its response body."""
+    listing = workers_out(status.workers, status.leases)
+    return FleetOut(
+        healthy=status.healthy,
+        reasons=status.reasons,
+        checked_at=status.checked_at,
+        workers=listing.workers,
+        leases=listing.leases,
+        queues={
+            name: QueueOut(
+                queued=stats.queued,
+                rate_limited=stats.rate_limited,
+                waiting=stats.waiting,
+                scheduled=stats.scheduled,
+                started=stats.started,
+                oldest_waiting_age_s=(
+                    None
+                    if stats.oldest_waiting_at is None
+                    else round((status.checked_at - stats.oldest_waiting_at).total_seconds(), 3)
+                ),
+            )
+            for name, stats in status.queues.items()
+        },
+        sends=status.sends,
+        stuck_sends=status.stuck_sends,
+        stuck_sweeps=status.stuck_sweeps,
+        last_reconciled_at=status.last_reconciled_at,
+    )
