@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -92,6 +92,11 @@ class Conversation(Base):
     fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"), index=True)
     platform_conversation_id: Mapped[str] = mapped_column(String(200))
     last_message_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set by the wellbeing guard: no sales offers, every draft held for a human.
+    # A server default, so adding the column to a table with rows needs no backfill.
+    flagged_for_review: Mapped[bool] = mapped_column(default=False, server_default=false())
+    flag_reason: Mapped[str | None] = mapped_column(String(500))
+    flagged_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
     fan: Mapped[Fan] = relationship(lazy="joined")
@@ -146,8 +151,23 @@ class Draft(Base):
     decided_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why the configured provider's draft was replaced by the offline drafter's.
+    fallback_reason: Mapped[str | None] = mapped_column(String(500))
+    # Content filter hits on the text ({rule, category, start, end}) and wellbeing guard
+    # signals ({signal, detail}); either one blocks approval without an admin's override.
+    filter_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    guard_signals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    override_reason: Mapped[str | None] = mapped_column(Text)
 
     conversation: Mapped[Conversation] = relationship()
+
+    @property
+    def block_reasons(self) -> list[str]:
+        """Why the draft is held, each once: `filter:<rule>` and `guard:<signal>`."""
+        reasons = [f"filter:{hit['rule']}" for hit in self.filter_hits or []]
+        reasons += [f"guard:{signal['signal']}" for signal in self.guard_signals or []]
+        return list(dict.fromkeys(reasons))
 
 
 class Send(Base):

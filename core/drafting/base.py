@@ -1,11 +1,26 @@
-"""The drafter interface every provider fills: offline templates now, OpenAI-compatible next."""
+"""The drafter interface every provider fills (offline templates, OpenAI-compatible), the
+context a drafter reads and the result it returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from core.drafting.fan import FanSnapshot
+
+
+class DraftKind(StrEnum):
+    """What a draft is for. `ppv_offer` is the one that sells; the wellbeing guard turns it
+    into a plain `reply` for a fan it flags."""
+
+    reply = "reply"
+    ppv_offer = "ppv_offer"
+    tip_thanks = "tip_thanks"
+    follow_up = "follow_up"
+    re_engage = "re_engage"
 
 
 class Persona(BaseModel):
@@ -35,21 +50,40 @@ class DraftContext:
     fan_name: str
     inbound_text: str
     history: list[ConversationTurn] = field(default_factory=list)
-    kind: str = "reply"
+    kind: str = DraftKind.reply
     seed: int = 0
+    fan: FanSnapshot = field(default_factory=FanSnapshot)
+    # Set when the wellbeing guard flagged the fan: the prompt then forbids any sales talk.
+    wellbeing_flagged: bool = False
 
 
 @dataclass(frozen=True)
 class DraftResult:
+    """One drafted text and what produced it. `fallback_reason` says why the configured
+    provider's answer was replaced by the offline drafter's (None when it was not)."""
+
     text: str
     provider: str
     model: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    fallback_reason: str | None = None
+
+
+class DraftingError(Exception):
+    """A provider could not draft. `reason` is short, safe to log and store (no message
+    text); the tokens are what a failed attempt still spent, when the server said so."""
+
+    def __init__(self, reason: str, *, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
 
 
 class Drafter(Protocol):
-    """Writes one draft for a context. Implementations must not log message text."""
+    """Writes one draft for a context, or raises `DraftingError`. Implementations must not
+    log message text."""
 
     provider: str
 

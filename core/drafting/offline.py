@@ -12,7 +12,7 @@ import random
 import re
 from enum import StrEnum
 
-from core.drafting.base import DraftContext, DraftResult, Persona
+from core.drafting.base import DraftContext, DraftKind, DraftResult, Persona
 
 
 class Intent(StrEnum):
@@ -22,8 +22,6 @@ class Intent(StrEnum):
     greeting = "greeting"
     general = "general"
 
-
-TIP_KIND = "tip_thanks"
 
 _TIP = re.compile(r"\btip(s|ped)?\b|\$\s?\d", re.IGNORECASE)
 _COMPLIMENT = re.compile(
@@ -155,9 +153,9 @@ _TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {
 }
 
 
-def detect_intent(text: str, kind: str = "reply") -> Intent:
+def detect_intent(text: str, kind: str = DraftKind.reply) -> Intent:
     """The most specific obvious intent of a fan's message; a tip outranks everything."""
-    if kind == TIP_KIND or _TIP.search(text):
+    if kind == DraftKind.tip_thanks or _TIP.search(text):
         return Intent.tip
     if _COMPLIMENT.search(text):
         return Intent.compliment

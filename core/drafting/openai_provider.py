@@ -1,0 +1,121 @@
+"""Drafting through any OpenAI-compatible chat-completions endpoint: OpenAI, Azure OpenAI
+(its `/openai/v1/` base URL), vLLM, Ollama.
+
+The model is asked for JSON (`{"text": ...}`) so a chatty preamble or a refusal is told
+apart from a draft. Every failure (rate limit, server error, timeout, unreachable server,
+an answer that is not that JSON) raises `DraftingError` with a short reason, after the
+client's own retries; `FallbackDrafter` in `providers.py` then drafts offline.
+"""
+
+from __future__ import annotations
+
+import json
+
+import openai
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+
+from core.drafting.base import DraftContext, DraftingError, DraftResult
+from core.drafting.prompt import build_prompt, estimate_tokens
+
+PROVIDER = "openai"
+# A chat message, not an essay: also bounds the cost of a runaway answer.
+MAX_COMPLETION_TOKENS = 400
+# Longer than any chat message should be; the API refuses send texts above 5000 chars.
+MAX_DRAFT_CHARS = 5000
+TEMPERATURE = 0.8
+# Local servers (Ollama, vLLM) take no key, but the client refuses to start without one.
+NO_KEY = "no-key"
+
+
+def _parse(completion: ChatCompletion) -> str:
+    """The draft text in a completion, or `DraftingError` naming what is wrong with it."""
+    if not completion.choices:
+        raise DraftingError("bad_response: no choices")
+    content = completion.choices[0].message.content
+    if not content:
+        raise DraftingError("bad_response: empty content")
+    try:
+        payload = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise DraftingError("bad_response: not JSON") from exc
+    text = payload.get("text") if isinstance(payload, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise DraftingError('bad_response: no "text" string')
+    text = text.strip()
+    if len(text) > MAX_DRAFT_CHARS:
+        raise DraftingError(f"bad_response: text over {MAX_DRAFT_CHARS} characters")
+    return text
+
+
+class OpenAIDrafter:
+    """Drafts with one chat completion per context; a fresh client per call, so nothing
+    outlives the job that drafts."""
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None,
+        api_key: str | None,
+        timeout_s: float,
+        max_retries: int,
+        token_budget: int,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.token_budget = token_budget
+
+    def _complete(self, messages: list[ChatCompletionMessageParam]) -> ChatCompletion:
+        try:
+            with openai.OpenAI(
+                base_url=self.base_url,
+                api_key=self.api_key or NO_KEY,
+                timeout=self.timeout_s,
+                max_retries=self.max_retries,
+            ) as client:
+                return client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,
+                    # `max_tokens`, not `max_completion_tokens`: vLLM and Ollama know this one.
+                    max_tokens=MAX_COMPLETION_TOKENS,
+                    temperature=TEMPERATURE,
+                    response_format={"type": "json_object"},
+                )
+        # Order matters: a timeout is a connection error, and both are API errors.
+        except openai.RateLimitError as exc:
+            raise DraftingError("rate_limited: HTTP 429") from exc
+        except openai.APIStatusError as exc:
+            raise DraftingError(f"http_error: HTTP {exc.status_code}") from exc
+        except openai.APITimeoutError as exc:
+            raise DraftingError(f"timeout: no answer within {self.timeout_s:g}s") from exc
+        except openai.APIConnectionError as exc:
+            raise DraftingError("connection_error: server unreachable") from exc
+        except openai.APIError as exc:
+            raise DraftingError(f"bad_response: {type(exc).__name__}") from exc
+
+    def draft(self, context: DraftContext) -> DraftResult:
+        """One draft from the endpoint, or `DraftingError` once the retries are spent."""
+        prompt = build_prompt(context, self.token_budget)
+        completion = self._complete(prompt.messages)
+        usage = completion.usage
+        # Some compatible servers report no usage; the estimate keeps token budgets honest.
+        prompt_tokens = usage.prompt_tokens if usage else prompt.estimated_tokens
+        content = completion.choices[0].message.content if completion.choices else None
+        completion_tokens = usage.completion_tokens if usage else estimate_tokens(content or "")
+        try:
+            text = _parse(completion)
+        except DraftingError as exc:
+            exc.prompt_tokens, exc.completion_tokens = prompt_tokens, completion_tokens
+            raise
+        return DraftResult(
+            text=text,
+            provider=self.provider,
+            model=completion.model or self.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )

@@ -1,0 +1,173 @@
+"""The chat prompt an LLM drafter sends: persona, fan, draft kind and recent messages,
+trimmed to a token budget.
+
+Tokens are estimated as characters / 4 (`CHARS_PER_TOKEN`), rounded up, plus a small
+per-message overhead. That is close enough for English chat with the usual tokenizers and
+needs no tokenizer per model; the budget is a ceiling to stay well under, not an exact
+count. Trimming drops the oldest conversation turns first; the fan's newest message is
+always kept (cut short only when it alone would not fit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from openai.types.chat import (
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionMessageParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionUserMessageParam,
+)
+
+from core.drafting.base import ConversationTurn, DraftContext, DraftKind
+from core.worker_protocol import Direction
+
+CHARS_PER_TOKEN = 4
+# Role markers and separators each chat message costs on top of its text.
+MESSAGE_OVERHEAD_TOKENS = 4
+# Operator notes are free text of any length; the prompt keeps their start.
+NOTES_MAX_CHARS = 500
+# The newest fan message keeps at least this much even when the budget is spent.
+NEWEST_MIN_CHARS = 200
+
+KIND_INSTRUCTIONS: dict[str, str] = {
+    DraftKind.reply: "Reply to the fan's latest message.",
+    DraftKind.ppv_offer: (
+        "Reply to the fan's latest message and tease paid content that fits what they "
+        "asked for, without pressure."
+    ),
+    DraftKind.tip_thanks: "Thank the fan warmly for the tip they just sent.",
+    DraftKind.follow_up: "Follow up on the conversation; the fan has not answered yet.",
+    DraftKind.re_engage: "Write a friendly check-in to a fan who has been quiet for a while.",
+}
+
+NO_SALES_INSTRUCTION = (
+    "This fan may be vulnerable. Do not offer, mention or suggest anything for sale, and "
+    "do not ask for tips."
+)
+
+RULES = (
+    "Never share or ask for phone numbers, e-mail addresses, links, or accounts on other "
+    "apps. Never suggest paying outside the platform. Never arrange to meet in person."
+)
+
+ANSWER_FORMAT = 'Answer with JSON only, exactly: {"text": "<the message to send>"}'
+
+
+def estimate_tokens(text: str) -> int:
+    """Approximate tokens of `text`: characters / 4, rounded up."""
+    return -(-len(text) // CHARS_PER_TOKEN)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Chat messages ready for `chat.completions.create`, their estimated size, and how
+    many conversation turns made it in and were dropped for the budget."""
+
+    messages: list[ChatCompletionMessageParam]
+    estimated_tokens: int
+    turns_used: int
+    turns_dropped: int
+
+
+def _money(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+def _duration(gap: timedelta) -> str:
+    minutes = int(gap.total_seconds() // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 120:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hours"
+    return f"{hours // 24} days"
+
+
+def _quoted(items: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(f'"{item}"' for item in items)
+
+
+def system_text(context: DraftContext) -> str:
+    """The system message: who writes, to whom, what for, and the rules."""
+    persona = context.persona
+    fan = context.fan
+    writer = persona.name or "the creator"
+    lines = [
+        f"You write one chat message as {writer}, a creator on a subscription platform, "
+        "to a fan. Sound like a real person texting: short, natural, no hashtags.",
+        "Voice:",
+        f"- tone: {persona.tone}",
+        f"- emoji style: {persona.emoji_style}"
+        + (f" (favourites: {' '.join(persona.emojis)})" if persona.emojis else ""),
+    ]
+    if persona.phrases:
+        lines.append(f"- phrases you like to use: {_quoted(persona.phrases)}")
+    if persona.forbidden_words:
+        lines.append(f"- never use these words: {_quoted(persona.forbidden_words)}")
+    lines += [
+        "Fan:",
+        f"- name: {context.fan_name or 'unknown'}",
+        f"- spend tier: {fan.tier.value} (total spent {_money(fan.total_spend_cents)}; "
+        f"{fan.tips} tips, {fan.paid_ppvs} paid PPVs)",
+    ]
+    if fan.tags:
+        lines.append(f"- tags: {', '.join(fan.tags)}")
+    if fan.notes.strip():
+        lines.append(f"- notes: {fan.notes.strip()[:NOTES_MAX_CHARS]}")
+    if fan.since_previous_message is not None:
+        lines.append(
+            f"- time since their previous message: {_duration(fan.since_previous_message)}"
+        )
+    kind = context.kind
+    lines.append(f"Draft kind: {kind}. {KIND_INSTRUCTIONS.get(kind, KIND_INSTRUCTIONS['reply'])}")
+    if context.wellbeing_flagged:
+        lines.append(NO_SALES_INSTRUCTION)
+    lines += [RULES, ANSWER_FORMAT]
+    return "\n".join(lines)
+
+
+def _chat_message(turn: ConversationTurn, text: str) -> ChatCompletionMessageParam:
+    # The fan is the "user" and the creator the "assistant": the model continues as her.
+    if turn.direction == Direction.inbound:
+        return ChatCompletionUserMessageParam(role="user", content=text)
+    return ChatCompletionAssistantMessageParam(role="assistant", content=text)
+
+
+def _cost(text: str) -> int:
+    return estimate_tokens(text) + MESSAGE_OVERHEAD_TOKENS
+
+
+def build_prompt(context: DraftContext, token_budget: int) -> Prompt:
+    """The chat messages for `context`, at most about `token_budget` tokens: the system
+    message, then as many of the newest turns as fit, oldest first."""
+    system = system_text(context)
+    used = _cost(system)
+    turns = context.history or [ConversationTurn(Direction.inbound.value, context.inbound_text)]
+    kept: list[ChatCompletionMessageParam] = []
+    for index, turn in enumerate(reversed(turns)):
+        cost = _cost(turn.text)
+        if used + cost <= token_budget:
+            kept.append(_chat_message(turn, turn.text))
+            used += cost
+            continue
+        if index == 0:
+            # The message being answered always goes in, cut to what the budget leaves.
+            room = max((token_budget - used - MESSAGE_OVERHEAD_TOKENS) * CHARS_PER_TOKEN, 0)
+            text = turn.text[: max(room, NEWEST_MIN_CHARS)]
+            kept.append(_chat_message(turn, text))
+            used += _cost(text)
+        break
+    messages: list[ChatCompletionMessageParam] = [
+        ChatCompletionSystemMessageParam(role="system", content=system),
+        *reversed(kept),
+    ]
+    return Prompt(
+        messages=messages,
+        estimated_tokens=used,
+        turns_used=len(kept),
+        turns_dropped=len(turns) - len(kept),
+    )
