@@ -31,13 +31,14 @@ _HOUR_S = 3600.0
 _DAY_S = 86400.0
 _MINUTE_S = 60.0
 
-# KEYS: sends, actions. ARGV: mode ("send", "action" or "status"), then in microseconds and
+# KEYS: sends, actions, paused. ARGV: mode ("send", "action" or "status"), then in microseconds and
 # counts: gap, hour, sends per hour, day, sends per day, minute, actions per minute, and how
 # long send entries are kept. Returns the wait in microseconds (0 = granted and recorded),
 # or for "status" {sends last hour, sends last day, actions last minute, send wait,
-# action wait}, recording nothing.
+# action wait, pause left}, recording nothing. While the paused key lives (a platform
+# throttled the account), nothing is granted.
 _SCRIPT = """
-local sends, actions = KEYS[1], KEYS[2]
+local sends, actions, paused = KEYS[1], KEYS[2], KEYS[3]
 local mode = ARGV[1]
 local gap = tonumber(ARGV[2])
 local hour, per_hour = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -67,10 +68,12 @@ local day_n, day_wait = window(sends, day, per_day)
 local gap_wait = 0
 local last = redis.call('ZRANGE', sends, -1, -1, 'WITHSCORES')
 if last[2] then gap_wait = math.max(0, tonumber(last[2]) + gap - now) end
+local pause_wait = math.max(0, redis.call('PTTL', paused)) * 1000
+action_wait = math.max(action_wait, pause_wait)
 local send_wait = math.max(action_wait, hour_wait, day_wait, gap_wait)
 
 if mode == 'status' then
-  return {hour_n, day_n, actions_n, send_wait, action_wait}
+  return {hour_n, day_n, actions_n, send_wait, action_wait, pause_wait}
 end
 local wait = action_wait
 if mode == 'send' then wait = send_wait end
@@ -116,6 +119,7 @@ class PacingStatus:
     actions_last_minute: int
     next_send_in_s: float
     next_action_in_s: float
+    paused_for_s: float = 0.0
 
 
 class Pacer:
@@ -129,10 +133,19 @@ class Pacer:
         self._time_scale = time_scale
         self._script = redis.register_script(_SCRIPT)
 
-    def keys(self, account_id: int) -> tuple[str, str]:
-        """The account's (sends, actions) sorted-set keys."""
+    def keys(self, account_id: int) -> tuple[str, str, str]:
+        """The account's (sends, actions) sorted-set keys and its pause key."""
         base = f"{self._key_prefix}pacing:account:{account_id}"
-        return f"{base}:sends", f"{base}:actions"
+        return f"{base}:sends", f"{base}:actions", f"{base}:paused"
+
+    def pause(self, account_id: int, seconds: float) -> None:
+        """Grant the account nothing for `seconds` (real seconds), e.g. after the platform
+        throttled it. A longer pause already in force is kept."""
+        key = self.keys(account_id)[2]
+        millis = max(1, math.ceil(seconds * 1000))
+        if self._redis.pttl(key) < millis:
+            self._redis.set(key, "1", px=millis)
+        logger.bind(account_id=account_id, seconds=round(seconds, 3)).info("account paused")
 
     def _micros(self, human_s: float) -> int:
         """A human-time span as scaled microseconds, rounded up so limits are never shaved."""
@@ -197,7 +210,7 @@ class Pacer:
 
     def status(self, account_id: int, budgets: PacingProfile) -> PacingStatus:
         """The account's usage and next allowed send and action, read without recording."""
-        hour_n, day_n, actions_n, send_wait_us, action_wait_us = (
+        hour_n, day_n, actions_n, send_wait_us, action_wait_us, pause_us = (
             int(value) for value in self._run(account_id, "status", budgets)
         )
         return PacingStatus(
@@ -206,4 +219,5 @@ class Pacer:
             actions_last_minute=actions_n,
             next_send_in_s=send_wait_us / 1_000_000,
             next_action_in_s=action_wait_us / 1_000_000,
+            paused_for_s=pause_us / 1_000_000,
         )

@@ -145,6 +145,27 @@ class PacingProfile(_Strict):
     daily_send_cap: int = Field(default=1000, gt=0)
 
 
+class ThrottleProfile(_Strict):
+    """How the platform says "slow down", and how the fleet answers. The banner selector is
+    `thread.throttle_banner`; seconds are human time, before time scaling."""
+
+    statuses: tuple[int, ...] = Field(
+        default=(429,), description="HTTP statuses of the page's own requests that mean throttled."
+    )
+    backoff_base_s: float = Field(default=60.0, gt=0, description="First backoff.")
+    backoff_max_s: float = Field(default=1800.0, gt=0, description="Longest backoff.")
+    pause_after: int = Field(
+        default=3, ge=1, description="Signals within `window_s` that pause the account for good."
+    )
+    window_s: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ThrottleProfile:
+        if self.backoff_base_s > self.backoff_max_s:
+            raise ValueError("backoff_base_s must not exceed backoff_max_s")
+        return self
+
+
 class PacingOverrides(_Strict):
     """An account's own budgets; a field left unset keeps the profile's default."""
 
@@ -169,6 +190,7 @@ class BrowserProfile(_Strict):
     thread: ThreadSelectors
     typing: TypingProfile = TypingProfile()
     pacing: PacingProfile = PacingProfile()
+    throttle: ThrottleProfile = ThrottleProfile()
 
     def url(self, page: str, base_url: str | None = None, **params: str) -> str:
         """Absolute URL of `page` ("login", "inbox" or "thread") on `base_url` or the default."""

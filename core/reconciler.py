@@ -207,7 +207,13 @@ def _restore_sends(
     session: Session, redis: Redis, settings: Settings, now: datetime, report: ReconcileReport
 ) -> None:
     rows = list(
-        session.scalars(select(Send).where(Send.status == SendStatus.queued).order_by(Send.id))
+        session.scalars(
+            select(Send)
+            .join(Account, Account.id == Send.account_id)
+            # A paused or logged-out account's sends are held until it is active again.
+            .where(Send.status == SendStatus.queued, Account.status == AccountStatus.active)
+            .order_by(Send.id)
+        )
     )
     _end_read(session)
     for send in rows:

@@ -17,8 +17,9 @@ from core import audit, queues
 from core.accounts import account_access
 from core.db import Page, paginate, utcnow
 from core.errors import InvalidState, NotFound, get_or_raise
-from core.models import Conversation, Message, Send, SendPriority
+from core.models import AccountStatus, Conversation, Message, Send, SendPriority
 from core.outbox import dispatch_send
+from core.profiles import named_profile
 from core.settings import Settings
 from core.worker_protocol import (
     Direction,
@@ -26,6 +27,7 @@ from core.worker_protocol import (
     SendProgress,
     SendResult,
     SendStatus,
+    SendThrottled,
     SendTicket,
 )
 
@@ -119,6 +121,11 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
     send = get_or_raise(session, Send, send_id, for_update=True)
     if send.status not in (SendStatus.queued, *_IN_FLIGHT):
         raise InvalidState(f"send {send_id} is {send.status.value}; it cannot be claimed")
+    if send.account.status != AccountStatus.active:
+        # Held, not failed: the row stays queued and runs once the account is active again.
+        raise InvalidState(
+            f"account {send.account_id} is {send.account.status.value}; its sends are held"
+        )
     previous = send.status
     since = send.typing_at or send.verify_since
     verify = previous in _IN_FLIGHT or since is not None
@@ -413,4 +420,58 @@ def recover_send(
             "could not release the dead attempt's job"
         )
     dispatch_send(redis, settings, send, now)
+    return send
+
+
+def defer_throttled(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    send_id: int,
+    report: SendThrottled,
+    *,
+    key_name: str,
+) -> Send:
+    """Put a send the platform throttled back in the queue until the worker's backoff
+    ends. Throttling is the platform's pace, not the send's fault: the attempt does not
+    count. After the profile's `pause_after` signals in its window the account is paused
+    until an operator resumes it, and its sends are held."""
+    send = get_or_raise(session, Send, send_id, for_update=True)
+    _check_holder(send, report.worker_id)
+    account = send.account
+    audit.record(
+        session,
+        report.worker_id,
+        "send.throttled",
+        "send",
+        send.id,
+        key=key_name,
+        attempt=send.attempt,
+        signal=report.signal,
+        backoff_s=round(report.backoff_s, 3),
+        signals_in_window=report.signals_in_window,
+    )
+    pause_after = named_profile(settings.profiles_dir, account.profile).throttle.pause_after
+    if report.signals_in_window >= pause_after and account.status == AccountStatus.active:
+        account.status = AccountStatus.paused
+        audit.record(
+            session,
+            "policy:throttle",
+            "account.paused",
+            "account",
+            account.id,
+            reason=f"{report.signals_in_window} throttle signals within the window",
+        )
+        logger.bind(account_id=account.id, signals=report.signals_in_window).warning(
+            "account paused after repeated throttling; an operator must resume it"
+        )
+    send.attempt += 1
+    send.max_attempts += 1
+    send.status = SendStatus.queued
+    send.worker_id = None
+    send.claimed_at = None
+    send.next_attempt_at = utcnow() + timedelta(seconds=report.backoff_s)
+    session.commit()
+    if account.status == AccountStatus.active:
+        dispatch_send(redis, settings, send)
     return send

@@ -103,12 +103,14 @@ class Settings(BaseSettings):
         default=20.0,
         gt=0,
         description="Seconds one chat-completion request may take before it counts as failed.",
+        validation_alias=AliasChoices("FLEET_OPENAI_TIMEOUT_S", "OPENAI_TIMEOUT_S"),
     )
     openai_max_retries: int = Field(
         default=2,
         ge=0,
         le=10,
         description="Retries of a failed request (429, 5xx, timeout) before the offline fallback.",
+        validation_alias=AliasChoices("FLEET_OPENAI_MAX_RETRIES", "OPENAI_MAX_RETRIES"),
     )
     draft_prompt_token_budget: int = Field(
         default=2000,

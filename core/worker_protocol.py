@@ -162,3 +162,14 @@ class WorkerHeartbeat(_Body):
     chromium_rss_bytes: int = Field(
         default=0, ge=0, description="Resident memory of its Chromium processes together."
     )
+
+
+class SendThrottled(_Body):
+    """The platform said "slow down" during a send: nothing was sent, the worker backed
+    the account off for `backoff_s` (real seconds), and this was signal number
+    `signals_in_window` within the profile's throttle window."""
+
+    worker_id: str = Field(min_length=1, max_length=200)
+    signal: str = Field(min_length=1, max_length=200, description="What the platform showed.")
+    backoff_s: float = Field(ge=0, le=7 * 86400)
+    signals_in_window: int = Field(ge=1, le=10_000)

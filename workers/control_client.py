@@ -20,11 +20,13 @@ from core.worker_protocol import (
     SendClaim,
     SendProgress,
     SendResult,
+    SendThrottled,
     SendTicket,
     SessionState,
     SweepPlan,
     SweepResult,
     SweepStart,
+    WorkerHeartbeat,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -122,6 +124,15 @@ class ControlPlaneClient:
     def send_result(self, send_id: int, result: SendResult) -> None:
         """Report a send as delivered or failed."""
         self._call("POST", f"/v1/worker/sends/{send_id}/result", result)
+
+    def send_throttled(self, send_id: int, report: SendThrottled) -> None:
+        """Hand a throttled send back to wait out its backoff (not a failed attempt)."""
+        self._call("POST", f"/v1/worker/sends/{send_id}/throttled", report)
+
+    def heartbeat(self, beat: WorkerHeartbeat) -> None:
+        """Report this worker alive; one try, since the next beat follows in seconds."""
+        response = self._http.post("/v1/worker/heartbeat", json=beat.model_dump(mode="json"))
+        response.raise_for_status()
 
     def store_session(self, account_id: int, storage_state: dict) -> None:
         """Save an account's browser session so any worker can pick it up."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from loguru import logger
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.profiles import BrowserProfile
@@ -111,11 +111,21 @@ class PlatformDriver:
         self._sleep = sleep
         self._scale = time_scale
         self._unrecorded = unrecorded
+        self.throttle_signals = 0
         page.set_default_timeout(timeout_ms)
+        page.on("response", self._watch_response)
+
+    def _watch_response(self, response: Response) -> None:
+        # The page's own requests (its JSON calls) carry the platform's throttle status.
+        if response.status in self.profile.throttle.statuses:
+            self.throttle_signals += 1
+            logger.bind(status=response.status).warning("platform answered with a throttle status")
 
     def _goto(self, page_name: str, **params: str) -> None:
         self._gate()
-        self.page.goto(self.profile.url(page_name, self.base_url, **params))
+        response = self.page.goto(self.profile.url(page_name, self.base_url, **params))
+        if response is not None and response.status in self.profile.throttle.statuses:
+            raise Throttled(f"the platform answered {response.status} to a page load")
 
     def _logged_out(self) -> bool:
         """Wait until the page shows either the logged-in marker or the login form."""
@@ -256,6 +266,7 @@ class PlatformDriver:
             price = f"{ppv_price_cents // 100}.{ppv_price_cents % 100:02d}"
             self.page.keyboard.type(price, delay=120 * self._scale)
         previous = self.page.get_attribute(thread.container, thread.sent_ack_attr)
+        signals_before = self.throttle_signals
         self._send_gate()
         if before_submit is not None:
             before_submit()
@@ -275,7 +286,10 @@ class PlatformDriver:
             raise PlatformError("the platform neither confirmed nor refused the send") from exc
         if self.page.locator(self.profile.login.username).count() > 0:
             raise SessionLost("the platform ended the session as the message was sent")
-        if self.page.locator(thread.throttle_banner).is_visible():
+        if (
+            self.page.locator(thread.throttle_banner).is_visible()
+            or self.throttle_signals > signals_before
+        ):
             raise Throttled("the platform asked to slow down")
         sent_id = self.page.get_attribute(thread.container, thread.sent_ack_attr)
         if not sent_id:

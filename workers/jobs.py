@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
+from core.throttle import ThrottleTracker
 from core.typing_plan import plan_typing, seed_for
 from core.worker_protocol import (
     IngestBatch,
@@ -17,6 +18,7 @@ from core.worker_protocol import (
     SendProgress,
     SendResult,
     SendStatus,
+    SendThrottled,
     SweepResult,
     SweepStatus,
 )
@@ -138,12 +140,25 @@ def send_job(send_id: int, account_id: int) -> str:
                 ),
             )
     except (JobFailed, AccountBusy) as exc:
-        throttled = isinstance(exc.__cause__, Throttled)
+        if isinstance(exc.__cause__, Throttled):
+            event = ThrottleTracker(
+                rt.redis, rt.settings.redis_key_prefix, rt.settings.time_scale
+            ).record(account_id, profile.throttle)
+            rt.control.send_throttled(
+                send_id,
+                SendThrottled(
+                    worker_id=rt.worker_id,
+                    signal=str(exc.__cause__),
+                    backoff_s=event.backoff_s,
+                    signals_in_window=event.signals_in_window,
+                ),
+            )
+            log.bind(backoff_s=round(event.backoff_s, 3)).warning(
+                "platform throttled the send; it waits out the backoff"
+            )
+            return "throttled"
         artifacts = getattr(exc, "artifacts", {})
         report(SendStatus.failed, error=str(exc), retryable=True, artifacts=artifacts)
-        if throttled:
-            log.warning("platform throttled the send; handed back for a later attempt")
-            return "throttled"
         raise
     report(SendStatus.delivered, platform_message_id=message_id)
     log.bind(message_id=message_id, chars=len(ticket.text)).info("send delivered")

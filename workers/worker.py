@@ -18,9 +18,11 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from core.queues import QueueName
+from core.reconciler import heartbeat_ttl_s
 from core.settings import Settings
 from workers.browser import BrowserHost
 from workers.control_client import ControlPlaneClient
+from workers.heartbeat import Doing, HeartbeatSender
 from workers.resources import tree_rss
 from workers.runtime import WorkerRuntime, install
 
@@ -42,13 +44,27 @@ class BrowserWorker(SimpleWorker):
     def __init__(self, queues: Sequence[str], runtime: WorkerRuntime, **kwargs: object) -> None:
         super().__init__(list(queues), name=runtime.worker_id, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
-        self.jobs_done = 0
+        self.doing = Doing()
         install(runtime)
+        self.heartbeats = HeartbeatSender(
+            runtime.worker_id,
+            self.doing,
+            runtime.control.heartbeat,
+            heartbeat_ttl_s(runtime.settings) / 3,
+        )
+        self.heartbeats.start()
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         logger.bind(job_id=job.id, queue=queue.name).debug("job starting")
-        super().execute_job(job, queue)
-        self.jobs_done += 1
+        self.doing.job = job.id
+        # Both browser jobs take (row id, account id).
+        self.doing.account_id = int(job.args[1]) if len(job.args) > 1 else None
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self.doing.job = None
+            self.doing.account_id = None
+            self.doing.jobs_done += 1
         self._check_memory()
 
     def _check_memory(self) -> None:
@@ -65,6 +81,7 @@ class BrowserWorker(SimpleWorker):
         try:
             super().teardown()
         finally:
+            self.heartbeats.stop()
             self.runtime.close()
 
 

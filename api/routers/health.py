@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response, status
 from loguru import logger
 from redis.exceptions import RedisError
 from rq import Worker
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import DatabaseDep, RedisDep
-from api.schemas.health import Check, Health, Workers
+from api.schemas.health import Check, Health, HeldAccount, Workers
+from core.models import Account, AccountStatus
 from core.queues import queue_depths
 
 router = APIRouter(tags=["health"])
@@ -18,11 +19,19 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 def health(database: DatabaseDep, redis: RedisDep, response: Response) -> Health:
-    """Database and Redis reachability, queue depths and live RQ workers; 503 when the
-    database or Redis is down."""
+    """Database and Redis reachability, queue depths, live RQ workers and the accounts whose
+    jobs are held for an operator (paused, needing a login); 503 when the database or Redis
+    is down."""
+    held: list[HeldAccount] = []
     try:
         with database.session() as session:
             session.execute(text("SELECT 1"))
+            held = [
+                HeldAccount(id=account.id, name=account.name, status=account.status.value)
+                for account in session.scalars(
+                    select(Account).where(Account.status != AccountStatus.active)
+                )
+            ]
         db_check = Check(ok=True)
     except SQLAlchemyError as exc:
         db_check = Check(ok=False, error=type(exc).__name__)
@@ -45,4 +54,5 @@ def health(database: DatabaseDep, redis: RedisDep, response: Response) -> Health
         redis=redis_check,
         queues=queues,
         workers=Workers(count=len(names), names=names),
+        held_accounts=held,
     )

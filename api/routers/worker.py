@@ -15,6 +15,7 @@ from core.worker_protocol import (
     SendClaim,
     SendProgress,
     SendResult,
+    SendThrottled,
     SendTicket,
     SessionState,
     SweepPlan,
@@ -83,6 +84,22 @@ def send_result(
     """Report a send delivered or failed; a retryable failure queues the next attempt."""
     return SendOut.model_validate(
         sends.record_result(session, redis, settings, send_id, body, key_name=principal.name)
+    )
+
+
+@router.post("/sends/{send_id}/throttled", response_model=SendOut)
+def send_throttled(
+    send_id: IdPath,
+    body: SendThrottled,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
+) -> SendOut:
+    """Report that the platform throttled a send: it waits out the backoff without using
+    an attempt, and repeated throttling pauses the account for an operator."""
+    return SendOut.model_validate(
+        sends.defer_throttled(session, redis, settings, send_id, body, key_name=principal.name)
     )
 
 

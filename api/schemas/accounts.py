@@ -134,6 +134,7 @@ class AccountPacing(ResponseBody):
     used: PacingUse
     next_send_in_s: float
     next_action_in_s: float
+    paused_for_s: float
 
     @classmethod
     def of(
@@ -156,4 +157,5 @@ class AccountPacing(ResponseBody):
             ),
             next_send_in_s=status.next_send_in_s,
             next_action_in_s=status.next_action_in_s,
+            paused_for_s=status.paused_for_s,
         )

@@ -17,9 +17,18 @@ class Workers(BaseModel):
     names: list[str]
 
 
+class HeldAccount(BaseModel):
+    """An account whose jobs are held until an operator acts (paused, needs a login)."""
+
+    id: int
+    name: str
+    status: str
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Check
     redis: Check
     queues: dict[str, int]
     workers: Workers
+    held_accounts: list[HeldAccount] = []

@@ -32,6 +32,7 @@ def test_health_reports_components_queues_and_workers(
         "redis": {"ok": True, "error": None},
         "queues": {"scrape": 0, "send": 0, "ai": 1},
         "workers": {"count": 1, "names": ["browser-1"]},
+        "held_accounts": [],
     }
 
 

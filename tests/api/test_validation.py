@@ -49,6 +49,13 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({"ids": []}, "body.ids: List should have at least 1 item"),
         ({"ids": ["x"]}, "body.ids.0: Input should be a valid integer"),
     ],
+    ("POST", "/v1/worker/sends/{send_id}/throttled"): [
+        (
+            {"worker_id": "w", "signal": "429", "backoff_s": -1, "signals_in_window": 1},
+            "body.backoff_s: Input should be greater than or equal to 0",
+        ),
+        ({"worker_id": "w", "signal": "429", "backoff_s": 1}, "body.signals_in_window: Field"),
+    ],
     ("POST", "/v1/worker/heartbeat"): [
         ({}, "body.worker_id: Field required"),
         ({"worker_id": "w", "host": "h", "pid": 0, "rss_bytes": 1}, "body.pid: Input should be"),

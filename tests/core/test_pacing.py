@@ -118,7 +118,7 @@ def test_status_reports_action_cap_wait(redis: Redis) -> None:
 def test_old_entries_are_trimmed_and_keys_expire(redis: Redis) -> None:
     pacer = Pacer(redis, TEST_KEY_PREFIX, time_scale=0.0005)  # minute 30 ms, day 43.2 s
     budgets = PacingProfile(min_send_gap_s=0, **ROOMY)
-    sends_key, actions_key = pacer.keys(1)
+    sends_key, actions_key, _ = pacer.keys(1)
     pacer.reserve(1, "send", budgets)
     time.sleep(0.04)
     pacer.reserve(1, "action", budgets)
@@ -195,10 +195,26 @@ def test_concurrent_processes_never_break_the_gap(redis: Redis, redis_url: str) 
 
     gap_us = 3.0 * RACE_SCALE * 1_000_000
     # The grant times the script itself recorded, from the same atomic step that checked.
-    sends_key, _ = Pacer(redis, TEST_KEY_PREFIX, RACE_SCALE).keys(7)
+    sends_key, _, _ = Pacer(redis, TEST_KEY_PREFIX, RACE_SCALE).keys(7)
     recorded = sorted(score for _, score in redis.zrange(sends_key, 0, -1, withscores=True))
     assert len(recorded) == RACE_WORKERS * RACE_SENDS
     assert min(b - a for a, b in zip(recorded, recorded[1:], strict=False)) >= gap_us
     # The workers' own reading of TIME right after each grant (it trails the grant by a
     # round trip and any scheduling delay, so it is not exact) shows they really waited.
     assert max(observed) - min(observed) >= gap_us * (len(observed) - 1) * 0.9
+
+
+def test_a_paused_account_is_granted_nothing_until_the_pause_ends(redis: Redis) -> None:
+    pacer = Pacer(redis, TEST_KEY_PREFIX, 0.01)
+    budgets = PacingProfile(min_send_gap_s=0)
+    pacer.pause(5, 0.2)
+    send_wait = pacer.reserve(5, "send", budgets)
+    action_wait = pacer.reserve(5, "action", budgets)
+    assert 0.1 < send_wait <= 0.2
+    assert 0.1 < action_wait <= 0.2
+    status = pacer.status(5, budgets)
+    assert 0.1 < status.paused_for_s <= 0.2
+    assert status.actions_last_minute == 0, "nothing may be recorded while paused"
+    pacer.pause(5, 0.05)  # a shorter pause never cuts a longer one short
+    assert pacer.status(5, budgets).paused_for_s > 0.1
+    assert pacer.reserve(6, "send", budgets) == 0.0, "other accounts are not paused"

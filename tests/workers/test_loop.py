@@ -6,7 +6,9 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.db import Database
 from core.lease import AccountLease
+from core.reconciler import reconcile
 from tests.workers.conftest import Fleet
 
 TYPED = "Thank you so much! 😊\nSee you tonight 👨‍👩‍👧‍👦 ❤️"
@@ -205,3 +207,28 @@ def test_stored_session_lets_a_fresh_browser_skip_the_login(fleet: Fleet) -> Non
     fleet.run_browser_worker()
     assert fleet.get(f"/v1/sweeps/{second}")["status"] == "done"
     assert fleet.sandbox.login_count(account) == 1
+
+
+def test_a_throttled_send_backs_off_then_goes_out_later_without_failing(fleet: Fleet) -> None:
+    fleet.sandbox.set_guards(min_send_gap_s=100.0)  # 1 s at this time scale
+    account, ids = _send_burst(fleet, "throttled", ["one", "two"], gap_s=0.0)
+
+    fleet.run_browser_worker()
+
+    assert [m.text for m in fleet.sandbox.delivered(account)] == ["one"]
+    assert len(fleet.sandbox.refusals(account)) == 1
+    second = fleet.get(f"/v1/sends/{ids[1]}")
+    assert (second["status"], second["attempt"]) == ("queued", 2), second
+    account_id = second["account_id"]
+    assert fleet.get(f"/v1/accounts/{account_id}/pacing")["paused_for_s"] > 0
+
+    database = Database(fleet.settings.database_url)
+    for _ in range(20):
+        with database.session() as session:
+            reconcile(session, fleet.redis, fleet.settings)
+        fleet.run_browser_worker()
+        if fleet.get(f"/v1/sends/{ids[1]}")["status"] == "delivered":
+            break
+    database.dispose()
+    assert [m.text for m in fleet.sandbox.delivered(account)] == ["one", "two"]
+    assert len(fleet.sandbox.refusals(account)) == 1, "something was sent during the backoff"

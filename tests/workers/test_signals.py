@@ -58,6 +58,17 @@ def _wait_for_status(fleet: Fleet, send_id: int, status: str, timeout_s: float =
         time.sleep(0.05)
 
 
+def _wait_for_heartbeat(fleet: Fleet, job_id: str, timeout_s: float = 30) -> dict:
+    """The heartbeat of the worker running `job_id`, as `GET /v1/fleet` shows it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for beat in fleet.get("/v1/fleet")["workers"]:
+            if beat["current_job"] == job_id:
+                return beat
+        assert time.monotonic() < deadline, f"no heartbeat reported job {job_id}"
+        time.sleep(0.05)
+
+
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -71,12 +82,16 @@ def test_sigterm_finishes_the_send_in_hand_then_exits(fleet: Fleet) -> None:
     worker = _start_worker(fleet, time_scale=0.1)
     try:
         _wait_for_status(fleet, send_id, "typing")
+        beat = _wait_for_heartbeat(fleet, f"send-{send_id}-a1")
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=90)
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
     assert worker.returncode == 0, stderr[-3000:]
+    assert beat["pid"] == worker.pid and beat["rss_bytes"] > 0 and beat["chromium_rss_bytes"] > 0
+    lease = fleet.get("/v1/workers")["leases"]
+    assert lease == [], "the worker left its account lease behind"
     assert fleet.get(f"/v1/sends/{send_id}")["status"] == "delivered"
     assert [m.text for m in fleet.sandbox.delivered(account)] == [LONG_TEXT]
     assert not _group_alive(worker.pid), "a process of the worker outlived it"
