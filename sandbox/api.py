@@ -3,7 +3,10 @@
 - `GET /api/conversations?cursor=...`: a page of the inbox, newest first.
 - `GET /api/conversations/{id}/messages`: the thread; marks inbound messages read.
 - `POST /api/conversations/{id}/messages` {text, ppv_price_cents, cadence}: send;
-  201 with the message, 429 when sending too fast.
+  201 with the message, 429 when sending too fast (the send gap or the hourly cap).
+
+Every request of a logged-in account also counts against its per-minute action cap; past
+it the answer is 429 before anything else happens (see `sandbox.auth`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sandbox.auth import api_account
 from sandbox.cadence import CadenceEvent
 from sandbox.conversations import Conversation, find_conversation, inbox_page
 from sandbox.messages import Message, mark_read, thread
-from sandbox.sending import SEND_GAP_REASON, SLOW_DOWN, Refused, send
+from sandbox.sending import SLOW_DOWN, Refused, send
 from sandbox.state import state_of
 
 router = APIRouter(prefix="/api")
@@ -152,7 +155,7 @@ def send_message(
     if isinstance(outcome, Refused):
         logger.info(
             "send refused ({}) for {} in {}",
-            SEND_GAP_REASON,
+            outcome.reason,
             account.username,
             conversation.public_id,
         )

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
 
 from sandbox import api, control, pages
-from sandbox.auth import LoginRequired
+from sandbox.auth import LoginRequired, TooManyActions
 from sandbox.config import SandboxConfig
 from sandbox.db import Database
 from sandbox.errors import SandboxError
 from sandbox.guards import Guards
+from sandbox.sending import SLOW_DOWN
 from sandbox.state import SandboxState
+from sandbox.templates import page, render
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -49,6 +52,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
         app.include_router(control.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(SandboxError, _sandbox_error)
+    app.add_exception_handler(TooManyActions, _too_many_actions)
     logger.info(
         "sandbox app over {} (control {}, time scale {})",
         config.db_path,
@@ -66,3 +70,21 @@ async def _to_login(_: Request, error: Exception) -> RedirectResponse:
 async def _sandbox_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, SandboxError)
     return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+
+
+async def _too_many_actions(_: Request, error: Exception) -> Response:
+    # A page gets a page with the composer's banner text, so a browser driver sees the
+    # same throttle signal (data-testid=slow-down) wherever it was refused.
+    assert isinstance(error, TooManyActions)
+    headers = {"Retry-After": str(math.ceil(error.retry_after_s))}
+    if not error.page:
+        body = {"detail": SLOW_DOWN, "retry_after_s": error.retry_after_s}
+        return JSONResponse(body, status_code=429, headers=headers)
+    response = page(
+        "Too many requests",
+        render("slow_down.html", text=SLOW_DOWN),
+        error.account,
+        status_code=429,
+    )
+    response.headers.update(headers)
+    return response

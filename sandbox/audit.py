@@ -18,11 +18,12 @@ from sandbox.timestamps import now_iso
 
 
 class RefusalRecord(BaseModel):
-    """A send the platform refused."""
+    """A send or request the platform refused; `conversation_id` is None for requests
+    refused before any conversation was looked at (the action cap)."""
 
     id: int
     account: str
-    conversation_id: str
+    conversation_id: str | None
     reason: str
     created_at: str
 
@@ -56,9 +57,10 @@ class DeliveredMessage(BaseModel):
 
 
 def record_refusal(
-    tx: sqlite3.Connection, account_id: int, conversation_id: int, reason: str
+    tx: sqlite3.Connection, account_id: int, conversation_id: int | None, reason: str
 ) -> None:
-    """Remember that a send from the account into the conversation was refused."""
+    """Remember that a send from the account (into the conversation) or a request was
+    refused, and why."""
     tx.execute(
         "INSERT INTO refusals (account_id, conversation_id, reason, created_at)"
         " VALUES (?, ?, ?, ?)",
@@ -82,7 +84,7 @@ def record_flags(
 
 
 def refusals(tx: sqlite3.Connection, username: str | None) -> list[RefusalRecord]:
-    """Refused sends, oldest first, of one account or of all."""
+    """Refusals, oldest first, of one account or of all."""
     rows = tx.execute(
         "SELECT r.id, a.username, r.conversation_id, r.reason, r.created_at FROM refusals r"
         " JOIN accounts a ON a.id = r.account_id WHERE ? IS NULL OR a.username = ?"
@@ -93,7 +95,9 @@ def refusals(tx: sqlite3.Connection, username: str | None) -> list[RefusalRecord
         RefusalRecord(
             id=row["id"],
             account=row["username"],
-            conversation_id=format_id(Kind.CONVERSATION, row["conversation_id"]),
+            conversation_id=None
+            if row["conversation_id"] is None
+            else format_id(Kind.CONVERSATION, row["conversation_id"]),
             reason=row["reason"],
             created_at=row["created_at"],
         )

@@ -10,9 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 class SandboxConfig(BaseModel):
     """How a sandbox instance stores data, paces its guards and serves pages.
 
-    Durations named `*_s` are human seconds. Guard windows are multiplied by `time_scale`
-    (0.01 in tests) so scaled-down workers meet scaled-down limits; session lifetimes are
-    wall-clock and never scaled.
+    Durations named `*_s` are human seconds. Guard windows (the send gap, the hour of the
+    send cap, the minute of the action cap) are multiplied by `time_scale` (0.01 in tests)
+    so scaled-down workers meet scaled-down limits, and a typing speed measured in real
+    time is divided by it (see `sandbox.cadence`); session lifetimes are wall-clock and
+    never scaled.
+
+    The defaults sit just above the fleet's own budgets (`[pacing]` of the sandbox
+    profile: 120 sends an hour, 60 UI actions a minute, each a page and its API call or
+    two), so a fleet keeping to its budget is never refused and one that overruns it is.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -25,8 +31,33 @@ class SandboxConfig(BaseModel):
     min_send_gap_s: float = Field(
         default=3.0, ge=0, description="Least time between two sends of one account."
     )
+    hourly_send_cap: int = Field(
+        default=150, ge=1, description="Most sends of one account in any hour (scaled)."
+    )
+    actions_per_minute: int = Field(
+        default=240,
+        ge=1,
+        description="Most logged-in page and API requests of one account in any minute"
+        " (scaled); a send counts too.",
+    )
     session_ttl_s: float = Field(default=86400, gt=0, description="Login lifetime, unscaled.")
     page_size: int = Field(default=20, ge=1, le=200, description="Inbox rows per page.")
     flag_max_graphemes_per_event: int = Field(
         default=1, ge=1, description="More graphemes than this in one input event is flagged."
+    )
+    flag_max_chars_per_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="Keystrokes per human second above which a message is flagged as too fast.",
+    )
+    flag_min_interval_cv: float = Field(
+        default=0.2,
+        ge=0,
+        description="Key intervals whose coefficient of variation is below this are flagged"
+        " as too regular.",
+    )
+    flag_min_intervals: int = Field(
+        default=20,
+        ge=1,
+        description="Messages with fewer key intervals are not judged for speed or regularity.",
     )

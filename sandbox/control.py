@@ -28,18 +28,24 @@ Endpoints (request body, then response):
 - `GET /_control/flags?account=` -> [{id, account, conversation_id, message_id, reason,
   detail, created_at}]: automation flags.
 - `GET /_control/refusals?account=` -> [{id, account, conversation_id, reason,
-  created_at}]: refused sends.
-- `GET /_control/guards`, `PUT /_control/guards` {min_send_gap_s?, max_graphemes_per_event?}
-  -> {time_scale, min_send_gap_s, effective_send_gap_s, max_graphemes_per_event}.
-- `POST /_control/reset` -> 204: wipe all data and restore the config's guards.
+  created_at}]: refused sends (reason `min_send_gap` or `hourly_send_cap`) and refused
+  requests (reason `actions_per_minute`, conversation_id null).
+- `GET /_control/guards`, `PUT /_control/guards` {min_send_gap_s?, hourly_send_cap?,
+  actions_per_minute?, max_graphemes_per_event?, max_chars_per_s?, min_interval_cv?,
+  min_intervals?} -> those settings plus {time_scale, effective_send_gap_s,
+  effective_send_window_s, effective_action_window_s}.
+- `POST /_control/reset` -> 204: wipe all data, forget request counts and restore the
+  config's guards.
 
 `sent_at` is an ISO-8601 time with a timezone (default: now). `min_send_gap_s` is in
-human seconds like the config's, so the enforced gap is it times `time_scale`.
+human seconds like the config's, so the enforced gap is it times `time_scale`; the caps'
+hour and minute are scaled the same way, and `max_chars_per_s` is per human second.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Annotated
 
@@ -50,7 +56,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sandbox import audit
 from sandbox.accounts import create_account, login_count, require_account
 from sandbox.conversations import Conversation, create_fan, require_fan_conversation
-from sandbox.guards import Guards
+from sandbox.guards import ActionCounter, Guards
 from sandbox.messages import Message, insert_message, purchase
 from sandbox.passwords import hash_password
 from sandbox.sessions import end_account_sessions
@@ -142,25 +148,37 @@ class GuardsIn(_Input):
     """New guard settings; omitted ones stay as they are."""
 
     min_send_gap_s: float | None = Field(default=None, ge=0)
+    hourly_send_cap: int | None = Field(default=None, ge=1)
+    actions_per_minute: int | None = Field(default=None, ge=1)
     max_graphemes_per_event: int | None = Field(default=None, ge=1)
+    max_chars_per_s: float | None = Field(default=None, gt=0)
+    min_interval_cv: float | None = Field(default=None, ge=0)
+    min_intervals: int | None = Field(default=None, ge=1)
 
 
 class GuardsOut(BaseModel):
-    """The guard settings in force."""
+    """The guard settings in force, and the wall-clock windows they come to."""
 
     time_scale: float
     min_send_gap_s: float
-    effective_send_gap_s: float
+    hourly_send_cap: int
+    actions_per_minute: int
     max_graphemes_per_event: int
+    max_chars_per_s: float
+    min_interval_cv: float
+    min_intervals: int
+    effective_send_gap_s: float
+    effective_send_window_s: float
+    effective_action_window_s: float
 
     @classmethod
     def of(cls, guards: Guards) -> GuardsOut:
         """The public shape of the guards."""
         return cls(
-            time_scale=guards.time_scale,
-            min_send_gap_s=guards.min_send_gap_s,
+            **asdict(guards),
             effective_send_gap_s=guards.send_gap_s,
-            max_graphemes_per_event=guards.max_graphemes_per_event,
+            effective_send_window_s=guards.send_window_s,
+            effective_action_window_s=guards.action_window_s,
         )
 
 
@@ -271,12 +289,9 @@ def get_guards(request: Request) -> GuardsOut:
 @router.put("/guards")
 def put_guards(request: Request, body: GuardsIn) -> GuardsOut:
     """Change guard settings until the next reset."""
-    guards = state_of(request).guards
-    if body.min_send_gap_s is not None:
-        guards.min_send_gap_s = body.min_send_gap_s
-    if body.max_graphemes_per_event is not None:
-        guards.max_graphemes_per_event = body.max_graphemes_per_event
-    return GuardsOut.of(guards)
+    state = state_of(request)
+    state.guards = replace(state.guards, **body.model_dump(exclude_none=True))
+    return GuardsOut.of(state.guards)
 
 
 @router.post("/reset", status_code=204)
@@ -285,6 +300,7 @@ def post_reset(request: Request) -> Response:
     state = state_of(request)
     state.db.wipe()
     state.guards = Guards.from_config(state.config)
+    state.actions = ActionCounter()
     logger.info("control: reset")
     return Response(status_code=204)
 

@@ -172,6 +172,17 @@ class SandboxControl:
             "PUT", "/_control/guards", json={k: v for k, v in body.items() if v is not None}
         )
 
+    def update_guards(self, **settings: float) -> dict[str, Any]:
+        """Change any guard settings by name until the next reset: `min_send_gap_s`,
+        `hourly_send_cap`, `actions_per_minute`, `max_graphemes_per_event`,
+        `max_chars_per_s`, `min_interval_cv`, `min_intervals` (see `sandbox/control.py`).
+        Returns the guards in force, with their scaled windows."""
+        return self._call("PUT", "/_control/guards", json=settings)
+
+    def guards(self) -> dict[str, Any]:
+        """The guard settings in force, with their scaled windows."""
+        return self._call("GET", "/_control/guards")
+
     def _inject(
         self,
         account: AccountRef,

@@ -14,7 +14,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = """
+_REFUSALS = """
+-- conversation_id is NULL for a request refused by the action cap.
+CREATE TABLE IF NOT EXISTS refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    conversation_id INTEGER REFERENCES conversations(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS accounts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     username TEXT NOT NULL UNIQUE,
@@ -65,14 +77,9 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages(conversation_id, sent_at, id);
 CREATE INDEX IF NOT EXISTS messages_unread
     ON messages(conversation_id) WHERE direction = 'in' AND read_at IS NULL;
-CREATE TABLE IF NOT EXISTS refusals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    reason TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS flags (
+"""
+    + _REFUSALS
+    + """CREATE TABLE IF NOT EXISTS flags (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
     account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
@@ -83,6 +90,24 @@ CREATE TABLE IF NOT EXISTS flags (
 );
 CREATE INDEX IF NOT EXISTS flags_by_message ON flags(message_id);
 """
+)
+
+
+def _allow_refusals_without_conversation(conn: sqlite3.Connection) -> None:
+    """Rebuild a `refusals` table from before the action cap, whose conversation_id was
+    NOT NULL (SQLite cannot drop a constraint in place); its rows are kept."""
+    columns = conn.execute("PRAGMA table_info(refusals)").fetchall()
+    if not any(column["name"] == "conversation_id" and column["notnull"] for column in columns):
+        return
+    conn.executescript(
+        "BEGIN IMMEDIATE;"
+        " ALTER TABLE refusals RENAME TO refusals_before_action_cap;"
+        f" {_REFUSALS}"
+        " INSERT INTO refusals SELECT * FROM refusals_before_action_cap;"
+        " DROP TABLE refusals_before_action_cap;"
+        " COMMIT;"
+    )
+
 
 # Children before parents, so deleting never trips a foreign key.
 _TABLES = ("flags", "refusals", "messages", "conversations", "fans", "sessions", "accounts")
@@ -102,6 +127,7 @@ class Database:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(SCHEMA)
+        _allow_refusals_without_conversation(self._conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

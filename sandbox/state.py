@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from sandbox.config import SandboxConfig
 from sandbox.db import Database
-from sandbox.guards import Guards
+from sandbox.guards import ActionCounter, Guards
 
 
 @dataclass
 class SandboxState:
-    """The app's config, database and guards currently in force."""
+    """The app's config, database, guards currently in force, and request counts."""
 
     config: SandboxConfig
     db: Database
     guards: Guards
+    actions: ActionCounter = field(default_factory=ActionCounter)
 
 
 def state_of(request: Request) -> SandboxState:

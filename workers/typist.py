@@ -6,6 +6,14 @@ anything that is not a single printable ASCII character (emoji, ZWJ sequences, a
 goes in whole through `insert_text`, so no grapheme is split into broken code points. A
 correction step presses Backspace, a real key, so the page sees a `deleteContentBackward`
 input as it would from a person.
+
+Keys are timed against the plan's own timeline (think, then the running sum of delays),
+not by sleeping each delay after the previous press: a press costs the browser a few real
+milliseconds, which would otherwise be added to every interval. At full scale that keeps
+the message to its planned duration; at the tests' 0.01, where planned intervals are
+shorter than a press, keys go as fast as the browser takes them and the later pauses
+absorb the lag, instead of a constant press cost evening out the rhythm the platform's
+regularity check measures (see `sandbox.cadence`).
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ def play_plan(
     time_scale: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Type `plan` into the focused element: think, then each step after its delay."""
+    """Type `plan` into the focused element: think, then each step when its delay since
+    the previous step has passed on the plan's timeline (`clock`, in real seconds)."""
     start = clock()
     due = plan.think_s * time_scale
     for step in plan.steps:

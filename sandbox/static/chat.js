@@ -161,7 +161,10 @@
       thread.dataset.loaded = "true";
       scrollToEnd();
     } catch (error) {
-      if (error.status !== 401) {
+      if (error.status === 429) {
+        // Too many requests: the same banner a refused send shows.
+        slowDown.hidden = false;
+      } else if (error.status !== 401) {
         threadError.textContent = "Could not load this conversation. " + error.message;
         threadError.hidden = false;
       }

@@ -6,6 +6,7 @@
   const loadMore = document.querySelector("[data-testid=load-more]");
   const empty = document.querySelector("[data-testid=inbox-empty]");
   const errorBox = document.querySelector("[data-testid=inbox-error]");
+  const slowDown = document.querySelector("[data-testid=slow-down]");
   let cursor = null;
   let loading = false;
 
@@ -57,9 +58,12 @@
       loadMore.hidden = !cursor;
       empty.hidden = list.children.length > 0;
       errorBox.hidden = true;
+      slowDown.hidden = true;
       list.dataset.loaded = "true";
     } catch (error) {
-      if (error.status !== 401) {
+      if (error.status === 429) {
+        slowDown.hidden = false;
+      } else if (error.status !== 401) {
         errorBox.textContent = "Could not load your messages. " + error.message;
         errorBox.hidden = false;
       }

@@ -1,4 +1,5 @@
-"""The typing plan: every grapheme in order, bounded delays, reproducible, human speed."""
+"""The typing plan: every grapheme in order, bounded delays, reproducible, human speed, and
+typo corrections that never change the final text nor touch numbers, prices, URLs or emoji."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from core.profiles import TypingProfile
 from core.typing_plan import (
     PAUSE_JITTER,
+    QWERTY_NEIGHBOURS,
     THINK_JITTER,
     KeyStep,
     TypingPlan,
@@ -21,6 +23,7 @@ from core.typing_plan import (
     normalise_text,
     plan_typing,
     seed_for,
+    typo_candidates,
 )
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # man, woman, girl, boy
@@ -49,6 +52,8 @@ def profiles(draw: st.DrawFn) -> TypingProfile:
         digit_key_factor=draw(st.floats(1, 3)),
         word_pause_s=draw(st.floats(0, 2)),
         punctuation_pause_s=draw(st.floats(0, 2)),
+        typo_rate=draw(st.sampled_from([0.0, 0.02]) | st.floats(0, 0.5)),
+        typo_notice_s=draw(st.floats(0, 2)),
         think_base_s=draw(st.floats(0, 5)),
         think_per_char_s=draw(st.floats(0, 0.2)),
         think_max_s=draw(st.floats(0, 20)),
@@ -63,7 +68,8 @@ def test_every_grapheme_arrives_in_order_within_bounds(
 ) -> None:
     plan = plan_typing(text, profile, seed, inbound_chars=inbound)
     assert plan.text == normalise_text(text)
-    assert [step.grapheme for step in plan.steps] == graphemes(text)
+    assert _final_graphemes(plan) == graphemes(text)
+    _assert_corrections_well_formed(plan)
     assert "\r" not in plan.text
     upper = max_step_delay_s(profile)
     for step in plan.steps:
@@ -72,6 +78,115 @@ def test_every_grapheme_arrives_in_order_within_bounds(
     assert plan.expected_duration_s == pytest.approx(
         plan.think_s + sum(step.delay_s for step in plan.steps)
     )
+
+
+def _final_graphemes(plan: TypingPlan) -> list[str]:
+    """What the composer holds after every step, grapheme by grapheme."""
+    typed: list[str] = []
+    for step in plan.steps:
+        if step.kind == "backspace":
+            typed.pop()
+        else:
+            typed.append(step.grapheme)
+    return typed
+
+
+def _assert_corrections_well_formed(plan: TypingPlan) -> None:
+    """Each Backspace erases a QWERTY neighbour (same case) of the letter typed next."""
+    steps = plan.steps
+    for i, step in enumerate(steps):
+        if step.kind != "backspace":
+            continue
+        assert step.grapheme == ""
+        wrong, right = steps[i - 1], steps[i + 1]
+        assert wrong.kind == right.kind == "type"
+        assert wrong.grapheme.lower() in QWERTY_NEIGHBOURS[right.grapheme.lower()]
+        assert wrong.grapheme.isupper() == right.grapheme.isupper()
+
+
+PROTECTED = [
+    "$12.50",
+    "$1,200",
+    "€9",
+    "20%",
+    "9pm",
+    "24/7",
+    "555-0134",
+    "https://example.com/pics?id=7",
+    "www.Example.com",
+    "shop.example.io",
+    "me@example.com",
+    "@janedoe",
+    FAMILY,
+    FLAG,
+    THUMBS_MEDIUM,
+    RED_HEART,
+    "😘",
+]
+WORDS = ["hey", "Babe", "thanks", "SO", "much", "tonight", "new", "set", "okay", "love"]
+mixed_texts = st.lists(st.sampled_from(PROTECTED + WORDS), min_size=1, max_size=14).flatmap(
+    lambda tokens: st.lists(
+        st.sampled_from([" ", "  ", "\n", ", ", "! "]), min_size=len(tokens), max_size=len(tokens)
+    ).map(lambda gaps: "".join(t + g for t, g in zip(tokens, gaps, strict=True)))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=mixed_texts, seed=seeds, rate=st.floats(0.05, 0.5))
+def test_corrections_never_touch_numbers_prices_urls_or_emoji(
+    text: str, seed: int, rate: float
+) -> None:
+    plan = plan_typing(text, TypingProfile(typo_rate=rate), seed)
+    assert plan.text == text
+    _assert_corrections_well_formed(plan)
+    # Replay the plan and note the word each slip lands in: never a protected token.
+    typed: list[str] = []
+    for i, step in enumerate(plan.steps):
+        if step.kind == "backspace":
+            typed.pop()
+            continue
+        if i + 1 < len(plan.steps) and plan.steps[i + 1].kind == "backspace":
+            position = len(typed)
+            final = graphemes(text)
+            start = position
+            while start > 0 and not final[start - 1].isspace():
+                start -= 1
+            end = position
+            while end < len(final) and not final[end].isspace():
+                end += 1
+            token = "".join(final[start:end]).strip(",!")
+            assert token in WORDS, (token, text)
+        typed.append(step.grapheme)
+
+
+def test_typo_candidates_are_letters_outside_protected_tokens() -> None:
+    keys = graphemes("Hi at 9pm, $5 or www.x.com ok? é😘")
+    allowed = "".join("^" if flag else "." for flag in typo_candidates(keys))
+    assert allowed == "^^.^^.........^^...........^^....", allowed
+
+
+def test_typo_rate_zero_means_no_corrections() -> None:
+    profile = TypingProfile(typo_rate=0)
+    assert all(plan_typing(LONG_TEXT, profile, seed).corrections == 0 for seed in range(5))
+
+
+def test_corrections_happen_at_the_profile_rate() -> None:
+    profile = TypingProfile(typo_rate=0.05)
+    candidates = sum(typo_candidates(graphemes(LONG_TEXT)))
+    made = sum(plan_typing(LONG_TEXT, profile, seed).corrections for seed in range(40))
+    assert made / (40 * candidates) == pytest.approx(0.05, rel=0.1)
+
+
+def test_a_correction_pauses_to_notice_before_backspace() -> None:
+    profile = TypingProfile(typo_rate=0.5, key_sigma=0, cpm_spread=0, typo_notice_s=0.6)
+    plan = plan_typing("typing some words here", profile, seed=11)
+    backspaces = [step for step in plan.steps if step.kind == "backspace"]
+    assert backspaces
+    plain_keys = [step.delay_s for step in plan.steps if step.delay_s < 0.3]
+    low, high = PAUSE_JITTER
+    for step in backspaces:
+        notice = step.delay_s - min(plain_keys)
+        assert 0.6 * low <= notice + 1e-9 and notice <= 0.6 * high + 1e-9
 
 
 @settings(max_examples=100, deadline=None)
@@ -91,13 +206,13 @@ def test_different_seeds_differ(text: str, a: int, b: int) -> None:
 
 @pytest.mark.parametrize("cluster", [FAMILY, FLAG, THUMBS_MEDIUM, RED_HEART, "e\u0301"])
 def test_emoji_and_combining_sequences_are_one_step(cluster: str) -> None:
-    plan = plan_typing(f"a{cluster}b", TypingProfile(), seed=1)
+    plan = plan_typing(f"a{cluster}b", TypingProfile(typo_rate=0), seed=1)
     assert [step.grapheme for step in plan.steps] == ["a", cluster, "b"]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 def test_newline_is_one_step(newline: str) -> None:
-    plan = plan_typing(f"hi{newline}there", TypingProfile(), seed=2)
+    plan = plan_typing(f"hi{newline}there", TypingProfile(typo_rate=0), seed=2)
     assert [step.grapheme for step in plan.steps] == ["h", "i", "\n", *"there"]
 
 
@@ -105,6 +220,13 @@ def test_plan_is_frozen_and_text_joins_steps() -> None:
     plan = TypingPlan((KeyStep("o", 0.1), KeyStep("k", 0.2)), think_s=1.0, seed=0)
     assert plan.text == "ok"
     assert plan.expected_duration_s == pytest.approx(1.3)
+    corrected = TypingPlan(
+        (KeyStep("o", 0.1), KeyStep("j", 0.2), KeyStep("", 0.5, "backspace"), KeyStep("k", 0.2)),
+        think_s=1.0,
+        seed=0,
+    )
+    assert corrected.text == "ok" and corrected.corrections == 1
+    assert corrected.expected_duration_s == pytest.approx(2.0)
     with pytest.raises(AttributeError):
         plan.think_s = 2.0  # type: ignore[misc]
 
@@ -116,11 +238,14 @@ LONG_TEXT = (
 
 
 def _chars_per_minute(plan: TypingPlan) -> float:
-    return len(plan.steps) / sum(step.delay_s for step in plan.steps) * 60
+    """Characters of the final text per minute of typing, corrections included."""
+    return len(graphemes(plan.text)) / sum(step.delay_s for step in plan.steps) * 60
 
 
 def test_speed_matches_profile_over_a_long_text() -> None:
-    profile = TypingProfile(cpm_spread=0)
+    # Without typos: how many corrections one message gets is itself random (the mean
+    # over many messages, corrections included, is the next test's subject).
+    profile = TypingProfile(cpm_spread=0, typo_rate=0)
     for seed in range(5):
         speed = _chars_per_minute(plan_typing(LONG_TEXT, profile, seed))
         assert speed == pytest.approx(profile.chars_per_minute, rel=0.03)
@@ -135,7 +260,7 @@ def test_mean_speed_across_messages_matches_profile() -> None:
 
 
 def test_shifted_keys_digits_and_pauses_are_slower() -> None:
-    profile = TypingProfile(cpm_spread=0, key_sigma=0)
+    profile = TypingProfile(cpm_spread=0, key_sigma=0, typo_rate=0)
     a, upper, a2, digit, space, b, comma, space2, c = plan_typing("aAa5 b, c", profile, 3).steps
     key = a.delay_s
     assert a2.delay_s == pytest.approx(key)
