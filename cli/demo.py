@@ -1,11 +1,11 @@
 """`fleet demo`: the whole loop, end to end, on one machine, checked against the sandbox.
 
 It starts Redis (unless `FLEET_REDIS_URL` is set), the sandbox, the control plane, a
-drafting worker and two browser workers as child processes; seeds a sandbox account with
-fans and inbound messages; registers the account over the API; runs a sweep; approves every
-draft as an operator would; waits for delivery; and checks on the sandbox that each approved
-text arrived exactly once, intact, typed with a human cadence, and that nothing was refused
-or flagged.
+drafting worker, the reconciler and two browser workers as child processes; seeds a
+sandbox account with fans and inbound messages; registers the account over the API; runs a
+sweep; approves every draft as an operator would; waits for delivery; and checks on the
+sandbox that each approved text arrived exactly once, intact, typed with a human cadence,
+and that nothing was refused or flagged.
 """
 
 from __future__ import annotations
@@ -160,13 +160,17 @@ def run_demo(time_scale: float, keep_var: bool) -> int:
         children.start("sandbox", ["-m", "cli.main", "sandbox"], env)
         children.start("api", ["-m", "cli.main", "api"], env)
         children.start("ai-worker", ["-m", "cli.main", "worker", "--queues", "ai"], env)
+        children.start("reconciler", ["-m", "cli.main", "reconcile"], env)
         for index in (1, 2):
             children.start(
                 f"worker-{index}", ["-m", "cli.main", "worker", "--queues", "send,scrape"], env
             )
         wait_until(http_ok(f"{sandbox_url}/login"), 30, "the sandbox", children.check_alive)
         wait_until(http_ok(f"{api_url}/health"), 30, "the control plane", children.check_alive)
-        progress(f"sandbox at {sandbox_url}, control plane at {api_url}, 2 browser workers")
+        progress(
+            f"sandbox at {sandbox_url}, control plane at {api_url}, "
+            "a drafting worker, a reconciler and 2 browser workers"
+        )
 
         control = SandboxControl(sandbox_url)
         fans, inbound = _seed_sandbox(control)
