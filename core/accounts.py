@@ -88,6 +88,9 @@ def update_account(
     account = get_or_raise(session, Account, account_id, for_update=True)
     if "username" in changes and changes["username"] != account.username:
         account.session_state = None
+    if "password" in changes and account.status == AccountStatus.needs_login:
+        # New credentials are the operator's answer to needs_login: let its work run.
+        changes = {"status": AccountStatus.active, **changes}
     for field, value in changes.items():
         if isinstance(value, PacingOverrides):
             value = value.model_dump(exclude_none=True)

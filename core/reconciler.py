@@ -235,7 +235,12 @@ def _restore_sweeps(
     session: Session, redis: Redis, settings: Settings, report: ReconcileReport
 ) -> None:
     rows = list(
-        session.scalars(select(Sweep).where(Sweep.status == SweepStatus.queued).order_by(Sweep.id))
+        session.scalars(
+            select(Sweep)
+            .join(Account, Account.id == Sweep.account_id)
+            .where(Sweep.status == SweepStatus.queued, Account.status == AccountStatus.active)
+            .order_by(Sweep.id)
+        )
     )
     _end_read(session)
     for sweep in rows:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     job_timeout_s: int = Field(default=600, gt=0, description="RQ job timeout for browser jobs.")
     lease_ttl_s: float = Field(default=60.0, gt=0, description="Account lease TTL (unscaled).")
     contexts_recycle_every: int = Field(default=50, gt=0, description="Jobs per context.")
+    page_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long the driver waits for a page or element."
+    )
     browser_restart_every: int = Field(
         default=500, gt=0, description="Jobs before a worker relaunches its Chromium."
     )

@@ -90,6 +90,11 @@ def start_sweep(session: Session, sweep_id: int, start: SweepStart, *, key_name:
     sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
     if sweep.status not in (SweepStatus.queued, SweepStatus.running):
         raise InvalidState(f"sweep {sweep_id} is {sweep.status.value}; it cannot be started")
+    if sweep.account.status != AccountStatus.active:
+        # Held, not failed: the row stays queued and runs once the account is active again.
+        raise InvalidState(
+            f"account {sweep.account_id} is {sweep.account.status.value}; its sweeps are held"
+        )
     previous = sweep.status
     sweep.status = SweepStatus.running
     sweep.worker_id = start.worker_id

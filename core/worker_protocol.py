@@ -173,3 +173,13 @@ class SendThrottled(_Body):
     signal: str = Field(min_length=1, max_length=200, description="What the platform showed.")
     backoff_s: float = Field(ge=0, le=7 * 86400)
     signals_in_window: int = Field(ge=1, le=10_000)
+
+
+class LoginRejected(_Body):
+    """The platform rejected the account's credentials while a worker ran a send or a
+    sweep: the account needs a login from an operator, and that job is held, not failed."""
+
+    worker_id: str = Field(min_length=1, max_length=200)
+    send_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    sweep_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    artifacts: dict[str, str] = Field(default_factory=dict)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from core.worker_protocol import (
     IngestBatch,
     IngestResult,
+    LoginRejected,
     SendClaim,
     SendProgress,
     SendResult,
@@ -86,14 +87,20 @@ class ControlPlaneClient:
     def _model(self, model: type[M], method: str, path: str, body: BaseModel | None = None) -> M:
         return model.model_validate(self._call(method, path, body).json())
 
-    def start_sweep(self, sweep_id: int, worker_id: str) -> SweepPlan:
-        """Mark a sweep running and get what the worker needs to run it."""
-        return self._model(
-            SweepPlan,
-            "POST",
-            f"/v1/worker/sweeps/{sweep_id}/start",
-            SweepStart(worker_id=worker_id),
-        )
+    def start_sweep(self, sweep_id: int, worker_id: str) -> SweepPlan | None:
+        """Mark a sweep running and get what the worker needs to run it; None when it is not
+        to run now (finished, or its account is held)."""
+        try:
+            return self._model(
+                SweepPlan,
+                "POST",
+                f"/v1/worker/sweeps/{sweep_id}/start",
+                SweepStart(worker_id=worker_id),
+            )
+        except ControlPlaneError as exc:
+            if exc.status_code == 409:
+                return None
+            raise
 
     def finish_sweep(self, sweep_id: int, result: SweepResult) -> None:
         """Report a sweep's outcome."""
@@ -128,6 +135,10 @@ class ControlPlaneClient:
     def send_throttled(self, send_id: int, report: SendThrottled) -> None:
         """Hand a throttled send back to wait out its backoff (not a failed attempt)."""
         self._call("POST", f"/v1/worker/sends/{send_id}/throttled", report)
+
+    def login_rejected(self, account_id: int, report: LoginRejected) -> None:
+        """Tell the control plane the account needs a login; the job in hand is held."""
+        self._call("POST", f"/v1/worker/accounts/{account_id}/login-rejected", report)
 
     def heartbeat(self, beat: WorkerHeartbeat) -> None:
         """Report this worker alive; one try, since the next beat follows in seconds."""

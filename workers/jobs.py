@@ -14,6 +14,7 @@ from core.throttle import ThrottleTracker
 from core.typing_plan import plan_typing, seed_for
 from core.worker_protocol import (
     IngestBatch,
+    LoginRejected,
     ScrapedConversation,
     SendProgress,
     SendResult,
@@ -22,7 +23,7 @@ from core.worker_protocol import (
     SweepResult,
     SweepStatus,
 )
-from workers.driver import Throttled
+from workers.driver import LoginFailed, Throttled
 from workers.runtime import AccountBusy, JobFailed, current
 
 # The platform stamps messages with its own clock; allow it to run this far behind ours
@@ -40,6 +41,9 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
     rt = current()
     log = logger.bind(sweep_id=sweep_id, account_id=account_id, worker=rt.worker_id)
     plan = rt.control.start_sweep(sweep_id, rt.worker_id)
+    if plan is None:
+        log.info("sweep not to run now (finished, or its account is held)")
+        return {"messages_found": 0, "conversations_read": 0}
     access = plan.account
     found = read = 0
     try:
@@ -76,6 +80,9 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
                     IngestBatch(account_id=account_id, sweep_id=sweep_id, conversations=batch)
                 )
     except (JobFailed, AccountBusy) as exc:
+        if isinstance(exc, JobFailed) and isinstance(exc.__cause__, LoginFailed):
+            _hold_for_login(account_id, exc, sweep_id=sweep_id)
+            return {"messages_found": found, "conversations_read": read}
         rt.control.finish_sweep(
             sweep_id,
             SweepResult(
@@ -93,6 +100,21 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
     )
     log.bind(messages=found, conversations=read).info("sweep done")
     return {"messages_found": found, "conversations_read": read}
+
+
+def _hold_for_login(
+    account_id: int, exc: JobFailed, send_id: int | None = None, sweep_id: int | None = None
+) -> None:
+    rt = current()
+    rt.control.login_rejected(
+        account_id,
+        LoginRejected(
+            worker_id=rt.worker_id, send_id=send_id, sweep_id=sweep_id, artifacts=exc.artifacts
+        ),
+    )
+    logger.bind(account_id=account_id, send_id=send_id, sweep_id=sweep_id).warning(
+        "the platform rejected the account's credentials; its jobs are held for an operator"
+    )
 
 
 def send_job(send_id: int, account_id: int) -> str:
@@ -140,6 +162,9 @@ def send_job(send_id: int, account_id: int) -> str:
                 ),
             )
     except (JobFailed, AccountBusy) as exc:
+        if isinstance(exc, JobFailed) and isinstance(exc.__cause__, LoginFailed):
+            _hold_for_login(account_id, exc, send_id=send_id)
+            return "held"
         if isinstance(exc.__cause__, Throttled):
             event = ThrottleTracker(
                 rt.redis, rt.settings.redis_key_prefix, rt.settings.time_scale

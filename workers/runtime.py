@@ -133,6 +133,7 @@ class WorkerRuntime:
                 self.settings.time_scale,
                 (access.username, access.password),
                 unrecorded,
+                timeout_ms=self.settings.page_timeout_s * 1000,
             )
             try:
                 yield driver

@@ -8,10 +8,11 @@ from fastapi import APIRouter, status
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep, WorkerDep
 from api.schemas.sends import SendOut
 from api.schemas.sweeps import SweepOut
-from core import accounts, ingest, reconciler, sends, sweeps
+from core import accounts, holds, ingest, reconciler, sends, sweeps
 from core.worker_protocol import (
     IngestBatch,
     IngestResult,
+    LoginRejected,
     SendClaim,
     SendProgress,
     SendResult,
@@ -101,6 +102,15 @@ def send_throttled(
     return SendOut.model_validate(
         sends.defer_throttled(session, redis, settings, send_id, body, key_name=principal.name)
     )
+
+
+@router.post("/accounts/{account_id}/login-rejected", status_code=status.HTTP_204_NO_CONTENT)
+def login_rejected(
+    account_id: IdPath, body: LoginRejected, session: SessionDep, principal: WorkerDep
+) -> None:
+    """Report that the platform rejected the account's credentials: the account needs a
+    login, and the reporting worker's send or sweep is held until an operator fixes it."""
+    holds.hold_for_login(session, account_id, body, key_name=principal.name)
 
 
 @router.get("/accounts/{account_id}/session", response_model=SessionState)

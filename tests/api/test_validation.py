@@ -56,6 +56,10 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ),
         ({"worker_id": "w", "signal": "429", "backoff_s": 1}, "body.signals_in_window: Field"),
     ],
+    ("POST", "/v1/worker/accounts/{account_id}/login-rejected"): [
+        ({}, "body.worker_id: Field required"),
+        ({"worker_id": "w", "send_id": 0}, "body.send_id: Input should be greater than or equal"),
+    ],
     ("POST", "/v1/worker/heartbeat"): [
         ({}, "body.worker_id: Field required"),
         ({"worker_id": "w", "host": "h", "pid": 0, "rss_bytes": 1}, "body.pid: Input should be"),
