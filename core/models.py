@@ -205,6 +205,8 @@ class Send(Base):
     next_attempt_at: Mapped[datetime | None]
     # Set when an attempt died in flight: the next claim must read the thread from here.
     verify_since: Mapped[datetime | None]
+    # Bulk sends only: when it was handed to the workers (one per account at a time).
+    released_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

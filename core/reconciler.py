@@ -34,10 +34,10 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
-from core import queues
+from core import bulk, queues
 from core.db import Database, utcnow
 from core.lease import held_accounts
-from core.models import Account, AccountStatus, Draft, Message, Send, Sweep
+from core.models import Account, AccountStatus, Draft, Message, Send, SendPriority, Sweep
 from core.outbox import dispatch_draft, dispatch_send, dispatch_sweep
 from core.sends import IN_FLIGHT, RECONCILER_ACTOR, recover_send
 from core.settings import Settings
@@ -162,6 +162,7 @@ class ReconcileReport:
     sends_promoted: list[int] = field(default_factory=list)
     sweeps_enqueued: list[int] = field(default_factory=list)
     drafts_enqueued: list[int] = field(default_factory=list)
+    bulk_released: list[int] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many of each, for logs and the CLI."""
@@ -210,8 +211,13 @@ def _restore_sends(
         session.scalars(
             select(Send)
             .join(Account, Account.id == Send.account_id)
-            # A paused or logged-out account's sends are held until it is active again.
-            .where(Send.status == SendStatus.queued, Account.status == AccountStatus.active)
+            # A paused or logged-out account's sends are held until it is active again, and
+            # bulk sends wait for core.bulk to release them one at a time.
+            .where(
+                Send.status == SendStatus.queued,
+                Account.status == AccountStatus.active,
+                or_(Send.priority != SendPriority.bulk, Send.released_at.is_not(None)),
+            )
             .order_by(Send.id)
         )
     )
@@ -301,6 +307,10 @@ def reconcile(
             ):
                 report.sweeps_recovered.append(sweep.id)
         _restore_sends(session, redis, settings, now, report)
+        for account_id in bulk.accounts_with_unreleased_bulk(session):
+            released = bulk.release_next_bulk(session, redis, settings, account_id)
+            if released is not None:
+                report.bulk_released.append(released.id)
         _restore_sweeps(session, redis, settings, report)
         _restore_drafts(session, redis, report)
         redis.set(_key(settings, "last_pass"), now.isoformat())

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, queues
+from core import audit, bulk, queues
 from core.accounts import account_access
 from core.db import Page, paginate, utcnow
 from core.errors import InvalidState, NotFound, get_or_raise
@@ -126,6 +126,14 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
         raise InvalidState(
             f"account {send.account_id} is {send.account.status.value}; its sends are held"
         )
+    if (
+        send.priority == SendPriority.bulk
+        and send.status == SendStatus.queued
+        and bulk.priority_send_waiting(session, send.account_id)
+    ):
+        bulk.step_aside(session, send)
+        session.commit()
+        raise InvalidState(f"send {send_id} is bulk and steps aside for a waiting reply")
     previous = send.status
     since = send.typing_at or send.verify_since
     verify = previous in _IN_FLIGHT or since is not None
@@ -267,6 +275,7 @@ def record_result(
     if result.status == SendStatus.delivered:
         _deliver(session, send, result, key_name)
         session.commit()
+        bulk.release_next_bulk(session, redis, settings, send.account_id)
         return send
     send.last_error = result.error
     send.artifacts = {**send.artifacts, **result.artifacts}
@@ -284,6 +293,7 @@ def record_result(
     if not retry:
         send.status = SendStatus.failed
         session.commit()
+        bulk.release_next_bulk(session, redis, settings, send.account_id)
         return send
     # typing_at stays: it tells the next claim that this attempt may have typed already.
     delay = retry_delay_s(settings, send.attempt, random.uniform(*JITTER))
@@ -340,7 +350,9 @@ def requeue_sends(
     return list(rows)
 
 
-def cancel_send(session: Session, redis: Redis, send_id: int, *, actor: str) -> Send:
+def cancel_send(
+    session: Session, redis: Redis, settings: Settings, send_id: int, *, actor: str
+) -> Send:
     """Call off a queued or claimed send. A worker holding it gets 409 on its next progress
     report, which comes before the first keystroke, so it is never typed. A send already
     typing or submitted may be on the page and cannot be cancelled."""
@@ -371,6 +383,7 @@ def cancel_send(session: Session, redis: Redis, send_id: int, *, actor: str) -> 
         logger.bind(send_id=send.id, error=type(exc).__name__).warning(
             "could not drop the cancelled send's scheduled job"
         )
+    bulk.release_next_bulk(session, redis, settings, send.account_id)
     return send
 
 

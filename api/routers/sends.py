@@ -16,8 +16,8 @@ from api.deps import (
 )
 from api.schemas.common import PageOut, page_out
 from api.schemas.fleet import SendRequeue
-from api.schemas.sends import SendCreate, SendOut
-from core import sends
+from api.schemas.sends import BulkSendCreate, SendCreate, SendOut
+from core import bulk, sends
 from core.worker_protocol import SendStatus
 
 router = APIRouter(prefix="/v1/sends", tags=["sends"])
@@ -66,6 +66,27 @@ def create_send(
     return SendOut.model_validate(send)
 
 
+@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=list[SendOut])
+def create_bulk_sends(
+    body: BulkSendCreate,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: StaffDep,
+) -> list[SendOut]:
+    """Send one message to many conversations; replies and direct sends still go first."""
+    created = bulk.create_bulk_sends(
+        session,
+        redis,
+        settings,
+        conversation_ids=body.conversation_ids,
+        text=body.text,
+        ppv_price_cents=body.ppv_price_cents,
+        actor=principal.name,
+    )
+    return [SendOut.model_validate(send) for send in created]
+
+
 @router.post("/requeue", response_model=list[SendOut])
 def requeue_sends(
     body: SendRequeue,
@@ -82,7 +103,13 @@ def requeue_sends(
 
 @router.post("/{send_id}/cancel", response_model=SendOut)
 def cancel_send(
-    send_id: IdPath, session: SessionDep, redis: RedisDep, principal: StaffDep
+    send_id: IdPath,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: StaffDep,
 ) -> SendOut:
     """Call off a queued or claimed send; 409 once it is typing or finished."""
-    return SendOut.model_validate(sends.cancel_send(session, redis, send_id, actor=principal.name))
+    return SendOut.model_validate(
+        sends.cancel_send(session, redis, settings, send_id, actor=principal.name)
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from api.schemas.common import PriceCents, RequestBody, ResponseBody, RowId, Text
 from core.models import SendPriority
 from core.worker_protocol import SendStatus
@@ -13,6 +15,15 @@ class SendCreate(RequestBody):
     """A message an operator writes directly into a conversation."""
 
     conversation_id: RowId
+    text: Text
+    ppv_price_cents: PriceCents | None = None
+
+
+class BulkSendCreate(RequestBody):
+    """One message to many conversations (a mass message). Its sends are released to the
+    workers one at a time per account, after any waiting reply or direct send."""
+
+    conversation_ids: list[RowId] = Field(min_length=1, max_length=1000)
     text: Text
     ppv_price_cents: PriceCents | None = None
 

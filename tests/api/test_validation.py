@@ -45,6 +45,13 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({}, "body.reason: Field required"),
         ({"reason": "  "}, "body.reason: String should have at least 1 character"),
     ],
+    ("POST", "/v1/sends/bulk"): [
+        (
+            {"conversation_ids": [], "text": "hi"},
+            "body.conversation_ids: List should have at least",
+        ),
+        ({"conversation_ids": [1]}, "body.text: Field required"),
+    ],
     ("POST", "/v1/sends/requeue"): [
         ({"ids": []}, "body.ids: List should have at least 1 item"),
         ({"ids": ["x"]}, "body.ids.0: Input should be a valid integer"),

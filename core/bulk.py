@@ -1,0 +1,163 @@
+"""Bulk sends (mass messages): created in one batch, released to the workers one at a time
+per account, so replies and direct sends always go first.
+
+Every send of an account shares one driver and one pacing budget. If a campaign's sends
+were all queued at once, a reply arriving behind them would wait for the whole campaign.
+Instead only one bulk send per account is ever in RQ; it is released only when none of the
+account's replies or direct sends is waiting, and a released bulk send that finds a reply
+waiting when it is claimed steps aside. A waiting reply therefore waits for at most the
+one bulk send already being typed, then one pacing gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from loguru import logger
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import utcnow
+from core.errors import NotFound
+from core.models import Conversation, Send, SendPriority
+from core.outbox import dispatch_send
+from core.settings import Settings
+from core.worker_protocol import SendStatus
+
+_LIVE = (SendStatus.queued, SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
+
+
+def create_bulk_sends(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    *,
+    conversation_ids: Sequence[int],
+    text: str,
+    ppv_price_cents: int | None,
+    actor: str,
+) -> list[Send]:
+    """Queue one bulk send per conversation and release the first of each account."""
+    unique_ids = list(dict.fromkeys(conversation_ids))
+    conversations = {
+        c.id: c
+        for c in session.scalars(select(Conversation).where(Conversation.id.in_(unique_ids)))
+    }
+    missing = [cid for cid in unique_ids if cid not in conversations]
+    if missing:
+        raise NotFound(f"conversation(s) {missing} not found")
+    sends = [
+        Send(
+            account_id=conversations[cid].account_id,
+            conversation_id=cid,
+            text=text,
+            ppv_price_cents=ppv_price_cents,
+            status=SendStatus.queued,
+            priority=SendPriority.bulk,
+            attempt=1,
+            max_attempts=settings.max_attempts,
+            artifacts={},
+            created_by=actor,
+        )
+        for cid in unique_ids
+    ]
+    session.add_all(sends)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "bulk.created",
+        "send",
+        sends[0].id,
+        sends=len(sends),
+        ppv_price_cents=ppv_price_cents,
+    )
+    session.commit()
+    for account_id in sorted({send.account_id for send in sends}):
+        release_next_bulk(session, redis, settings, account_id)
+    return sends
+
+
+def priority_send_waiting(session: Session, account_id: int) -> bool:
+    """Whether a reply or direct send of the account is queued, waiting for its turn."""
+    return (
+        session.scalar(
+            select(Send.id)
+            .where(
+                Send.account_id == account_id,
+                Send.status == SendStatus.queued,
+                Send.priority != SendPriority.bulk,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def release_next_bulk(
+    session: Session, redis: Redis, settings: Settings, account_id: int
+) -> Send | None:
+    """Hand the account's oldest waiting bulk send to the workers, unless a reply or direct
+    send is waiting or another bulk send is already out; return it, or None."""
+    if priority_send_waiting(session, account_id):
+        session.rollback()
+        return None
+    out = session.scalar(
+        select(Send.id)
+        .where(
+            Send.account_id == account_id,
+            Send.priority == SendPriority.bulk,
+            Send.status.in_(_LIVE),
+            Send.released_at.is_not(None),
+        )
+        .limit(1)
+    )
+    if out is not None:
+        session.rollback()
+        return None
+    send = session.scalar(
+        select(Send)
+        .where(
+            Send.account_id == account_id,
+            Send.priority == SendPriority.bulk,
+            Send.status == SendStatus.queued,
+            Send.released_at.is_(None),
+        )
+        .order_by(Send.id)
+        .limit(1)
+        .with_for_update()
+    )
+    if send is None:
+        session.rollback()
+        return None
+    send.released_at = utcnow()
+    session.commit()
+    dispatch_send(redis, settings, send)
+    logger.bind(account_id=account_id, send_id=send.id).debug("bulk send released")
+    return send
+
+
+def step_aside(session: Session, send: Send) -> None:
+    """Take a released bulk send back out of RQ because a reply is waiting. Its job ends
+    unclaimed, so the next release needs a new job id; that is not a failed attempt."""
+    send.released_at = None
+    send.attempt += 1
+    send.max_attempts += 1
+    audit.record(session, "policy:priority", "send.yielded", "send", send.id, attempt=send.attempt)
+
+
+def accounts_with_unreleased_bulk(session: Session) -> list[int]:
+    """Accounts holding bulk sends that wait to be released (for the reconciler)."""
+    return list(
+        session.scalars(
+            select(Send.account_id)
+            .where(
+                Send.priority == SendPriority.bulk,
+                Send.status == SendStatus.queued,
+                Send.released_at.is_(None),
+            )
+            .distinct()
+        )
+    )
