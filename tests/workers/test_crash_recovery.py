@@ -14,6 +14,7 @@ from core.db import Database, utcnow
 from core.reconciler import reconcile
 from tests.workers.conftest import Fleet
 from tests.workers.test_signals import LONG_TEXT, _queued_send, _start_worker, _wait_for_status
+from workers.resources import descendants
 
 
 def _recover_and_run(fleet: Fleet, send_id: int, timeout_s: float = 60) -> None:
@@ -79,3 +80,27 @@ def test_a_dead_workers_delivered_send_is_verified_not_retyped(fleet: Fleet, pag
     assert send["status"] == "delivered", send
     assert send["platform_message_id"] == ghost_message.message_id
     assert [m.text for m in fleet.sandbox.delivered(account)] == [LONG_TEXT], "sent twice"
+
+
+def test_a_crashed_browser_is_relaunched_and_its_send_retried(fleet: Fleet) -> None:
+    account, send_id = _queued_send(fleet, "crash")
+    worker = _start_worker(fleet, time_scale=0.2)
+    database = Database(fleet.settings.database_url)
+    try:
+        _wait_for_status(fleet, send_id, "typing")
+        for pid in descendants(worker.pid):
+            os.kill(pid, signal.SIGKILL)  # Chromium dies under the worker's feet
+        deadline = time.monotonic() + 90
+        while fleet.get(f"/v1/sends/{send_id}")["status"] != "delivered":
+            assert time.monotonic() < deadline, "the send was not retried after the crash"
+            assert worker.poll() is None, "the worker died with its browser"
+            with database.session() as session:
+                reconcile(session, fleet.redis, fleet.settings)  # promotes the due retry
+            time.sleep(0.2)
+    finally:
+        database.dispose()
+        os.killpg(worker.pid, signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    assert stderr.count("chromium launched") == 2, stderr[-3000:]
+    assert [m.text for m in fleet.sandbox.delivered(account)] == [LONG_TEXT]
+    assert fleet.get(f"/v1/sends/{send_id}")["attempt"] == 2
