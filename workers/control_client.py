@@ -87,20 +87,26 @@ class ControlPlaneClient:
     def _model(self, model: type[M], method: str, path: str, body: BaseModel | None = None) -> M:
         return model.model_validate(self._call(method, path, body).json())
 
-    def start_sweep(self, sweep_id: int, worker_id: str) -> SweepPlan | None:
-        """Mark a sweep running and get what the worker needs to run it; None when it is not
-        to run now (finished, or its account is held)."""
+    def _model_unless_conflict(
+        self, model: type[M], method: str, path: str, body: BaseModel | None = None
+    ) -> M | None:
+        # 409 is the control plane saying "not this one, not now": finished, or held.
         try:
-            return self._model(
-                SweepPlan,
-                "POST",
-                f"/v1/worker/sweeps/{sweep_id}/start",
-                SweepStart(worker_id=worker_id),
-            )
+            return self._model(model, method, path, body)
         except ControlPlaneError as exc:
             if exc.status_code == 409:
                 return None
             raise
+
+    def start_sweep(self, sweep_id: int, worker_id: str) -> SweepPlan | None:
+        """Mark a sweep running and get what the worker needs to run it; None when it is not
+        to run now (finished, or its account is held)."""
+        return self._model_unless_conflict(
+            SweepPlan,
+            "POST",
+            f"/v1/worker/sweeps/{sweep_id}/start",
+            SweepStart(worker_id=worker_id),
+        )
 
     def finish_sweep(self, sweep_id: int, result: SweepResult) -> None:
         """Report a sweep's outcome."""
@@ -112,17 +118,9 @@ class ControlPlaneClient:
 
     def claim_send(self, send_id: int, worker_id: str) -> SendTicket | None:
         """Claim a send; None when it is no longer to be sent (delivered, cancelled...)."""
-        try:
-            return self._model(
-                SendTicket,
-                "POST",
-                f"/v1/worker/sends/{send_id}/claim",
-                SendClaim(worker_id=worker_id),
-            )
-        except ControlPlaneError as exc:
-            if exc.status_code == 409:
-                return None
-            raise
+        return self._model_unless_conflict(
+            SendTicket, "POST", f"/v1/worker/sends/{send_id}/claim", SendClaim(worker_id=worker_id)
+        )
 
     def send_progress(self, send_id: int, progress: SendProgress) -> None:
         """Record that a send moved to typing or submitted."""

@@ -73,12 +73,10 @@ class Fleet:
         response.raise_for_status()
         return int(response.json()[0]["id"])
 
-    def run_browser_worker(self, extra_env: dict[str, str] | None = None) -> str:
-        """Run `fleet worker --burst` in its own process until the send and scrape queues
-        are empty. (A worker process owns its Playwright; this one's pytest-playwright
-        already runs an event loop, which the sync API refuses to share.)"""
+    def worker_env(self, **overrides: str) -> dict[str, str]:
+        """The environment of a `fleet worker` process of this fleet."""
         settings = self.settings
-        env = {
+        return {
             **os.environ,
             "FLEET_REDIS_URL": settings.redis_url or "",
             "FLEET_REDIS_KEY_PREFIX": settings.redis_key_prefix,
@@ -88,8 +86,14 @@ class Fleet:
             "FLEET_PROFILES_DIR": str(settings.profiles_dir),
             "FLEET_VAR_DIR": str(settings.var_dir),
             "FLEET_LOG_LEVEL": "INFO",
-            **(extra_env or {}),
+            **overrides,
         }
+
+    def run_browser_worker(self, extra_env: dict[str, str] | None = None) -> str:
+        """Run `fleet worker --burst` in its own process until the send and scrape queues
+        are empty. (A worker process owns its Playwright; this one's pytest-playwright
+        already runs an event loop, which the sync API refuses to share.)"""
+        env = self.worker_env(**(extra_env or {}))
         result = subprocess.run(
             [sys.executable, "-m", "cli.main", "worker", "--queues", "send,scrape", "--burst"],
             cwd=REPO,

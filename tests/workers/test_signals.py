@@ -16,18 +16,7 @@ LONG_TEXT = "Thanks so much for this, it really made my day and I can't wait to 
 
 
 def _start_worker(fleet: Fleet, time_scale: float) -> subprocess.Popen[str]:
-    settings = fleet.settings
-    env = {
-        **os.environ,
-        "FLEET_REDIS_URL": settings.redis_url or "",
-        "FLEET_REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "FLEET_API_URL": settings.api_url,
-        "FLEET_WORKER_TOKEN": settings.worker_token or "",
-        "FLEET_TIME_SCALE": str(time_scale),
-        "FLEET_PROFILES_DIR": str(settings.profiles_dir),
-        "FLEET_VAR_DIR": str(settings.var_dir),
-        "FLEET_LOG_LEVEL": "INFO",
-    }
+    env = fleet.worker_env(FLEET_TIME_SCALE=str(time_scale))
     return subprocess.Popen(
         [sys.executable, "-m", "cli.main", "worker", "--queues", "send,scrape"],
         cwd=REPO,

@@ -26,17 +26,7 @@ def _wait_for_pids(fleet: Fleet, what: str, ok: Callable[[set[int]], bool]) -> s
 
 
 def test_supervisor_restarts_a_killed_worker_and_stops_them_all(fleet: Fleet) -> None:
-    settings = fleet.settings
-    env = {
-        **os.environ,
-        "FLEET_REDIS_URL": settings.redis_url or "",
-        "FLEET_REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "FLEET_API_URL": settings.api_url,
-        "FLEET_WORKER_TOKEN": settings.worker_token or "",
-        "FLEET_TIME_SCALE": str(settings.time_scale),
-        "FLEET_PROFILES_DIR": str(settings.profiles_dir),
-        "FLEET_VAR_DIR": str(settings.var_dir),
-    }
+    env = fleet.worker_env()
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "worker", "-n", "2", "--queues", "send,scrape"],
         cwd=REPO,
