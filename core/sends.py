@@ -162,8 +162,24 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
         attempt=send.attempt,
         claimed_at=send.claimed_at,
         verify=verify,
+        inbound_chars=_answered_length(session, send),
         typing_started_at=since if verify else None,
     )
+
+
+def _answered_length(session: Session, send: Send) -> int:
+    """Length of the newest fan message in the conversation, which the typist "reads"
+    before answering; 0 when the send answers nothing (a campaign's first word)."""
+    text = session.scalar(
+        select(Message.text)
+        .where(
+            Message.conversation_id == send.conversation_id,
+            Message.direction == Direction.inbound,
+        )
+        .order_by(Message.sent_at.desc())
+        .limit(1)
+    )
+    return len(text or "")
 
 
 def _check_holder(send: Send, worker_id: str) -> None:

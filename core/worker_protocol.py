@@ -128,6 +128,9 @@ class SendTicket(_Body):
     attempt: int
     claimed_at: datetime
     verify: bool = False
+    inbound_chars: int = Field(
+        default=0, ge=0, description="Length of the fan message it answers: reading takes time."
+    )
     typing_started_at: datetime | None = Field(
         default=None,
         description="When an earlier attempt started typing it: where verification looks from.",

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.profiles import BrowserProfile
-from core.typing_plan import TypingPlan
+from core.typing_plan import TypingPlan, plan_typing, seed_for
 from core.worker_protocol import Direction, ScrapedMessage
 from workers.typist import play_plan
 
@@ -155,7 +155,7 @@ class PlatformDriver:
             for selector, value in ((login.username, username), (login.password, password)):
                 self._gate()
                 self.page.click(selector)
-                self.page.keyboard.type(value, delay=60 * self._scale)
+                self._type_like_a_person(value, seed_for("login", selector, username))
             self._gate()
             self.page.click(login.submit)
             outcome = self.page.locator(f"{login.logged_in}, {login.error}").first
@@ -164,6 +164,14 @@ class PlatformDriver:
             raise LoginFailed("the platform rejected the account's credentials")
         self.logins += 1
         logger.info("logged in")
+
+    def _type_like_a_person(self, text: str, seed: int) -> None:
+        """Type a short field (a login, a price) with the same human model as messages: a
+        fixed key delay is exactly what a platform's cadence check looks for."""
+        plan = plan_typing(text, self.profile.typing, seed)
+        play_plan(
+            self.page.keyboard, plan, self.profile.typing.newline_key, self._sleep, self._scale
+        )
 
     def open_inbox(self) -> None:
         """Open the inbox (logging in first when the session is gone)."""
@@ -264,7 +272,7 @@ class PlatformDriver:
             self._gate()
             self.page.click(thread.price)
             price = f"{ppv_price_cents // 100}.{ppv_price_cents % 100:02d}"
-            self.page.keyboard.type(price, delay=120 * self._scale)
+            self._type_like_a_person(price, seed_for("price", price, plan.seed))
         previous = self.page.get_attribute(thread.container, thread.sent_ack_attr)
         signals_before = self.throttle_signals
         self._send_gate()

@@ -152,7 +152,10 @@ def send_job(send_id: int, account_id: int) -> str:
                 send_id, SendProgress(worker_id=rt.worker_id, status=SendStatus.typing)
             )
             plan = plan_typing(
-                ticket.text, profile.typing, seed_for("send", send_id, ticket.attempt)
+                ticket.text,
+                profile.typing,
+                seed_for("send", send_id, ticket.attempt),
+                inbound_chars=ticket.inbound_chars,
             )
             message_id = driver.send(
                 plan,

@@ -301,3 +301,21 @@ def test_a_throttled_send_backs_off_then_goes_out_later_without_failing(fleet: F
     database.dispose()
     assert [m.text for m in fleet.sandbox.delivered(account)] == ["one", "two"]
     assert len(fleet.sandbox.refusals(account)) == 1, "something was sent during the backoff"
+
+
+def test_a_ppv_send_sets_its_price_on_the_platform(fleet: Fleet) -> None:
+    account, _ = _seed(fleet, 1, "ppv")
+    account_id = fleet.register(account)
+    conversation = _sweep_and_first_conversation(fleet, account_id)
+    send = fleet.post(
+        "/v1/sends",
+        {"conversation_id": conversation, "text": "A little something 😏", "ppv_price_cents": 1250},
+    )
+    fleet.run_browser_worker()
+    assert fleet.get(f"/v1/sends/{send['id']}")["status"] == "delivered"
+    [delivered] = fleet.sandbox.delivered(account)
+    assert (delivered.text, delivered.ppv_price_cents, delivered.ppv_paid) == (
+        "A little something 😏",
+        1250,
+        False,
+    )
