@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.approval_policy import ApprovalPolicy
 from core.db import Page, paginate
 from core.drafting.base import Persona
 from core.errors import NotFound, get_or_raise
@@ -28,6 +29,7 @@ class AccountChanges(TypedDict, total=False):
     auto_send: bool
     status: AccountStatus
     pacing: PacingOverrides
+    policy: ApprovalPolicy
 
 
 def create_account(
@@ -94,7 +96,7 @@ def update_account(
     for field, value in changes.items():
         if isinstance(value, PacingOverrides):
             value = value.model_dump(exclude_none=True)
-        elif isinstance(value, Persona):
+        elif isinstance(value, Persona | ApprovalPolicy):
             value = value.model_dump()
         setattr(account, field, value)
     # Field names only: the audit log never holds credentials.

@@ -2,21 +2,50 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from loguru import logger
 from redis import Redis
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, content_filter, wellbeing
-from core.db import Page, paginate, utcnow
-from core.drafting.base import ConversationTurn, DraftContext, Drafter, DraftKind, Persona
-from core.drafting.fan import FanSnapshot, spend_tier
-from core.errors import InvalidState, get_or_raise
-from core.models import Conversation, Draft, DraftStatus, Fan, Message, Send, SendPriority
+from core import audit, content_filter, feedback, review_queue, wellbeing
+from core.approval_policy import ApprovalPolicy, Candidate, Route, decide
+from core.db import Page, utcnow
+from core.drafting.base import (
+    ConversationTurn,
+    DraftContext,
+    Drafter,
+    DraftKind,
+    DraftResult,
+    Persona,
+)
+from core.drafting.fan import (
+    TIER_LOW_CENTS,
+    TIER_MID_CENTS,
+    TIER_TOP_CENTS,
+    FanSnapshot,
+    SpendTier,
+    spend_tier,
+)
+from core.errors import InvalidState, NotFound, get_or_raise
+from core.models import (
+    Account,
+    Conversation,
+    Draft,
+    DraftStatus,
+    Fan,
+    Message,
+    Send,
+    SendPriority,
+)
 from core.outbox import dispatch_send
+from core.review_queue import Standing
 from core.settings import Settings
 from core.wellbeing import GuardResult, SpendEvent
 from core.worker_protocol import Direction, SendStatus
@@ -26,6 +55,8 @@ AUTO_SEND_ACTOR = "policy:auto_send"
 FILTER_ACTOR = "policy:content_filter"
 GUARD_ACTOR = "policy:wellbeing"
 FLAG_REASON_MAX = 500
+# The longest text a send may carry: the API's and the platforms' limit.
+SEND_TEXT_MAX_CHARS = 5000
 
 
 class DraftBlocked(InvalidState):
@@ -38,30 +69,133 @@ class DraftBlocked(InvalidState):
         )
 
 
+@dataclass(frozen=True)
+class QueuedDraft:
+    """A draft with its fan's spend tier and its standing in the approval queue."""
+
+    draft: Draft
+    fan_tier: SpendTier
+    standing: Standing
+
+
+_TIER_BOUNDS: dict[SpendTier, tuple[int | None, int | None]] = {
+    SpendTier.none: (None, TIER_LOW_CENTS),
+    SpendTier.low: (TIER_LOW_CENTS, TIER_MID_CENTS),
+    SpendTier.mid: (TIER_MID_CENTS, TIER_TOP_CENTS),
+    SpendTier.top: (TIER_TOP_CENTS, None),
+}
+
+
+def _in_tier(tier: SpendTier) -> ColumnElement[bool]:
+    """Fans of `tier`, by the spend bounds `spend_tier` uses."""
+    low, high = _TIER_BOUNDS[tier]
+    clauses = []
+    if low is not None:
+        clauses.append(Fan.total_spend_cents >= low)
+    if high is not None:
+        clauses.append(Fan.total_spend_cents < high)
+    return and_(*clauses)
+
+
+def policy_of(account: Account) -> ApprovalPolicy:
+    """The account's approval policy, its defaults filling whatever it does not set."""
+    return ApprovalPolicy.model_validate(account.policy or {})
+
+
+def _queued(
+    settings: Settings,
+    draft: Draft,
+    sent_at: datetime,
+    total_spend_cents: int,
+    policy: dict[str, Any] | None,
+    now: datetime,
+) -> QueuedDraft:
+    """`draft` with its standing; the fan's wait runs from their message to the decision,
+    or to `now` while the draft is pending."""
+    pending = draft.status == DraftStatus.pending
+    target = ApprovalPolicy.model_validate(policy or {}).response_target_s
+    fan_tier = spend_tier(total_spend_cents)
+    place = review_queue.standing(
+        tier=fan_tier,
+        total_spend_cents=total_spend_cents,
+        kind=draft.kind,
+        waiting_s=review_queue.waited(sent_at, now if pending else draft.decided_at or now),
+        target_s=settings.scaled(target),
+        pending=pending,
+    )
+    return QueuedDraft(draft=draft, fan_tier=fan_tier, standing=place)
+
+
 def list_drafts(
     session: Session,
+    settings: Settings,
     *,
     status: DraftStatus | None,
     account_id: int | None,
     limit: int,
     offset: int,
     blocked: bool | None = None,
-) -> Page[Draft]:
-    """Drafts, oldest first, so operators work through them in the order fans wrote;
-    `blocked` keeps only held (True) or only clean (False) drafts."""
-    stmt = select(Draft).order_by(Draft.id)
+    tier: SpendTier | None = None,
+    kind: str | None = None,
+) -> Page[QueuedDraft]:
+    """Drafts with their standing, filtered by status, account, blocked, fan tier and kind.
+
+    Pending drafts come in queue order (`core.review_queue`: overdue fans first, then by
+    priority), ranked whole on each call since the order moves with every account's
+    response target and the clock. Any other listing is oldest first, a page at a time.
+    """
+    stmt = (
+        select(Draft, Message.sent_at, Fan.total_spend_cents, Account.policy)
+        .join(Conversation, Draft.conversation_id == Conversation.id)
+        .join(Fan, Conversation.fan_id == Fan.id)
+        .join(Account, Conversation.account_id == Account.id)
+        .join(Message, Draft.message_id == Message.id)
+        .order_by(Draft.id)
+    )
     if status is not None:
         stmt = stmt.where(Draft.status == status)
     if blocked is not None:
         stmt = stmt.where(Draft.blocked.is_(blocked))
     if account_id is not None:
-        stmt = stmt.join(Conversation).where(Conversation.account_id == account_id)
-    return paginate(session, stmt, limit, offset)
+        stmt = stmt.where(Conversation.account_id == account_id)
+    if tier is not None:
+        stmt = stmt.where(_in_tier(tier))
+    if kind is not None:
+        stmt = stmt.where(Draft.kind == kind)
+    now = utcnow()
+    if status == DraftStatus.pending:
+        ranked = sorted(
+            (
+                _queued(settings, draft, sent_at, spend, policy, now)
+                for draft, sent_at, spend, policy in session.execute(stmt)
+            ),
+            key=lambda q: review_queue.sort_key(q.standing, q.draft.id),
+        )
+        return Page(
+            items=ranked[offset : offset + limit], total=len(ranked), limit=limit, offset=offset
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = session.execute(stmt.limit(limit).offset(offset))
+    items = [
+        _queued(settings, draft, sent_at, spend, policy, now)
+        for draft, sent_at, spend, policy in rows
+    ]
+    return Page(items=items, total=total or 0, limit=limit, offset=offset)
 
 
-def get_draft(session: Session, draft_id: int) -> Draft:
-    """One draft, or `NotFound`."""
-    return get_or_raise(session, Draft, draft_id)
+def queued_draft(session: Session, settings: Settings, draft_id: int) -> QueuedDraft:
+    """One draft with its standing, or `NotFound`."""
+    draft = get_or_raise(session, Draft, draft_id)
+    conversation = draft.conversation
+    sent_at = session.get_one(Message, draft.message_id).sent_at
+    return _queued(
+        settings,
+        draft,
+        sent_at,
+        conversation.fan.total_spend_cents,
+        conversation.account.policy,
+        utcnow(),
+    )
 
 
 def _recent(session: Session, message: Message) -> list[Message]:
@@ -157,6 +291,29 @@ def _flag_conversation(
     )
 
 
+def _screened_variants(result: DraftResult, persona: Persona) -> list[dict[str, Any]]:
+    """The result's variants as stored, each with its content filter hits: clean ones
+    first, then by confidence, so variant 0 (the draft's `text`) is the best sendable one."""
+    variants = []
+    for variant in result.variants:
+        screened = content_filter.check(variant.text, persona.forbidden_words)
+        variants.append(
+            {
+                "text": variant.text,
+                "confidence": variant.confidence,
+                "reason": variant.reason,
+                "filter_hits": [hit.as_dict() for hit in screened.hits],
+            }
+        )
+    # A stable sort: equal variants keep the drafter's order.
+    return sorted(variants, key=lambda v: (bool(v["filter_hits"]), -v["confidence"]))
+
+
+def _hit_counts(variants: list[dict[str, Any]]) -> dict[str, int]:
+    """Filter hits per rule over every variant, for the audit log."""
+    return dict(Counter(hit["rule"] for v in variants for hit in v["filter_hits"]))
+
+
 def create_draft_for_message(
     session: Session, redis: Redis, settings: Settings, drafter: Drafter, message_id: int
 ) -> int | None:
@@ -167,9 +324,11 @@ def create_draft_for_message(
     (a later message, or a reply already sent, supersedes it).
 
     The wellbeing guard reads the fan first: a flagged fan gets no sales kind, a prompt
-    without sales talk, and a flagged conversation. The content filter then reads the
-    drafted text. A hit of either holds the draft (`blocked`) for a human, even on an
-    account with `auto_send`; a clean draft on such an account is approved at once.
+    without sales talk, and a flagged conversation. The drafter writes
+    `settings.draft_variants` variants; the content filter reads each one. A filter hit
+    on the best variant, or a guard signal, holds the draft (`blocked`) for a human. On an
+    account with `auto_send`, the approval policy (`core.approval_policy`) then decides
+    whether the draft goes out at once or waits in the queue, and says why it waits.
     """
     existing = session.scalar(select(Draft.id).where(Draft.message_id == message_id))
     if existing is not None:
@@ -188,6 +347,7 @@ def create_draft_for_message(
     conversation = message.conversation
     account = conversation.account
     persona = Persona.model_validate(account.persona)
+    policy = policy_of(account)
     recent = _recent(session, message)
     snapshot, events = _fan_snapshot(session, conversation.fan, message)
     guard = _guard(conversation, recent, events, message)
@@ -201,26 +361,30 @@ def create_draft_for_message(
         seed=message.id,
         fan=snapshot,
         wellbeing_flagged=guard.flagged,
+        variants=settings.draft_variants,
     )
     # End the read transaction before drafting: an LLM call takes seconds, and SQLite's
     # BEGIN IMMEDIATE would hold the database's write lock all that time.
     session.commit()
     result = drafter.draft(context)
-    screened = content_filter.check(result.text, persona.forbidden_words)
+    variants = _screened_variants(result, persona)
+    best = variants[0]
     draft = Draft(
         conversation_id=message.conversation_id,
         message_id=message.id,
         kind=context.kind,
-        text=result.text,
+        text=best["text"],
+        variants=variants,
+        confidence=best["confidence"],
         provider=result.provider,
         model=result.model,
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
         status=DraftStatus.pending,
         fallback_reason=result.fallback_reason,
-        filter_hits=[hit.as_dict() for hit in screened.hits],
+        filter_hits=best["filter_hits"],
         guard_signals=[signal.as_dict() for signal in guard.signals],
-        blocked=screened.blocked or guard.flagged,
+        blocked=bool(best["filter_hits"]) or guard.flagged,
     )
     session.add(draft)
     try:
@@ -241,13 +405,14 @@ def create_draft_for_message(
         completion_tokens=result.completion_tokens,
         fallback_reason=result.fallback_reason,
         kind=draft.kind,
+        variants=len(variants),
+        confidence=draft.confidence,
         blocked=draft.blocked,
         message_id=message.id,
     )
-    if screened.blocked:
-        audit.record(
-            session, FILTER_ACTOR, "draft.filter_hits", "draft", draft.id, **screened.rule_counts()
-        )
+    hits = _hit_counts(variants)
+    if hits:
+        audit.record(session, FILTER_ACTOR, "draft.filter_hits", "draft", draft.id, **hits)
     if guard.flagged:
         _flag_conversation(session, conversation, guard, draft)
     session.commit()
@@ -255,41 +420,131 @@ def create_draft_for_message(
         draft_id=draft.id,
         provider=result.provider,
         fallback=result.fallback_reason is not None,
+        variants=len(variants),
         blocked=draft.blocked,
     ).info("draft created")
-    if account.auto_send:
-        if draft.blocked:
-            audit.record(
-                session,
-                AUTO_SEND_ACTOR,
-                "draft.auto_send_held",
-                "draft",
-                draft.id,
-                reasons=draft.block_reasons,
-            )
-            session.commit()
-        else:
-            approve_draft(session, redis, settings, draft.id, actor=AUTO_SEND_ACTOR)
+    if not account.auto_send:
+        return draft.id
+    decision = decide(
+        policy,
+        account.auto_send,
+        Candidate(
+            confidence=draft.confidence,
+            ppv_price_cents=draft.ppv_price_cents,
+            fan_tier=snapshot.tier,
+            block_reasons=tuple(draft.block_reasons),
+        ),
+    )
+    if decision.route == Route.auto_send:
+        approve_draft(session, redis, settings, draft.id, actor=AUTO_SEND_ACTOR)
+    else:
+        audit.record(
+            session,
+            AUTO_SEND_ACTOR,
+            "draft.auto_send_held",
+            "draft",
+            draft.id,
+            reasons=list(decision.reasons),
+        )
+        session.commit()
     return draft.id
 
 
-def _pending(session: Session, draft_id: int) -> Draft:
+def _live_claim(draft: Draft, now: datetime) -> tuple[str, datetime] | None:
+    """Who holds a review lock on `draft` that has not expired, and until when."""
+    if draft.claimed_by is None or draft.claim_expires_at is None:
+        return None
+    if draft.claim_expires_at <= now:
+        return None
+    return draft.claimed_by, draft.claim_expires_at
+
+
+def _claimed_elsewhere(draft: Draft, actor: str) -> InvalidState | None:
+    """The conflict to raise when someone other than `actor` holds a live claim."""
+    now = utcnow()
+    claim = _live_claim(draft, now)
+    if claim is None or claim[0] == actor:
+        return None
+    holder, expires_at = claim
+    left = (expires_at - now).total_seconds()
+    return InvalidState(f"draft {draft.id} is claimed by {holder} for another {left:.1f}s")
+
+
+def _pending(session: Session, draft_id: int, actor: str) -> Draft:
+    """The draft, locked for this transaction, when it is pending and nobody but `actor`
+    holds a live claim on it; else `InvalidState`."""
     draft = get_or_raise(session, Draft, draft_id, for_update=True)
     if draft.status != DraftStatus.pending:
         raise InvalidState(
             f"draft {draft_id} is {draft.status.value}; only pending drafts can be decided"
         )
+    conflict = _claimed_elsewhere(draft, actor)
+    if conflict is not None:
+        raise conflict
+    return draft
+
+
+def claim_draft(session: Session, settings: Settings, draft_id: int, *, actor: str) -> Draft:
+    """Take (or renew) `actor`'s review lock on a pending draft for `review_lock_s`
+    (scaled). The row lock serialises racing claims: one wins, the others get
+    `InvalidState` naming the holder, until the claim expires or is released."""
+    draft = _pending(session, draft_id, actor)
+    renewed = _live_claim(draft, utcnow()) is not None
+    draft.claimed_by = actor
+    draft.claim_expires_at = utcnow() + timedelta(seconds=settings.scaled(settings.review_lock_s))
+    audit.record(
+        session,
+        actor,
+        "draft.claim_renewed" if renewed else "draft.claimed",
+        "draft",
+        draft.id,
+        expires_at=draft.claim_expires_at.isoformat(),
+    )
+    session.commit()
+    return draft
+
+
+def release_draft(session: Session, draft_id: int, *, actor: str, admin: bool) -> Draft:
+    """Drop the review lock on a draft. Only its holder may, or an admin (for an operator
+    who walked away); releasing a draft nobody holds changes nothing."""
+    draft = get_or_raise(session, Draft, draft_id, for_update=True)
+    claim = _live_claim(draft, utcnow())
+    if claim is not None and claim[0] != actor and not admin:
+        raise InvalidState(f"draft {draft_id} is claimed by {claim[0]}; only they can release it")
+    if draft.claimed_by is not None:
+        audit.record(session, actor, "draft.released", "draft", draft.id, holder=draft.claimed_by)
+    draft.claimed_by = None
+    draft.claim_expires_at = None
+    session.commit()
     return draft
 
 
 def _screen_edit(draft: Draft, text: str) -> None:
-    """Put operator-edited `text` on the draft and re-run the content filter on it. The
-    guard's signals are about the fan, not the text, so an edit never clears them."""
+    """Put `text` (an operator's edit, or another variant) on the draft and re-run the
+    content filter on it. The guard's signals are about the fan, not the text, so an edit
+    never clears them."""
     persona = Persona.model_validate(draft.conversation.account.persona)
     screened = content_filter.check(text, persona.forbidden_words)
     draft.text = text
     draft.filter_hits = [hit.as_dict() for hit in screened.hits]
     draft.blocked = screened.blocked or bool(draft.guard_signals)
+
+
+def _chosen(draft: Draft, variant: int | None) -> tuple[str, int | None]:
+    """The text approval starts from and the confidence of it: variant `variant`, or the
+    draft's own text when none is chosen."""
+    if variant is None:
+        return draft.text, draft.confidence
+    count = len(draft.variants or [])
+    if not 0 <= variant < count:
+        raise InvalidState(f"draft {draft.id} has {count} variants; there is no variant {variant}")
+    chosen = (draft.variants or [])[variant]
+    return chosen["text"], chosen["confidence"]
+
+
+def _with_disclosure(text: str, disclosure: str | None) -> str:
+    """`text` with the account's disclosure line under it, when it has one."""
+    return text if disclosure is None else f"{text}\n{disclosure}"
 
 
 def approve_draft(
@@ -300,20 +555,26 @@ def approve_draft(
     *,
     actor: str,
     text: str | None = None,
+    variant: int | None = None,
     override_reason: str | None = None,
 ) -> tuple[Draft, Send]:
-    """Approve a pending draft, optionally with edited text, and queue its send.
+    """Approve a pending draft, as variant `variant` (its default text when None),
+    optionally edited to `text`, and queue its send.
 
-    Edited text passes the content filter first; what is checked is what gets sent. A
-    blocked draft raises `DraftBlocked` (the refusal is audited) unless `override_reason`
-    is given: callers pass it only for an admin who asked to override, and the override is
-    audited with its reason. The draft's decision and the new send are one transaction;
-    the send job is enqueued after it commits.
+    Another reviewer's live claim refuses the approval (`InvalidState`). The chosen text
+    passes the content filter first; what is checked is what gets sent. A blocked draft
+    raises `DraftBlocked` (the refusal is audited) unless `override_reason` is given:
+    callers pass it only for an admin who asked to override, and the override is audited
+    with its reason. The send carries the account's disclosure line, if it has one. The
+    decision, its feedback row (chosen and final text, edit distance) and the new send are
+    one transaction; the send job is enqueued after it commits.
     """
-    draft = _pending(session, draft_id)
-    edited = text is not None and text != draft.text
-    if text is not None and edited:
-        _screen_edit(draft, text)
+    draft = _pending(session, draft_id, actor)
+    original, confidence = _chosen(draft, variant)
+    final = original if text is None else text
+    edited = final != original
+    if final != draft.text:
+        _screen_edit(draft, final)
     overridden = False
     if draft.blocked:
         reasons = draft.block_reasons
@@ -342,14 +603,26 @@ def approve_draft(
             reasons=reasons,
             override_reason=override_reason,
         )
+    policy = policy_of(draft.conversation.account)
+    send_text = _with_disclosure(final, policy.disclosure)
+    if len(send_text) > SEND_TEXT_MAX_CHARS:
+        raise InvalidState(
+            f"the text with the account's disclosure line is {len(send_text)} characters; "
+            f"a send holds at most {SEND_TEXT_MAX_CHARS}"
+        )
     draft.status = DraftStatus.approved
     draft.decided_by = actor
     draft.decided_at = utcnow()
+    draft.variant = variant if variant is not None else (0 if draft.variants else None)
+    draft.confidence = confidence
+    draft.claimed_by = None
+    draft.claim_expires_at = None
     send = Send(
         account_id=draft.conversation.account_id,
         conversation_id=draft.conversation_id,
         draft_id=draft.id,
-        text=draft.text,
+        text=send_text,
+        ppv_price_cents=draft.ppv_price_cents,
         status=SendStatus.queued,
         priority=SendPriority.reply,
         attempt=1,
@@ -357,9 +630,26 @@ def approve_draft(
         created_by=actor,
     )
     session.add(send)
+    row = feedback.record(
+        session,
+        draft_id=draft.id,
+        variant=draft.variant,
+        original_text=original,
+        final_text=final,
+        actor=actor,
+    )
     session.flush()
     audit.record(
-        session, actor, "draft.approved", "draft", draft.id, edited=edited, override=overridden
+        session,
+        actor,
+        "draft.approved",
+        "draft",
+        draft.id,
+        edited=edited,
+        override=overridden,
+        variant=draft.variant,
+        edit_distance=row.edit_distance,
+        disclosure=policy.disclosure is not None,
     )
     audit.record(
         session, actor, "send.created", "send", send.id, draft_id=draft.id, priority="reply"
@@ -369,15 +659,46 @@ def approve_draft(
     return draft, send
 
 
+@dataclass(frozen=True)
+class BulkOutcome:
+    """One id of a bulk approval: its send when approved, else why it was skipped."""
+
+    draft_id: int
+    send_id: int | None = None
+    skipped: str | None = None
+
+
+def approve_many(
+    session: Session, redis: Redis, settings: Settings, draft_ids: list[int], *, actor: str
+) -> list[BulkOutcome]:
+    """Approve each draft as written, in order, each in its own transaction. A draft that
+    is blocked, claimed by someone else, already decided or missing is skipped with the
+    reason; the others go through. Overrides are never bulk: a blocked draft stays."""
+    outcomes = []
+    for draft_id in draft_ids:
+        try:
+            _, send = approve_draft(session, redis, settings, draft_id, actor=actor)
+        except (InvalidState, NotFound) as exc:
+            # Release the row lock a failed approval may still hold before the next id.
+            session.rollback()
+            outcomes.append(BulkOutcome(draft_id=draft_id, skipped=str(exc)))
+        else:
+            outcomes.append(BulkOutcome(draft_id=draft_id, send_id=send.id))
+    return outcomes
+
+
 def reject_draft(session: Session, draft_id: int, *, actor: str, reason: str) -> Draft:
-    """Reject a pending draft; `reason` is required and kept with the decision."""
+    """Reject a pending draft; `reason` is required and kept with the decision. Another
+    reviewer's live claim refuses the rejection (`InvalidState`)."""
     if not reason.strip():
         raise InvalidState("a rejection needs a reason")
-    draft = _pending(session, draft_id)
+    draft = _pending(session, draft_id, actor)
     draft.status = DraftStatus.rejected
     draft.decided_by = actor
     draft.decided_at = utcnow()
     draft.reason = reason
+    draft.claimed_by = None
+    draft.claim_expires_at = None
     audit.record(session, actor, "draft.rejected", "draft", draft.id)
     session.commit()
     return draft

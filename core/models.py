@@ -1,5 +1,5 @@
 """The control plane's tables: CRM (accounts, fans, conversations, messages), the outbox
-(drafts and sends), sweeps, the audit log and API keys."""
+(drafts, their feedback, and sends), sweeps, the audit log and API keys."""
 
 from __future__ import annotations
 
@@ -64,6 +64,8 @@ class Account(Base):
     session_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The account's own pacing budgets over its profile's defaults (`PacingOverrides`).
     pacing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The account's approval policy (`core.approval_policy.ApprovalPolicy`); None: defaults.
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_sweep_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -159,6 +161,18 @@ class Draft(Base):
     guard_signals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # The drafter's alternatives ({text, confidence, reason, filter_hits}), the default
+    # (`text`) first; None on drafts stored before variants existed.
+    variants: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The confidence (0-100) of what `text` holds; None when unknown.
+    confidence: Mapped[int | None]
+    # The variant an approval chose.
+    variant: Mapped[int | None]
+    # A sales draft's suggested price, carried to its send; the approval policy reads it.
+    ppv_price_cents: Mapped[int | None]
+    # An operator's review lock: nobody else may decide the draft until it expires.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claim_expires_at: Mapped[datetime | None]
 
     conversation: Mapped[Conversation] = relationship()
 
@@ -168,6 +182,23 @@ class Draft(Base):
         reasons = [f"filter:{hit['rule']}" for hit in self.filter_hits or []]
         reasons += [f"guard:{signal['signal']}" for signal in self.guard_signals or []]
         return list(dict.fromkeys(reasons))
+
+
+class DraftFeedback(Base):
+    """What an approval did to a draft's text: the variant it started from, the text that
+    was approved, and the edit distance between them. Holds message text, like drafts."""
+
+    __tablename__ = "draft_feedback"
+    label: ClassVar[str] = "draft feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), unique=True)
+    variant: Mapped[int | None]
+    original_text: Mapped[str] = mapped_column(Text)
+    final_text: Mapped[str] = mapped_column(Text)
+    edit_distance: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Send(Base):

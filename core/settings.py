@@ -120,6 +120,14 @@ class Settings(BaseSettings):
         ge=200,
         description="Approximate prompt size (tokens = chars / 4) a draft's context is trimmed to.",
     )
+    draft_variants: int = Field(
+        default=3, ge=1, le=5, description="Alternative texts each draft offers the operator."
+    )
+    review_lock_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long an operator's claim on a draft holds before it lapses (unscaled).",
+    )
 
     @field_validator("log_level")
     @classmethod

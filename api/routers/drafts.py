@@ -1,4 +1,4 @@
-"""`/v1/drafts`: drafted replies waiting for an operator's decision."""
+"""`/v1/drafts`: drafted replies waiting for an operator's decision, in priority order."""
 
 from __future__ import annotations
 
@@ -18,43 +18,99 @@ from api.deps import (
     StaffDep,
 )
 from api.schemas.common import PageOut, page_out
-from api.schemas.drafts import Approval, DraftApprove, DraftOut, DraftReject
+from api.schemas.drafts import (
+    Approval,
+    BulkApproval,
+    BulkApprove,
+    BulkResult,
+    DraftApprove,
+    DraftOut,
+    DraftReject,
+    QueuedDraftOut,
+)
 from api.schemas.sends import SendOut
 from core import drafts
+from core.drafting.base import DraftKind
+from core.drafting.fan import SpendTier
 from core.models import DraftStatus, Role
 
 router = APIRouter(prefix="/v1/drafts", tags=["drafts"])
 
 
-@router.get("", response_model=PageOut[DraftOut])
+@router.get("", response_model=PageOut[QueuedDraftOut])
 def list_drafts(
     session: SessionDep,
+    settings: SettingsDep,
     _principal: StaffDep,
     status: DraftStatus = DraftStatus.pending,
     account_id: AccountFilter = None,
     blocked: Annotated[
         bool | None, Query(description="Only drafts held by the filter or guard, or only clean.")
     ] = None,
+    tier: Annotated[SpendTier | None, Query(description="Only fans of this spend tier.")] = None,
+    kind: Annotated[DraftKind | None, Query(description="Only drafts of this kind.")] = None,
     limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
-) -> PageOut[DraftOut]:
-    """Drafts in one status (pending by default), oldest first, each with its filter hits,
-    guard signals and whether it is blocked."""
+) -> PageOut[QueuedDraftOut]:
+    """Drafts in one status (pending by default). Pending drafts come in queue order: fans
+    waiting past their account's response target first, then by priority (fan tier and
+    spend, draft kind, wait); others oldest first. Each carries its variants, filter hits,
+    guard signals, claim, and the fan's wait (`waiting_s`, `overdue`)."""
     page = drafts.list_drafts(
         session,
+        settings,
         status=status,
         account_id=account_id,
         blocked=blocked,
+        tier=tier,
+        kind=kind,
         limit=limit,
         offset=offset,
     )
-    return page_out(page, DraftOut.model_validate)
+    return page_out(page, QueuedDraftOut.of)
 
 
-@router.get("/{draft_id}", response_model=DraftOut)
-def get_draft(draft_id: IdPath, session: SessionDep, _principal: StaffDep) -> DraftOut:
-    """One draft."""
-    return DraftOut.model_validate(drafts.get_draft(session, draft_id))
+@router.post("/approve", response_model=BulkApproval)
+def approve_drafts(
+    body: BulkApprove,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: StaffDep,
+) -> BulkApproval:
+    """Approve many drafts as written. Blocked drafts (no override in bulk), drafts another
+    operator has claimed, decided ones and unknown ids are skipped, each with its reason."""
+    outcomes = drafts.approve_many(session, redis, settings, body.ids, actor=principal.name)
+    results = [BulkResult.of(outcome) for outcome in outcomes]
+    approved = sum(result.status == "approved" for result in results)
+    return BulkApproval(approved=approved, skipped=len(results) - approved, results=results)
+
+
+@router.get("/{draft_id}", response_model=QueuedDraftOut)
+def get_draft(
+    draft_id: IdPath, session: SessionDep, settings: SettingsDep, _principal: StaffDep
+) -> QueuedDraftOut:
+    """One draft, with its place in the queue."""
+    return QueuedDraftOut.of(drafts.queued_draft(session, settings, draft_id))
+
+
+@router.post("/{draft_id}/claim", response_model=DraftOut)
+def claim_draft(
+    draft_id: IdPath, session: SessionDep, settings: SettingsDep, principal: StaffDep
+) -> DraftOut:
+    """Take a review lock on a pending draft (renewed when you hold it already). While it
+    holds, nobody else may claim, approve or reject the draft: they get 409."""
+    draft = drafts.claim_draft(session, settings, draft_id, actor=principal.name)
+    return DraftOut.model_validate(draft)
+
+
+@router.post("/{draft_id}/release", response_model=DraftOut)
+def release_draft(draft_id: IdPath, session: SessionDep, principal: StaffDep) -> DraftOut:
+    """Drop your review lock on a draft; an admin may drop anyone's."""
+    draft = drafts.release_draft(
+        session, draft_id, actor=principal.name, admin=principal.role == Role.admin
+    )
+    return DraftOut.model_validate(draft)
 
 
 @router.post("/{draft_id}/approve", response_model=Approval)
@@ -66,11 +122,13 @@ def approve_draft(
     settings: SettingsDep,
     principal: StaffDep,
 ) -> Approval:
-    """Approve a pending draft, as written or with edited `text`; it becomes a queued send.
+    """Approve a pending draft, as written, as another `variant`, or with edited `text`;
+    it becomes a queued send, with the account's disclosure line if it has one.
 
     Edited text passes the content filter. A blocked draft answers 409 with its reasons,
     unless an admin sends `override: true` with an `override_reason` (audited). An operator
     asking to override gets 403: the role may not override, whatever the draft's state.
+    A draft another operator has claimed answers 409.
     """
     if body.override and principal.role != Role.admin:
         raise HTTPException(
@@ -84,6 +142,7 @@ def approve_draft(
         draft_id,
         actor=principal.name,
         text=body.text,
+        variant=body.variant,
         override_reason=body.override_reason if body.override else None,
     )
     return Approval(draft=DraftOut.model_validate(draft), send=SendOut.model_validate(send))
@@ -93,6 +152,7 @@ def approve_draft(
 def reject_draft(
     draft_id: IdPath, body: DraftReject, session: SessionDep, principal: StaffDep
 ) -> DraftOut:
-    """Reject a pending draft with a reason."""
+    """Reject a pending draft with a reason; a draft another operator has claimed
+    answers 409."""
     draft = drafts.reject_draft(session, draft_id, actor=principal.name, reason=body.reason)
     return DraftOut.model_validate(draft)

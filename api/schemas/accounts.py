@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from api.schemas.common import RequestBody, ResponseBody
 from core.accounts import AccountChanges
+from core.approval_policy import ApprovalPolicy
 from core.drafting.base import Persona
 from core.models import Account, AccountStatus
 from core.pacing import PacingStatus
@@ -49,6 +50,9 @@ class AccountUpdate(RequestBody):
     auto_send: bool | None = None
     status: AccountStatus | None = None
     pacing: PacingOverrides | None = None
+    policy: ApprovalPolicy | None = Field(
+        default=None, description="Replaces the whole approval policy; absent fields default."
+    )
 
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
@@ -79,6 +83,8 @@ class AccountUpdate(RequestBody):
             changes["status"] = self.status
         if self.pacing is not None:
             changes["pacing"] = self.pacing
+        if self.policy is not None:
+            changes["policy"] = self.policy
         return changes
 
 
@@ -92,6 +98,7 @@ class AccountOut(ResponseBody):
     persona: Persona
     auto_send: bool
     pacing: PacingOverrides
+    policy: ApprovalPolicy
     has_session: bool
     last_sweep_at: datetime | None
     created_at: datetime
@@ -109,6 +116,7 @@ class AccountOut(ResponseBody):
             persona=Persona.model_validate(account.persona),
             auto_send=account.auto_send,
             pacing=PacingOverrides.model_validate(account.pacing or {}),
+            policy=ApprovalPolicy.model_validate(account.policy or {}),
             has_session=account.session_state is not None,
             last_sweep_at=account.last_sweep_at,
             created_at=account.created_at,

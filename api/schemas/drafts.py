@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from api.schemas.common import RequestBody, ResponseBody, Text
+from api.schemas.common import RequestBody, ResponseBody, RowId, Text
 from api.schemas.sends import SendOut
+from core.drafting.base import MAX_VARIANTS
+from core.drafting.fan import SpendTier
+from core.drafts import BulkOutcome, QueuedDraft
 from core.models import DraftStatus
 
 
@@ -28,12 +31,28 @@ class GuardSignalOut(BaseModel):
     detail: str
 
 
+class VariantOut(BaseModel):
+    """One alternative text of a draft, the drafter's confidence in it (0-100), why, and
+    the content filter's hits on it (spans into this variant's `text`)."""
+
+    text: str
+    confidence: int
+    reason: str
+    filter_hits: list[FilterHitOut]
+
+
 class DraftOut(ResponseBody):
     id: int
     conversation_id: int
     message_id: int
     kind: str
     text: str
+    variants: list[VariantOut]
+    confidence: int | None
+    variant: int | None
+    ppv_price_cents: int | None
+    claimed_by: str | None
+    claim_expires_at: datetime | None
     provider: str
     model: str | None
     prompt_tokens: int
@@ -50,11 +69,34 @@ class DraftOut(ResponseBody):
     reason: str | None
     created_at: datetime
 
-    @field_validator("filter_hits", "guard_signals", mode="before")
+    @field_validator("filter_hits", "guard_signals", "variants", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
-        # Drafts stored before the filter existed have no hits recorded: none to show.
+        # Drafts stored before the filter (or variants) existed have none recorded.
         return [] if value is None else value
+
+
+class QueuedDraftOut(DraftOut):
+    """A draft with its place in the approval queue: the fan's spend tier, the priority,
+    how long the fan has waited (seconds, until the decision once decided) and whether
+    that is past the account's response target (`overdue` drafts jump the queue)."""
+
+    fan_tier: SpendTier
+    priority: float
+    waiting_s: float
+    overdue: bool
+
+    @classmethod
+    def of(cls, queued: QueuedDraft) -> QueuedDraftOut:
+        """The response body of a draft and its standing."""
+        base = DraftOut.model_validate(queued.draft)
+        return cls(
+            **base.model_dump(),
+            fan_tier=queued.fan_tier,
+            priority=queued.standing.priority,
+            waiting_s=queued.standing.waiting_s,
+            overdue=queued.standing.overdue,
+        )
 
 
 OverrideReason = Annotated[
@@ -63,11 +105,15 @@ OverrideReason = Annotated[
 
 
 class DraftApprove(RequestBody):
-    """Approve as written, or with `text` edited by the operator. A draft the content
-    filter or the wellbeing guard blocked needs `override: true` and an `override_reason`,
-    and only an admin may send them."""
+    """Approve as written, as another `variant`, or with `text` edited by the operator
+    (from `variant` when both are given). A draft the content filter or the wellbeing
+    guard blocked needs `override: true` and an `override_reason`, and only an admin may
+    send them."""
 
     text: Text | None = None
+    variant: int | None = Field(
+        default=None, ge=0, lt=MAX_VARIANTS, description="Index into the draft's variants."
+    )
     override: bool = False
     override_reason: OverrideReason | None = None
 
@@ -89,3 +135,44 @@ class Approval(BaseModel):
 
     draft: DraftOut
     send: SendOut
+
+
+class BulkApprove(RequestBody):
+    """Drafts to approve as written, in this order."""
+
+    ids: list[RowId] = Field(min_length=1, max_length=100)
+
+    @field_validator("ids")
+    @classmethod
+    def _distinct(cls, ids: list[int]) -> list[int]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("ids must not repeat")
+        return ids
+
+
+class BulkResult(BaseModel):
+    """One id of a bulk approval: `approved` with its send, or `skipped` with the reason
+    (blocked, claimed by someone else, already decided, not found)."""
+
+    id: int
+    status: Literal["approved", "skipped"]
+    send_id: int | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, outcome: BulkOutcome) -> BulkResult:
+        """The response body of one outcome."""
+        return cls(
+            id=outcome.draft_id,
+            status="skipped" if outcome.skipped is not None else "approved",
+            send_id=outcome.send_id,
+            reason=outcome.skipped,
+        )
+
+
+class BulkApproval(BaseModel):
+    """Per id, in the order asked, what a bulk approval did."""
+
+    approved: int
+    skipped: int
+    results: list[BulkResult]

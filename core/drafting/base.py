@@ -55,14 +55,33 @@ class DraftContext:
     fan: FanSnapshot = field(default_factory=FanSnapshot)
     # Set when the wellbeing guard flagged the fan: the prompt then forbids any sales talk.
     wellbeing_flagged: bool = False
+    # How many alternative texts to write (`MIN_VARIANTS`..`MAX_VARIANTS`).
+    variants: int = 3
+
+
+MIN_VARIANTS = 1
+MAX_VARIANTS = 5
+# A reason is one line for the review screen, not an essay.
+REASON_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One alternative text of a draft, how well the drafter thinks it fits (0-100) and
+    a one-line reason saying why."""
+
+    text: str
+    confidence: int
+    reason: str
 
 
 @dataclass(frozen=True)
 class DraftResult:
-    """One drafted text and what produced it. `fallback_reason` says why the configured
-    provider's answer was replaced by the offline drafter's (None when it was not)."""
+    """The drafted variants (at least one) and what produced them. `fallback_reason` says
+    why the configured provider's answer was replaced by the offline drafter's (None when
+    it was not)."""
 
-    text: str
+    variants: tuple[Variant, ...]
     provider: str
     model: str | None = None
     prompt_tokens: int = 0
@@ -82,8 +101,8 @@ class DraftingError(Exception):
 
 
 class Drafter(Protocol):
-    """Writes one draft for a context, or raises `DraftingError`. Implementations must not
-    log message text."""
+    """Writes one draft (1 to `context.variants` variants) for a context, or raises
+    `DraftingError`. Implementations must not log message text."""
 
     provider: str
 

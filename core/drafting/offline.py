@@ -1,9 +1,14 @@
 """The offline drafter: short persona-styled replies from templates, no network.
 
 It reads the fan's last message for an obvious intent (a tip, a compliment, a question, a
-greeting), picks a template written for the persona's tone, and adds the persona's name,
-phrases and emojis. Every choice comes from a RNG seeded with `context.seed`, so the same
-context always gives the same draft while different messages read differently.
+greeting), picks templates written for the persona's tone, and adds the persona's name,
+phrases and emojis: one variant per template, then recombinations, each text different.
+Every choice comes from a RNG seeded with `context.seed`, so the same context always gives
+the same variants while different messages read differently.
+
+Confidence says how completely a template answers that intent: thanking a tip or
+greeting back is all the fan asked for (85), a question can only be deflected (45).
+Each further variant is `RANK_PENALTY` lower, so the first one is the drafter's pick.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import random
 import re
 from enum import StrEnum
 
-from core.drafting.base import DraftContext, DraftKind, DraftResult, Persona
+from core.drafting.base import DraftContext, DraftKind, DraftResult, Persona, Variant
 
 
 class Intent(StrEnum):
@@ -33,9 +38,11 @@ _QUESTION = re.compile(
     r"\?|^\s*(what|how|when|where|why|who|which|do|does|did|are|is|can|could|would|will)\b",
     re.IGNORECASE,
 )
-_GREETING = re.compile(
-    r"^\s*(hi+|hey+|hello|hiya|yo|howdy|good (morning|afternoon|evening)|morning)\b",
-    re.IGNORECASE,
+_GREETING_WORDS = r"(hi+|hey+|hello|hiya|yo|howdy|good (morning|afternoon|evening)|morning)"
+_GREETING = re.compile(rf"^\s*{_GREETING_WORDS}\b", re.IGNORECASE)
+# "hello?" or "hey you!!" is a greeting, not a question: nothing but the greeting is there.
+_GREETING_ONLY = re.compile(
+    rf"^\s*{_GREETING_WORDS}(\s+(there|you|u|babe|mia))?[\s!?.,~]*$", re.IGNORECASE
 )
 
 # `{ name}` becomes " <fan's first name>", or nothing when the fan has no name.
@@ -153,12 +160,34 @@ _TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {
 }
 
 
+# How completely a template answers each intent (see the module docstring), and why.
+CONFIDENCE: dict[Intent, int] = {
+    Intent.tip: 85,
+    Intent.greeting: 85,
+    Intent.compliment: 75,
+    Intent.general: 55,
+    Intent.question: 45,
+}
+REASONS: dict[Intent, str] = {
+    Intent.tip: "thanks the fan for their tip",
+    Intent.greeting: "greets the fan back",
+    Intent.compliment: "thanks the fan for the compliment",
+    Intent.general: "keeps the chat going; a template cannot reply to specifics",
+    Intent.question: "deflects the question; a template cannot answer it",
+}
+RANK_PENALTY = 3
+# Recombining three templates with phrases and emojis rarely repeats; this bounds the tries.
+ATTEMPTS_PER_VARIANT = 8
+
+
 def detect_intent(text: str, kind: str = DraftKind.reply) -> Intent:
     """The most specific obvious intent of a fan's message; a tip outranks everything."""
     if kind == DraftKind.tip_thanks or _TIP.search(text):
         return Intent.tip
     if _COMPLIMENT.search(text):
         return Intent.compliment
+    if _GREETING_ONLY.match(text):
+        return Intent.greeting
     if _QUESTION.search(text):
         return Intent.question
     if _GREETING.search(text):
@@ -192,12 +221,8 @@ class OfflineDrafter:
     provider = "offline"
     model: str | None = None
 
-    def draft(self, context: DraftContext) -> DraftResult:
-        """Write one short reply to `context.inbound_text`."""
+    def _text(self, context: DraftContext, template: str, rng: random.Random) -> str:
         persona = context.persona
-        rng = random.Random(context.seed)
-        intent = detect_intent(context.inbound_text, context.kind)
-        template = rng.choice(_allowed(_TEMPLATES[intent][persona.tone], persona.forbidden_words))
         name = _first_name(context.fan_name)
         parts = [template.replace("{ name}", f" {name}" if name else "")]
         phrases = _allowed(persona.phrases, persona.forbidden_words) if persona.phrases else []
@@ -208,4 +233,27 @@ class OfflineDrafter:
         emojis = _emojis(persona, rng)
         if emojis:
             parts.append(emojis)
-        return DraftResult(text=" ".join(parts), provider=self.provider, model=self.model)
+        return " ".join(parts)
+
+    def draft(self, context: DraftContext) -> DraftResult:
+        """Write up to `context.variants` different short replies to `context.inbound_text`,
+        best first; fewer only when the templates cannot be varied further."""
+        persona = context.persona
+        rng = random.Random(context.seed)
+        intent = detect_intent(context.inbound_text, context.kind)
+        templates = _allowed(_TEMPLATES[intent][persona.tone], persona.forbidden_words)
+        # Every template once before any repeats, in a seeded order.
+        order = rng.sample(templates, len(templates))
+        texts: list[str] = []
+        for attempt in range(context.variants * ATTEMPTS_PER_VARIANT):
+            text = self._text(context, order[attempt % len(order)], rng)
+            if text not in texts:
+                texts.append(text)
+            if len(texts) == context.variants:
+                break
+        reason = f"{REASONS[intent]} (offline template, {persona.tone} tone)"
+        variants = tuple(
+            Variant(text=text, confidence=CONFIDENCE[intent] - rank * RANK_PENALTY, reason=reason)
+            for rank, text in enumerate(texts)
+        )
+        return DraftResult(variants=variants, provider=self.provider, model=self.model)

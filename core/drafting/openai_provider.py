@@ -1,25 +1,28 @@
 """Drafting through any OpenAI-compatible chat-completions endpoint: OpenAI, Azure OpenAI
 (its `/openai/v1/` base URL), vLLM, Ollama.
 
-The model is asked for JSON (`{"text": ...}`) so a chatty preamble or a refusal is told
-apart from a draft. Every failure (rate limit, server error, timeout, unreachable server,
-an answer that is not that JSON) raises `DraftingError` with a short reason, after the
-client's own retries; `FallbackDrafter` in `providers.py` then drafts offline.
+The model is asked for JSON (`{"variants": [{"text", "confidence", "reason"}, ...]}`) so
+a chatty preamble or a refusal is told apart from a draft. A variant that is not that shape
+is dropped, as is a repeated text or any beyond the number asked for; an answer with no
+usable variant is a failure. Every failure (rate limit, server error, timeout, unreachable
+server, an answer that is not that JSON) raises `DraftingError` with a short reason, after
+the client's own retries; `FallbackDrafter` in `providers.py` then drafts offline.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from core.drafting.base import DraftContext, DraftingError, DraftResult
+from core.drafting.base import REASON_MAX_CHARS, DraftContext, DraftingError, DraftResult, Variant
 from core.drafting.prompt import build_prompt, estimate_tokens
 
 PROVIDER = "openai"
-# A chat message, not an essay: also bounds the cost of a runaway answer.
-MAX_COMPLETION_TOKENS = 400
+# A chat message per variant, not an essay: also bounds the cost of a runaway answer.
+MAX_COMPLETION_TOKENS_PER_VARIANT = 300
 # Longer than any chat message should be; the API refuses send texts above 5000 chars.
 MAX_DRAFT_CHARS = 5000
 TEMPERATURE = 0.8
@@ -27,8 +30,27 @@ TEMPERATURE = 0.8
 NO_KEY = "no-key"
 
 
-def _parse(completion: ChatCompletion) -> str:
-    """The draft text in a completion, or `DraftingError` naming what is wrong with it."""
+def _variant(item: Any) -> Variant | None:
+    """One well-formed variant of the answer, or None for an item that is not one."""
+    if not isinstance(item, dict):
+        return None
+    text, confidence, reason = item.get("text"), item.get("confidence"), item.get("reason")
+    if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_DRAFT_CHARS:
+        return None
+    # JSON has no int type of its own: 87.5 is fine, true (a bool is an int) is not.
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        return None
+    if not 0 <= confidence <= 100:
+        return None
+    if not isinstance(reason, str) or not reason.strip():
+        return None
+    line = reason.strip().splitlines()[0][:REASON_MAX_CHARS]
+    return Variant(text=text.strip(), confidence=round(confidence), reason=line)
+
+
+def _parse(completion: ChatCompletion, wanted: int) -> tuple[Variant, ...]:
+    """Up to `wanted` distinct variants in a completion, or `DraftingError` naming what is
+    wrong with it."""
     if not completion.choices:
         raise DraftingError("bad_response: no choices")
     content = completion.choices[0].message.content
@@ -38,13 +60,17 @@ def _parse(completion: ChatCompletion) -> str:
         payload = json.loads(content)
     except json.JSONDecodeError as exc:
         raise DraftingError("bad_response: not JSON") from exc
-    text = payload.get("text") if isinstance(payload, dict) else None
-    if not isinstance(text, str) or not text.strip():
-        raise DraftingError('bad_response: no "text" string')
-    text = text.strip()
-    if len(text) > MAX_DRAFT_CHARS:
-        raise DraftingError(f"bad_response: text over {MAX_DRAFT_CHARS} characters")
-    return text
+    items = payload.get("variants") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        raise DraftingError('bad_response: no "variants" list')
+    variants: dict[str, Variant] = {}
+    for item in items:
+        variant = _variant(item)
+        if variant is not None and variant.text not in variants:
+            variants[variant.text] = variant
+    if not variants:
+        raise DraftingError("bad_response: no usable variant")
+    return tuple(variants.values())[:wanted]
 
 
 class OpenAIDrafter:
@@ -70,7 +96,9 @@ class OpenAIDrafter:
         self.max_retries = max_retries
         self.token_budget = token_budget
 
-    def _complete(self, messages: list[ChatCompletionMessageParam]) -> ChatCompletion:
+    def _complete(
+        self, messages: list[ChatCompletionMessageParam], variants: int
+    ) -> ChatCompletion:
         try:
             with openai.OpenAI(
                 base_url=self.base_url,
@@ -82,7 +110,7 @@ class OpenAIDrafter:
                     model=self.model,
                     messages=messages,
                     # `max_tokens`, not `max_completion_tokens`: vLLM and Ollama know this one.
-                    max_tokens=MAX_COMPLETION_TOKENS,
+                    max_tokens=MAX_COMPLETION_TOKENS_PER_VARIANT * variants,
                     temperature=TEMPERATURE,
                     response_format={"type": "json_object"},
                 )
@@ -99,21 +127,22 @@ class OpenAIDrafter:
             raise DraftingError(f"bad_response: {type(exc).__name__}") from exc
 
     def draft(self, context: DraftContext) -> DraftResult:
-        """One draft from the endpoint, or `DraftingError` once the retries are spent."""
+        """One draft (its variants) from the endpoint, or `DraftingError` once the retries
+        are spent."""
         prompt = build_prompt(context, self.token_budget)
-        completion = self._complete(prompt.messages)
+        completion = self._complete(prompt.messages, context.variants)
         usage = completion.usage
         # Some compatible servers report no usage; the estimate keeps token budgets honest.
         prompt_tokens = usage.prompt_tokens if usage else prompt.estimated_tokens
         content = completion.choices[0].message.content if completion.choices else None
         completion_tokens = usage.completion_tokens if usage else estimate_tokens(content or "")
         try:
-            text = _parse(completion)
+            variants = _parse(completion, context.variants)
         except DraftingError as exc:
             exc.prompt_tokens, exc.completion_tokens = prompt_tokens, completion_tokens
             raise
         return DraftResult(
-            text=text,
+            variants=variants,
             provider=self.provider,
             model=completion.model or self.model,
             prompt_tokens=prompt_tokens,

@@ -52,7 +52,16 @@ RULES = (
     "apps. Never suggest paying outside the platform. Never arrange to meet in person."
 )
 
-ANSWER_FORMAT = 'Answer with JSON only, exactly: {"text": "<the message to send>"}'
+
+def answer_format(variants: int) -> str:
+    """The JSON the model must answer with: `variants` different messages, each with a
+    confidence and a one-line reason."""
+    return (
+        f"Write {variants} clearly different versions of the message. Answer with JSON "
+        'only, exactly: {"variants": [{"text": "<the message to send>", "confidence": '
+        "<0-100: how well it fits this fan and conversation>, "
+        '"reason": "<one line: why this message>"}]}, best version first.'
+    )
 
 
 def estimate_tokens(text: str) -> int:
@@ -126,7 +135,7 @@ def system_text(context: DraftContext) -> str:
     lines.append(f"Draft kind: {kind}. {KIND_INSTRUCTIONS.get(kind, KIND_INSTRUCTIONS['reply'])}")
     if context.wellbeing_flagged:
         lines.append(NO_SALES_INSTRUCTION)
-    lines += [RULES, ANSWER_FORMAT]
+    lines += [RULES, answer_format(context.variants)]
     return "\n".join(lines)
 
 

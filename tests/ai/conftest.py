@@ -88,8 +88,11 @@ def seed(
     tags: list[str] | None = None,
     notes: str = "",
     fan_name: str = "Sam Jones",
+    policy: dict[str, Any] | None = None,
+    start: datetime = T0,
 ) -> Seeded:
-    """An account, a fan and one conversation holding `lines`, written to the database."""
+    """An account, a fan and one conversation holding `lines` (minutes after `start`),
+    written to the database."""
     with db.session() as session:
         account = Account(
             name="Mia",
@@ -97,6 +100,7 @@ def seed(
             password="secret-password",
             persona=PERSONA if persona is None else persona,
             auto_send=auto_send,
+            policy=policy,
         )
         session.add(account)
         session.flush()
@@ -122,7 +126,7 @@ def seed(
                 platform_message_id=f"m{index}",
                 direction=Direction(line.direction),
                 text=line.text,
-                sent_at=T0 + timedelta(minutes=line.minute),
+                sent_at=start + timedelta(minutes=line.minute),
                 tip_cents=line.tip_cents,
                 ppv_price_cents=line.ppv_price_cents,
                 ppv_paid=line.ppv_paid,
@@ -130,7 +134,7 @@ def seed(
             session.add(message)
             session.flush()
             ids.append(message.id)
-        conversation.last_message_at = T0 + timedelta(minutes=max(x.minute for x in lines))
+        conversation.last_message_at = start + timedelta(minutes=max(x.minute for x in lines))
         session.commit()
         return Seeded(account.id, conversation.id, fan.id, ids)
 

@@ -31,9 +31,15 @@ class StubReply:
     usage: bool = True
 
     @classmethod
-    def draft(cls, text: str) -> StubReply:
-        """A well-formed answer carrying `text` as the draft."""
-        return cls(content=json.dumps({"text": text}))
+    def draft(cls, text: str, confidence: int = 90) -> StubReply:
+        """A well-formed answer carrying `text` as the draft's one variant."""
+        return cls.variants((text, confidence, "answers what the fan said"))
+
+    @classmethod
+    def variants(cls, *variants: tuple[str, int, str]) -> StubReply:
+        """A well-formed answer carrying (text, confidence, reason) variants, in order."""
+        items = [{"text": t, "confidence": c, "reason": r} for t, c, r in variants]
+        return cls(content=json.dumps({"variants": items}))
 
 
 @dataclass

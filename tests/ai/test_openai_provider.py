@@ -10,7 +10,7 @@ from redis import Redis
 
 from core.db import Database
 from core.drafting.offline import OfflineDrafter
-from core.drafting.openai_provider import MAX_COMPLETION_TOKENS, OpenAIDrafter
+from core.drafting.openai_provider import MAX_COMPLETION_TOKENS_PER_VARIANT, OpenAIDrafter
 from core.drafting.providers import FallbackDrafter, get_drafter
 from core.drafts import create_draft_for_message
 from core.models import AuditEvent, Draft
@@ -75,7 +75,8 @@ def test_prompt_carries_persona_history_and_fan(
     [request] = llm_stub.requests
     assert request.headers["authorization"] == f"Bearer {STUB_KEY}"
     assert request.body["model"] == STUB_MODEL
-    assert request.body["max_tokens"] == MAX_COMPLETION_TOKENS
+    # Three variants by default, each with its share of the completion budget.
+    assert request.body["max_tokens"] == 3 * MAX_COMPLETION_TOKENS_PER_VARIANT
     assert request.body["response_format"] == {"type": "json_object"}
     system = request.system
     for expected in (
@@ -90,7 +91,8 @@ def test_prompt_carries_persona_history_and_fan(
         "notes: Likes cosplay sets.",
         "time since their previous message: 3 days",
         "Draft kind: reply.",
-        '{"text":',
+        "Write 3 clearly different versions",
+        '{"variants": [{"text":',
     ):
         assert expected in system, expected
     assert "vulnerable" not in system
@@ -139,10 +141,25 @@ FAILURES: list[tuple[str, list[StubReply], dict[str, Any], str, int, tuple[int, 
         (321, 17),
     ),
     (
-        "no-text",
-        [StubReply(content='{"reply": "hey"}')],
+        "old-shape",
+        [StubReply(content='{"text": "hey"}')],
         {},
-        'openai failed: bad_response: no "text" string',
+        'openai failed: bad_response: no "variants" list',
+        1,
+        (321, 17),
+    ),
+    (
+        "no-usable-variant",
+        [
+            StubReply(
+                content='{"variants": [{"text": "hey", "confidence": 120, "reason": "r"}, '
+                '{"text": " ", "confidence": 50, "reason": "r"}, '
+                '{"text": "hi", "confidence": true, "reason": "r"}, '
+                '{"text": "yo", "confidence": 50}, "hello"]}'
+            )
+        ],
+        {},
+        "openai failed: bad_response: no usable variant",
         1,
         (321, 17),
     ),
@@ -226,10 +243,12 @@ def test_unreachable_server_falls_back(db: Database, redis: Redis, settings: Set
 
 
 def test_missing_usage_is_estimated(db: Database, draft_for: DraftFor, llm_stub: LLMStub) -> None:
-    llm_stub.will(StubReply(content='{"text": "hey you, good to see you"}', usage=False))
+    reply = StubReply.draft("hey you, good to see you")
+    llm_stub.will(StubReply(content=reply.content, usage=False))
     seeded = seed(db, [Line("inbound", "hi")])
     draft = _draft(db, draft_for(seeded.last))
     assert draft.provider == "openai"
     assert draft.prompt_tokens > 50
-    # len('{"text": "hey you, good to see you"}') == 36 characters: 9 tokens.
-    assert draft.completion_tokens == 9
+    # The answer's JSON is 109 characters: 28 tokens.
+    assert reply.content is not None and len(reply.content) == 109
+    assert draft.completion_tokens == 28

@@ -30,6 +30,12 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({"name": None}, "name cannot be null"),
         ({"status": "deleted"}, "body.status: Input should be"),
         ({"credentials": {"username": "u"}}, "body.credentials.password: Field required"),
+        (
+            {"policy": {"confidence_threshold": 101}},
+            "body.policy.confidence_threshold: Input should be less than or equal to 100",
+        ),
+        ({"policy": {"disclosure": ""}}, "body.policy.disclosure: String should have at least"),
+        ({"policy": {"auto": True}}, "body.policy.auto: Extra inputs are not permitted"),
     ],
     ("POST", "/v1/sweeps"): [
         ({}, "give either account_id or all: true"),
@@ -40,6 +46,15 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({"text": ""}, "body.text: String should have at least 1 character"),
         ({"text": "   "}, "body.text: Value error, must contain more than whitespace"),
         ({"text": LONG}, "body.text: String should have at most 5000 characters"),
+        ({"variant": -1}, "body.variant: Input should be greater than or equal to 0"),
+        ({"variant": 5}, "body.variant: Input should be less than 5"),
+    ],
+    ("POST", "/v1/drafts/approve"): [
+        ({}, "body.ids: Field required"),
+        ({"ids": []}, "body.ids: List should have at least 1 item"),
+        ({"ids": [1, 1]}, "body.ids: Value error, ids must not repeat"),
+        ({"ids": [0]}, "body.ids.0: Input should be greater than or equal to 1"),
+        ({"ids": list(range(1, 102))}, "body.ids: List should have at most 100 items"),
     ],
     ("POST", "/v1/drafts/{draft_id}/reject"): [
         ({}, "body.reason: Field required"),

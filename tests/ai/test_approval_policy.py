@@ -1,0 +1,109 @@
+"""The approval policy: each auto-send condition, and its failure, decides the route."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from pydantic import ValidationError
+
+from core.approval_policy import (
+    AUTO_SEND_OFF,
+    LOW_CONFIDENCE,
+    PRICEY_PPV,
+    TOP_TIER,
+    ApprovalPolicy,
+    Candidate,
+    Decision,
+    Route,
+    decide,
+)
+from core.drafting.fan import SpendTier
+
+DEFAULTS = ApprovalPolicy()
+CLEAN = Candidate(confidence=90, ppv_price_cents=None, fan_tier=SpendTier.mid)
+
+CASES: list[tuple[str, bool, Candidate, ApprovalPolicy, tuple[str, ...]]] = [
+    # id, auto_send, candidate, policy, reasons (none: auto-send)
+    ("all-hold", True, CLEAN, DEFAULTS, ()),
+    ("auto-send-off", False, CLEAN, DEFAULTS, (AUTO_SEND_OFF,)),
+    ("confidence-at-threshold", True, replace(CLEAN, confidence=80), DEFAULTS, ()),
+    ("confidence-below", True, replace(CLEAN, confidence=79), DEFAULTS, (LOW_CONFIDENCE,)),
+    ("confidence-unknown", True, replace(CLEAN, confidence=None), DEFAULTS, (LOW_CONFIDENCE,)),
+    (
+        "own-threshold",
+        True,
+        replace(CLEAN, confidence=79),
+        ApprovalPolicy(confidence_threshold=70),
+        (),
+    ),
+    ("ppv-below", True, replace(CLEAN, ppv_price_cents=4_999), DEFAULTS, ()),
+    ("ppv-at", True, replace(CLEAN, ppv_price_cents=5_000), DEFAULTS, (PRICEY_PPV,)),
+    ("ppv-above", True, replace(CLEAN, ppv_price_cents=20_000), DEFAULTS, (PRICEY_PPV,)),
+    (
+        "ppv-own-threshold",
+        True,
+        replace(CLEAN, ppv_price_cents=1_000),
+        ApprovalPolicy(ppv_price_threshold_cents=1_000),
+        (PRICEY_PPV,),
+    ),
+    ("no-spend-fan", True, replace(CLEAN, fan_tier=SpendTier.none), DEFAULTS, ()),
+    ("top-tier-fan", True, replace(CLEAN, fan_tier=SpendTier.top), DEFAULTS, (TOP_TIER,)),
+    (
+        "filter-hit",
+        True,
+        replace(CLEAN, block_reasons=("filter:phone_number",)),
+        DEFAULTS,
+        ("filter:phone_number",),
+    ),
+    (
+        "guard-signal",
+        True,
+        replace(CLEAN, block_reasons=("guard:distress",)),
+        DEFAULTS,
+        ("guard:distress",),
+    ),
+    (
+        "every-failure",
+        False,
+        Candidate(
+            confidence=10,
+            ppv_price_cents=9_900,
+            fan_tier=SpendTier.top,
+            block_reasons=("filter:email", "guard:minor"),
+        ),
+        DEFAULTS,
+        (AUTO_SEND_OFF, LOW_CONFIDENCE, PRICEY_PPV, TOP_TIER, "filter:email", "guard:minor"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("auto_send", "candidate", "policy", "reasons"),
+    [pytest.param(*case[1:], id=case[0]) for case in CASES],
+)
+def test_each_condition_decides_the_route(
+    auto_send: bool, candidate: Candidate, policy: ApprovalPolicy, reasons: tuple[str, ...]
+) -> None:
+    route = Route.queue if reasons else Route.auto_send
+    assert decide(policy, auto_send, candidate) == Decision(route=route, reasons=reasons)
+
+
+def test_policy_defaults_and_bounds() -> None:
+    assert DEFAULTS.model_dump() == {
+        "confidence_threshold": 80,
+        "ppv_price_threshold_cents": 5_000,
+        "response_target_s": 300.0,
+        "disclosure": None,
+    }
+    for bad in (
+        {"confidence_threshold": 101},
+        {"confidence_threshold": -1},
+        {"ppv_price_threshold_cents": -1},
+        {"response_target_s": 0},
+        {"disclosure": ""},
+        {"disclosure": "x" * 201},
+        {"auto_send": True},
+    ):
+        with pytest.raises(ValidationError):
+            ApprovalPolicy.model_validate(bad)

@@ -1,0 +1,71 @@
+"""The offline drafter's variants: different texts, deterministic per seed, best first,
+with a confidence that says how completely a template answers the fan."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.drafting.base import DraftContext, Persona
+from core.drafting.offline import CONFIDENCE, RANK_PENALTY, Intent, OfflineDrafter, detect_intent
+
+PERSONA = Persona(name="Mia", tone="flirty", emojis=["😘", "💕"], phrases=["xoxo"])
+
+
+def _context(
+    text: str, variants: int = 3, seed: int = 7, persona: Persona = PERSONA
+) -> DraftContext:
+    return DraftContext(
+        persona=persona, fan_name="Sam Jones", inbound_text=text, seed=seed, variants=variants
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hello?", Intent.greeting),
+        ("hey you!!", Intent.greeting),
+        ("hi there", Intent.greeting),
+        ("hey, what are you doing tonight?", Intent.question),
+        ("what's up?", Intent.question),
+        ("you're gorgeous", Intent.compliment),
+        ("sent you a $20 tip", Intent.tip),
+        ("long day at work", Intent.general),
+    ],
+)
+def test_intents(text: str, intent: Intent) -> None:
+    assert detect_intent(text) == intent
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
+def test_variants_differ_and_rank_by_confidence(count: int) -> None:
+    result = OfflineDrafter().draft(_context("hello?", variants=count))
+    texts = [v.text for v in result.variants]
+    assert len(texts) == count
+    assert len(set(texts)) == count
+    assert all("Sam" in text for text in texts)
+    assert [v.confidence for v in result.variants] == [
+        CONFIDENCE[Intent.greeting] - rank * RANK_PENALTY for rank in range(count)
+    ]
+    assert all(
+        v.reason.startswith("greets the fan back (offline template") for v in result.variants
+    )
+    assert "\n" not in result.variants[0].reason
+
+
+def test_variants_are_deterministic_per_seed() -> None:
+    drafter = OfflineDrafter()
+    assert drafter.draft(_context("long day")) == drafter.draft(_context("long day"))
+    seeds = {
+        tuple(v.text for v in drafter.draft(_context("long day", seed=s)).variants)
+        for s in range(6)
+    }
+    assert len(seeds) > 1
+
+
+def test_fewer_variants_when_nothing_is_left_to_vary() -> None:
+    plain = Persona(tone="warm", emoji_style="none", phrases=[])
+    result = OfflineDrafter().draft(_context("why?", variants=5, persona=plain))
+    # Three templates, no phrases or emojis to recombine: three different texts.
+    assert len({v.text for v in result.variants}) == len(result.variants) == 3
+    assert result.variants[0].confidence == CONFIDENCE[Intent.question]
+    assert "cannot answer" in result.variants[0].reason
