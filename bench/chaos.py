@@ -1,0 +1,801 @@
+"""Chaos run: `python -m bench.chaos`. Hundreds of sends must arrive exactly once while the
+fleet is shot at.
+
+Every part runs as a child process, as in `fleet demo`: a private Redis, the sandbox, the
+control plane (`fleet api`), the reconciler (`fleet reconcile`) and W browser workers
+(`fleet worker --queues send,scrape`), each in its own process group. Sandbox accounts
+are seeded with fans and inbound messages, registered over the API and swept once so
+their conversations exist; then the sends are created over `POST /v1/sends`, each text
+unique (a sequence number), and while they drain:
+
+- every `--kill-every` seconds a random worker's whole process group is SIGKILLed and a
+  replacement started;
+- Redis is stopped and started again EMPTY on the same port once (at 30% delivered);
+- the control plane is stopped and started again once (at 60% delivered);
+- a worker that exits by itself (RQ quits on some Redis errors) is restarted like a
+  killed one, and the event recorded.
+
+Pass: the sandbox holds every send's text exactly once (0 lost, 0 duplicates, nothing
+unexpected) and every send row ends `delivered`.
+
+Three times are measured from each SIGKILL, over the sends the killed worker had in hand
+(in flight under its worker id, or the job its last heartbeat reported); a kill of an idle
+worker has none and is counted apart:
+
+- `requeue_s`: until the send is seen back in the queue under a new attempt (the lease
+  expired and the reconciler recovered it); the run polls once a second;
+- `resume_s`: until the send's account delivers anything again;
+- `recovery_s` (the headline): until the send itself is delivered. A recovered send joins
+  the back of its account's line (RQ's per-account rate limit is first come, first
+  served), so this includes the wait behind that account's backlog.
+
+Total time runs from the first send created to the last delivered, against the same load
+run first without chaos (or `--baseline SECONDS` from an earlier run). Retries per send
+are `attempt - 1` averaged over the sends; a recovery counts as an attempt.
+
+Human-readable progress and figures first, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cli.demo import Progress
+from cli.processes import Child, ChildGroup, http_ok, wait_until
+from cli.redis_server import PrivateRedis, free_port
+from core.logging import configure_logging
+from core.settings import get_settings
+from sandbox.control_client import SandboxControl
+
+# Every process a run starts carries this variable with the run's own value; Chromium and
+# its helpers inherit it, so leftovers are found by it, never by a process name that other
+# runs on the machine share.
+TAG_VARIABLE = "FLEET_BENCH_TAG"
+PASSWORD = "chaos-password-123"
+INBOUND = "hey, are you around today?"
+# Realistic replies, emoji among them; the sequence number in front makes each text unique.
+REPLIES: tuple[str, ...] = (
+    "thank you so much babe, you made my day 💕",
+    "haha I love that, tell me more",
+    "good morning! did you sleep well? ☀️",
+    "new set drops tonight, you'll be the first to know 🔥",
+    "aww that's so sweet of you, thank you",
+    "I'm doing great, just got back from the gym",
+)
+IN_FLIGHT = ("claimed", "typing", "submitted")
+TERMINAL = ("delivered", "failed", "cancelled")
+# Redis restarts once this share of sends is delivered, the control plane at the second.
+REDIS_RESTART_AT = 0.3
+API_RESTART_AT = 0.6
+# How often the run reads every send row; it bounds the resolution of `requeue_s`.
+POLL_S = 1.0
+
+
+class BenchFailed(RuntimeError):
+    """The bench could not run (a part did not start, the API refused); says what."""
+
+
+def tagged_pids(tag: str) -> list[int]:
+    """Live processes whose environment holds `FLEET_BENCH_TAG=tag`: what one run started,
+    Chromium included. Zombies have no environment left and are not listed."""
+    needle = f"{TAG_VARIABLE}={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_tagged(tag: str) -> int:
+    """SIGKILL every process still carrying the run's tag; return how many there were."""
+    pids = tagged_pids(tag)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return len(pids)
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The nearest-rank percentile (`share` in 0..1) of `values`; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, round(share * len(ordered) + 0.5))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _parse_time(value: str) -> float:
+    """An API or sandbox timestamp as a Unix time (naive ones are UTC)."""
+    stamp = datetime.fromisoformat(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()
+
+
+class FleetApi:
+    """The control plane as a script sees it, patient while it restarts: connection errors
+    and 5xx are retried for `patience_s`, 4xx raise `BenchFailed` at once."""
+
+    def __init__(self, url: str, key: str, patience_s: float = 60.0) -> None:
+        self._http = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        self._patience_s = patience_s
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request; its JSON answer."""
+        deadline = time.monotonic() + self._patience_s
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 500:
+                    if response.is_error:
+                        raise BenchFailed(
+                            f"{method} {path} -> {response.status_code}: {response.text[:300]}"
+                        )
+                    return response.json()
+                problem = f"HTTP {response.status_code}"
+            if time.monotonic() > deadline:
+                raise BenchFailed(f"{method} {path} failed for {self._patience_s:.0f}s: {problem}")
+            time.sleep(0.2)
+
+    def all_items(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paged list."""
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.call("GET", path, params={**params, "limit": 200, "offset": len(items)})
+            items.extend(page["items"])
+            if not page["items"] or len(items) >= page["total"]:
+                return items
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._http.close()
+
+
+def _create_keys(database_url: str) -> dict[str, str]:
+    """An admin and a worker key in a fresh database."""
+    from core.auth import Role, create_api_key
+    from core.db import Database
+
+    database = Database(database_url)
+    database.create_all()
+    with database.session() as session:
+        keys = {
+            role.value: create_api_key(session, f"bench-{role.value}", role)
+            for role in (Role.admin, Role.worker)
+        }
+        session.commit()
+    database.dispose()
+    return keys
+
+
+@dataclass
+class Cluster:
+    """One run's parts as child processes, each stoppable and restartable on its own."""
+
+    var_dir: Path
+    time_scale: float
+    extra_env: dict[str, str] = field(default_factory=dict)
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex)
+    workers: list[Child] = field(default_factory=list)
+    _worker_seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.children = ChildGroup(self.var_dir / "logs")
+        self.redis = PrivateRedis(self.var_dir / "redis")
+        self.api_url = ""
+        self.sandbox_url = ""
+        self.keys: dict[str, str] = {}
+        self.env: dict[str, str] = {}
+        self._api: Child | None = None
+
+    def start(self) -> None:
+        """Start Redis, the sandbox, the control plane and the reconciler; wait until the
+        sandbox and the API answer."""
+        redis_url = self.redis.start()
+        database_url = f"sqlite:///{self.var_dir / 'fleet.db'}"
+        self.keys = _create_keys(database_url)
+        api_port, sandbox_port = free_port(), free_port()
+        self.api_url = f"http://127.0.0.1:{api_port}"
+        self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        self.env = {
+            **os.environ,
+            "FLEET_DATABASE_URL": database_url,
+            "FLEET_REDIS_URL": redis_url,
+            "FLEET_TIME_SCALE": str(self.time_scale),
+            "FLEET_API_URL": self.api_url,
+            "FLEET_API_PORT": str(api_port),
+            "FLEET_SANDBOX_PORT": str(sandbox_port),
+            "FLEET_SANDBOX_DB": str(self.var_dir / "sandbox.db"),
+            "FLEET_SANDBOX_CONTROL": "true",
+            "FLEET_WORKER_TOKEN": self.keys["worker"],
+            "FLEET_VAR_DIR": str(self.var_dir),
+            "FLEET_PROFILES_DIR": str(get_settings().profiles_dir.resolve()),
+            "FLEET_LOG_LEVEL": "INFO",
+            TAG_VARIABLE: self.tag,
+            **self.extra_env,
+        }
+        self.children.start("sandbox", ["-m", "cli.main", "sandbox"], self.env)
+        self._api = self.children.start("api", ["-m", "cli.main", "api"], self.env)
+        self.children.start("reconciler", ["-m", "cli.main", "reconcile"], self.env)
+        wait_until(http_ok(f"{self.sandbox_url}/login"), 30, "the sandbox", self.check_alive)
+        wait_until(http_ok(f"{self.api_url}/health"), 30, "the control plane", self.check_alive)
+
+    def api(self, role: str = "admin") -> FleetApi:
+        """A patient client of the control plane with the run's `role` key."""
+        return FleetApi(self.api_url, self.keys[role])
+
+    def start_worker(self) -> Child:
+        """Start one browser worker in its own process group."""
+        self._worker_seq += 1
+        child = self.children.start(
+            f"worker-{self._worker_seq}",
+            ["-m", "cli.main", "worker", "--queues", "send,scrape"],
+            self.env,
+        )
+        self.workers.append(child)
+        return child
+
+    def _forget(self, child: Child) -> None:
+        self.children.children.remove(child)
+        if child in self.workers:
+            self.workers.remove(child)
+
+    def kill_worker(self, child: Child) -> None:
+        """SIGKILL a worker's whole process group, as a crash or an OOM kill would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.process.pid, signal.SIGKILL)
+        child.process.wait(timeout=30)
+        self._forget(child)
+
+    def exited_workers(self) -> list[tuple[Child, int]]:
+        """Workers that exited by themselves since the last call, with their exit codes;
+        their process groups are killed so nothing of theirs lingers."""
+        gone = [
+            (child, code) for child in self.workers if (code := child.process.poll()) is not None
+        ]
+        for child, _code in gone:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            self._forget(child)
+        return gone
+
+    def restart_redis(self) -> float:
+        """Stop Redis and start an empty one on the same port; return the seconds it was
+        down."""
+        started = time.monotonic()
+        self.redis.stop()
+        self.redis.start()
+        return time.monotonic() - started
+
+    def restart_api(self) -> float:
+        """Stop the control plane (SIGTERM, as a deploy would) and start it again on the
+        same port; return the seconds until it answered again."""
+        if self._api is None:
+            raise BenchFailed("the control plane was never started")
+        started = time.monotonic()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._api.process.pid, signal.SIGTERM)
+        self._api.process.wait(timeout=30)
+        self._forget(self._api)
+        self._api = self.children.start("api", ["-m", "cli.main", "api"], self.env)
+        wait_until(http_ok(f"{self.api_url}/health"), 30, "the control plane", self.check_alive)
+        return time.monotonic() - started
+
+    def check_alive(self) -> None:
+        """Raise if the sandbox, the API or the reconciler died (workers may; the run
+        restarts them)."""
+        for child in self.children.children:
+            code = child.process.poll()
+            if child not in self.workers and code is not None:
+                tail = child.log_path.read_text(errors="replace").splitlines()[-15:]
+                raise BenchFailed(
+                    f"{child.name} exited with code {code}; last lines of {child.log_path}:\n"
+                    + "\n".join(tail)
+                )
+
+    def stop(self) -> int:
+        """Stop every child and Redis; return how many tagged processes (Chromium, say) had
+        to be killed after that because they outlived their parents."""
+        self.children.stop()
+        self.redis.stop()
+        return kill_tagged(self.tag)
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What one run does. `chaos` off: the same load with nothing shot at."""
+
+    sends: int = 300
+    accounts: int = 5
+    workers: int = 3
+    kill_every_s: float = 8.0
+    time_scale: float = 0.02
+    fans_per_account: int = 3
+    max_kills: int | None = None
+    chaos: bool = True
+    timeout_s: float = 1800.0
+    seed: int = 1
+
+
+@dataclass
+class Kill:
+    """One SIGKILL, the sends the killed worker had in hand (their rows at the kill), and
+    when each was seen back in the queue."""
+
+    at: float
+    in_hand: dict[int, dict[str, Any]]
+    requeued_at: dict[int, float] = field(default_factory=dict)
+
+    def watch(self, rows: dict[int, dict[str, Any]], now: float) -> None:
+        """Note the sends that left the dead worker since the last look: a new attempt (the
+        reconciler recovered it) or delivered."""
+        for send_id, before in self.in_hand.items():
+            row = rows.get(send_id)
+            if send_id in self.requeued_at or row is None:
+                continue
+            if row["attempt"] > before["attempt"] or row["status"] == "delivered":
+                self.requeued_at[send_id] = now
+
+
+@dataclass
+class LoadResult:
+    """What one run saw."""
+
+    total_s: float
+    sends: dict[int, str]
+    rows: dict[int, dict[str, Any]]
+    kills: list[Kill]
+    events: list[str]
+    delivered_texts: Counter[str]
+    platform_sent_at: dict[str, float]
+    refusals: int
+    flags: int
+    redis_restarts: int
+    api_restarts: int
+    leftover_processes: int = 0
+
+
+def seed(cluster: Cluster, plan: LoadPlan, progress: Progress) -> list[list[int]]:
+    """Create sandbox accounts with fans who wrote in, register them over the API, sweep
+    each once, and return each account's conversation ids."""
+    control = SandboxControl(cluster.sandbox_url)
+    admin = cluster.api()
+    try:
+        account_ids = []
+        for index in range(1, plan.accounts + 1):
+            username = f"chaos{index}"
+            control.create_account(username, PASSWORD, f"Chaos Creator {index}")
+            for fan in range(1, plan.fans_per_account + 1):
+                control.inbound(username, control.create_fan(username, f"Fan {fan}"), INBOUND)
+            account = admin.call(
+                "POST",
+                "/v1/accounts",
+                json={
+                    "name": f"Chaos Creator {index}",
+                    "profile": "sandbox",
+                    "base_url": cluster.sandbox_url,
+                    "username": username,
+                    "password": PASSWORD,
+                },
+            )
+            account_ids.append(int(account["id"]))
+        sweeps = [
+            admin.call("POST", "/v1/sweeps", json={"account_id": account_id})[0]["id"]
+            for account_id in account_ids
+        ]
+        progress(f"seeded {plan.accounts} accounts; {len(sweeps)} sweeps queued")
+        deadline = time.monotonic() + 120
+        for sweep_id in sweeps:
+            while (sweep := admin.call("GET", f"/v1/sweeps/{sweep_id}"))["status"] != "done":
+                if sweep["status"] == "failed" or time.monotonic() > deadline:
+                    raise BenchFailed(f"sweep {sweep_id} did not finish: {sweep}")
+                cluster.check_alive()
+                time.sleep(0.2)
+        conversations = [
+            [int(c["id"]) for c in admin.all_items("/v1/conversations", account_id=account_id)]
+            for account_id in account_ids
+        ]
+    finally:
+        admin.close()
+    if any(len(ids) != plan.fans_per_account for ids in conversations):
+        raise BenchFailed(f"sweeps found {[len(ids) for ids in conversations]} conversations")
+    progress("every account swept; its conversations exist")
+    return conversations
+
+
+def create_sends(api: FleetApi, conversations: list[list[int]], count: int) -> dict[int, str]:
+    """Create `count` direct sends, spread round-robin over accounts and conversations;
+    return their ids and (unique) texts."""
+    sends = {}
+    for number in range(count):
+        account = conversations[number % len(conversations)]
+        conversation = account[(number // len(conversations)) % len(account)]
+        text = f"#{number + 1:04d} {REPLIES[number % len(REPLIES)]}"
+        send = api.call("POST", "/v1/sends", json={"conversation_id": conversation, "text": text})
+        sends[int(send["id"])] = text
+    return sends
+
+
+def _in_hand(api: FleetApi, pid: int, killed_at: float) -> dict[int, dict[str, Any]]:
+    """Sends a just-killed worker held, with their rows: in flight under its worker id
+    (host:pid:tail), or the job its last heartbeat reported (dequeued, perhaps not yet
+    claimed) when not delivered before the kill."""
+    held = {
+        int(row["id"]): row
+        for status in IN_FLIGHT
+        for row in api.all_items("/v1/sends", status=status)
+        if f":{pid}:" in (row["worker_id"] or "")
+    }
+    for beat in api.call("GET", "/v1/fleet")["workers"]:
+        job = beat["current_job"] or ""
+        if beat["pid"] == pid and job.startswith("send-"):
+            send_id = int(job.split("-")[1])
+            row = api.call("GET", f"/v1/sends/{send_id}")
+            if row["delivered_at"] is None or _parse_time(row["delivered_at"]) > killed_at:
+                held.setdefault(send_id, row)
+    return held
+
+
+@dataclass
+class _Chaos:
+    """The chaos schedule of one run and what it did."""
+
+    plan: LoadPlan
+    rng: random.Random
+    next_kill: float
+    kills: list[Kill] = field(default_factory=list)
+    redis_restarted: bool = False
+    api_restarted: bool = False
+
+    def act(
+        self,
+        cluster: Cluster,
+        api: FleetApi,
+        delivered: int,
+        log: Callable[[str], None],
+    ) -> None:
+        """Do whatever is due now: a kill, the Redis restart, the API restart."""
+        plan, now = self.plan, time.monotonic()
+        kills_left = plan.max_kills is None or len(self.kills) < plan.max_kills
+        if kills_left and now >= self.next_kill and cluster.workers:
+            victim = self.rng.choice(cluster.workers)
+            cluster.kill_worker(victim)
+            killed_at = time.time()
+            kill = Kill(killed_at, _in_hand(api, victim.process.pid, killed_at))
+            self.kills.append(kill)
+            replacement = cluster.start_worker()
+            log(
+                f"SIGKILL {victim.name} (pid {victim.process.pid}), sends in hand "
+                f"{sorted(kill.in_hand) or 'none'}; started {replacement.name}"
+            )
+            self.next_kill = now + plan.kill_every_s
+        if not self.redis_restarted and delivered >= REDIS_RESTART_AT * plan.sends:
+            self.redis_restarted = True
+            log(f"Redis restarted EMPTY on the same port ({cluster.restart_redis():.1f}s down)")
+        if not self.api_restarted and delivered >= API_RESTART_AT * plan.sends:
+            self.api_restarted = True
+            log(f"control plane restarted ({cluster.restart_api():.1f}s until it answered)")
+
+
+def run_load(plan: LoadPlan, var_dir: Path, progress: Progress) -> LoadResult:
+    """Start a cluster, seed it, create the sends and drive them to the end (with chaos
+    when `plan.chaos`); stop every process on the way out, Ctrl-C included."""
+    cluster = Cluster(var_dir, plan.time_scale)
+    events: list[str] = []
+
+    def log(message: str) -> None:
+        events.append(f"{progress.elapsed:.1f}s {message}")
+        progress(message)
+
+    try:
+        cluster.start()
+        for _ in range(plan.workers):
+            cluster.start_worker()
+        progress(
+            f"sandbox {cluster.sandbox_url}, control plane {cluster.api_url}, reconciler, "
+            f"{plan.workers} browser workers (time scale {plan.time_scale})"
+        )
+        conversations = seed(cluster, plan, progress)
+        api = cluster.api()
+        started, started_at = time.monotonic(), time.time()
+        sends = create_sends(api, conversations, plan.sends)
+        progress(f"created {len(sends)} sends over {plan.accounts} accounts")
+        chaos = _Chaos(plan, random.Random(plan.seed), started + plan.kill_every_s)
+        rows: dict[int, dict[str, Any]] = {}
+        last_report, last_count = 0.0, -1
+        deadline = started + plan.timeout_s
+        while True:
+            for child, code in cluster.exited_workers():
+                replacement = cluster.start_worker()
+                last = child.log_path.read_text(errors="replace").strip().splitlines()[-1:]
+                log(
+                    f"{child.name} exited by itself (code {code}: {' '.join(last)[:160]}); "
+                    f"started {replacement.name}"
+                )
+            cluster.check_alive()
+            rows = {
+                int(row["id"]): row for row in api.all_items("/v1/sends") if int(row["id"]) in sends
+            }
+            by_status = Counter(row["status"] for row in rows.values())
+            delivered = by_status["delivered"]
+            finished = sum(by_status[status] for status in TERMINAL)
+            for kill in chaos.kills:
+                kill.watch(rows, time.time())
+            if plan.chaos and finished < len(sends):
+                chaos.act(cluster, api, delivered, log)
+            now = time.monotonic()
+            if delivered != last_count and now - last_report >= 2 or now - last_report >= 10:
+                waiting = ", ".join(f"{s} {n}" for s, n in sorted(by_status.items()))
+                progress(
+                    f"{delivered}/{len(sends)} delivered ({waiting}); "
+                    f"kills {len(chaos.kills)}, workers {len(cluster.workers)}"
+                )
+                last_report, last_count = now, delivered
+            if finished == len(sends):
+                break
+            if now > deadline:
+                log(
+                    f"timed out after {plan.timeout_s:.0f}s with {len(sends) - finished} unfinished"
+                )
+                break
+            time.sleep(POLL_S)
+        last_delivery = max(
+            (_parse_time(row["delivered_at"]) for row in rows.values() if row["delivered_at"]),
+            default=time.time(),
+        )
+        control = SandboxControl(cluster.sandbox_url)
+        platform = control.delivered()
+        result = LoadResult(
+            total_s=last_delivery - started_at,
+            sends=sends,
+            rows=rows,
+            kills=chaos.kills,
+            events=events,
+            delivered_texts=Counter(message.text for message in platform),
+            platform_sent_at={message.text: _parse_time(message.sent_at) for message in platform},
+            refusals=len(control.refusals()),
+            flags=len(control.flags()),
+            redis_restarts=int(chaos.redis_restarted),
+            api_restarts=int(chaos.api_restarted),
+        )
+        api.close()
+    finally:
+        leftovers = cluster.stop()
+    result.leftover_processes = leftovers
+    return result
+
+
+def figures(result: LoadResult, plan: LoadPlan, baseline_s: float | None) -> dict[str, Any]:
+    """The run's figures and verdict, as the JSON line reports them."""
+    counts = result.delivered_texts
+    lost = sorted(sid for sid, text in result.sends.items() if counts[text] == 0)
+    duplicates = sum(max(0, counts[text] - 1) for text in result.sends.values())
+    expected = set(result.sends.values())
+    unexpected = sum(n for text, n in counts.items() if text not in expected)
+    not_delivered = sorted(
+        sid for sid in result.sends if result.rows.get(sid, {}).get("status") != "delivered"
+    )
+    requeues: list[float] = []
+    resumes: list[float] = []
+    recoveries: list[float] = []
+    verified = retyped = 0
+    for kill in result.kills:
+        requeues.extend(at - kill.at for at in kill.requeued_at.values())
+        accounts = {row["account_id"] for row in kill.in_hand.values()}
+        resumed = [
+            _parse_time(row["delivered_at"])
+            for row in result.rows.values()
+            if row["account_id"] in accounts
+            and row["delivered_at"]
+            and _parse_time(row["delivered_at"]) > kill.at
+        ]
+        if resumed:
+            resumes.append(min(resumed) - kill.at)
+        delivered_at = [
+            _parse_time(result.rows[sid]["delivered_at"])
+            for sid in kill.in_hand
+            if result.rows.get(sid, {}).get("delivered_at")
+        ]
+        if delivered_at:
+            recoveries.append(max(delivered_at) - kill.at)
+        for sid in kill.in_hand:
+            on_platform = result.platform_sent_at.get(result.sends[sid])
+            if on_platform is not None and on_platform <= kill.at:
+                verified += 1  # it made it before the kill: the next claim must only verify
+            else:
+                retyped += 1
+    attempts = [int(row["attempt"]) for row in result.rows.values()]
+    retries = [attempt - 1 for attempt in attempts]
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
+    return {
+        "bench": "chaos",
+        "passed": not lost and not duplicates and not unexpected and not not_delivered,
+        "sends": len(result.sends),
+        "accounts": plan.accounts,
+        "workers": plan.workers,
+        "time_scale": plan.time_scale,
+        "lost": len(lost),
+        "duplicates": duplicates,
+        "unexpected": unexpected,
+        "not_delivered": len(not_delivered),
+        "kills": len(result.kills),
+        "redis_restarts": result.redis_restarts,
+        "api_restarts": result.api_restarts,
+        "kills_with_send_in_hand": len(recoveries),
+        "interrupted_sends_verified": verified,
+        "interrupted_sends_retyped": retyped,
+        "requeue_s_p50": rounded(percentile(requeues, 0.5)),
+        "requeue_s_p95": rounded(percentile(requeues, 0.95)),
+        "resume_s_p50": rounded(percentile(resumes, 0.5)),
+        "resume_s_p95": rounded(percentile(resumes, 0.95)),
+        "recovery_s_p50": rounded(percentile(recoveries, 0.5)),
+        "recovery_s_p95": rounded(percentile(recoveries, 0.95)),
+        "recovery_s_max": rounded(max(recoveries, default=None)),
+        "total_s": round(result.total_s, 1),
+        "baseline_s": rounded(baseline_s),
+        "slowdown": rounded(result.total_s / baseline_s) if baseline_s else None,
+        "retries_per_send": round(statistics.fmean(retries), 3) if retries else None,
+        "sends_retried": sum(1 for retry in retries if retry),
+        "max_attempt": max(attempts, default=0),
+        "refusals": result.refusals,
+        "flags": result.flags,
+        "worker_exits_unasked": sum("exited by itself" in event for event in result.events),
+        "leftover_processes": result.leftover_processes,
+    }
+
+
+def _report(figure: dict[str, Any], result: LoadResult) -> None:
+    print("\nchaos run figures", flush=True)
+    print(
+        f"  sends {figure['sends']} over {figure['accounts']} accounts, {figure['workers']} "
+        f"workers, time scale {figure['time_scale']}"
+    )
+    print(
+        f"  lost {figure['lost']}, duplicates {figure['duplicates']}, unexpected "
+        f"{figure['unexpected']}, rows not delivered {figure['not_delivered']}"
+    )
+    print(
+        f"  kills {figure['kills']} ({figure['kills_with_send_in_hand']} with a send in hand: "
+        f"{figure['interrupted_sends_verified']} verified on the page, "
+        f"{figure['interrupted_sends_retyped']} retyped)"
+    )
+    print(
+        f"  after a kill, the send in hand is back in the queue in p50 "
+        f"{figure['requeue_s_p50']}s / p95 {figure['requeue_s_p95']}s; its account delivers "
+        f"again in p50 {figure['resume_s_p50']}s / p95 {figure['resume_s_p95']}s; the send "
+        f"itself is delivered (recovery) in p50 {figure['recovery_s_p50']}s / p95 "
+        f"{figure['recovery_s_p95']}s (max {figure['recovery_s_max']}s)"
+    )
+    baseline = f"{figure['baseline_s']}s" if figure["baseline_s"] else "not measured"
+    print(f"  total {figure['total_s']}s against {baseline} without chaos (x{figure['slowdown']})")
+    print(
+        f"  retries per send {figure['retries_per_send']} ({figure['sends_retried']} sends "
+        f"retried, max attempt {figure['max_attempt']})"
+    )
+    print(
+        f"  sandbox refusals {figure['refusals']}, flags {figure['flags']}; workers that "
+        f"exited unasked {figure['worker_exits_unasked']}; processes left behind "
+        f"{figure['leftover_processes']}"
+    )
+    print("  events:")
+    for event in result.events:
+        print(f"    {event}")
+    print(("PASS" if figure["passed"] else "FAIL") + ": chaos run", flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line of `python -m bench.chaos`."""
+    defaults = LoadPlan()
+    parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
+    parser.add_argument("--sends", type=int, default=defaults.sends)
+    parser.add_argument("--accounts", type=int, default=defaults.accounts)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument(
+        "--kill-every", type=float, default=defaults.kill_every_s, help="seconds between kills"
+    )
+    parser.add_argument("--max-kills", type=int, default=None, help="stop killing after this")
+    parser.add_argument("--time-scale", type=float, default=defaults.time_scale)
+    parser.add_argument("--timeout", type=float, default=defaults.timeout_s)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    baseline = parser.add_mutually_exclusive_group()
+    baseline.add_argument(
+        "--baseline", type=float, default=None, help="seconds of an earlier no-chaos run"
+    )
+    baseline.add_argument(
+        "--no-baseline", action="store_true", help="do not run the load without chaos first"
+    )
+    parser.add_argument("--keep-var", action="store_true", help="keep logs and databases")
+    parser.add_argument(
+        "--var-dir", type=Path, default=None, help="where logs and databases go (default: var/)"
+    )
+    args = parser.parse_args(argv)
+    if args.sends < 1 or args.accounts < 1 or args.workers < 1 or args.kill_every <= 0:
+        parser.error("--sends, --accounts, --workers and --kill-every must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the bench (a no-chaos baseline first unless told otherwise); print progress and
+    figures, then one JSON line; return the figures."""
+    args = parse_args(argv)
+    plan = LoadPlan(
+        sends=args.sends,
+        accounts=args.accounts,
+        workers=args.workers,
+        kill_every_s=args.kill_every,
+        time_scale=args.time_scale,
+        max_kills=args.max_kills,
+        timeout_s=args.timeout,
+        seed=args.seed,
+    )
+    settings = get_settings()
+    # The bench speaks through its progress lines; each child logs to its own file.
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}), "bench")
+    root = ((args.var_dir or settings.var_dir) / f"bench-chaos-{os.getpid()}").resolve()
+    progress = Progress()
+    baseline_s = args.baseline
+    try:
+        if baseline_s is None and not args.no_baseline:
+            progress("baseline: the same load without chaos")
+            calm = run_load(LoadPlan(**{**vars(plan), "chaos": False}), root / "baseline", progress)
+            baseline_s = calm.total_s
+            progress(f"baseline: {baseline_s:.1f}s for {len(calm.sends)} sends")
+        progress("chaos run")
+        result = run_load(plan, root / "chaos", progress)
+        figure = figures(result, plan, baseline_s)
+        _report(figure, result)
+    except (BenchFailed, TimeoutError, RuntimeError) as exc:
+        progress(f"FAILED: {exc}")
+        figure = {"bench": "chaos", "passed": False, "error": str(exc)[:500]}
+    keep = args.keep_var or not figure["passed"]
+    if keep:
+        print(f"logs and databases are in {root}", flush=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(figure), flush=True)
+    return figure
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    # SIGTERM stops the run like Ctrl-C: every child is stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        raise SystemExit(0 if main()["passed"] else 1)
+    except KeyboardInterrupt:
+        print("interrupted; every process of the run was stopped", flush=True)
+        raise SystemExit(130) from None
