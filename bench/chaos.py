@@ -336,7 +336,7 @@ class LoadPlan:
     sends: int = 300
     accounts: int = 5
     workers: int = 3
-    kill_every_s: float = 8.0
+    kill_every_s: float = 15.0
     time_scale: float = 0.02
     fans_per_account: int = 3
     max_kills: int | None = None
