@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.errors import InvalidState, get_or_raise
 from core.models import Account, AccountStatus, Send, Sweep
+from core.sends import back_to_queue
 from core.worker_protocol import LoginRejected, SendStatus, SweepStatus
 
 _IN_FLIGHT = (SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
@@ -49,11 +50,7 @@ def _hold_send(session: Session, account: Account, report: LoginRejected) -> Non
         raise InvalidState(f"send {send.id} is not account {account.id}'s")
     if send.status not in _IN_FLIGHT or send.worker_id != report.worker_id:
         raise InvalidState(f"send {send.id} is not held by worker {report.worker_id!r}")
-    send.status = SendStatus.queued
-    send.worker_id = None
-    send.claimed_at = None
-    send.attempt += 1
-    send.max_attempts += 1
+    back_to_queue(send, uses_attempt=False)
     send.artifacts = report.artifacts
     audit.record(session, report.worker_id, "send.held", "send", send.id, reason="needs_login")
 

@@ -50,6 +50,20 @@ def retry_delay_s(settings: Settings, failed_attempt: int, jitter: float) -> flo
     return settings.scaled(settings.retry_base_s * 2 ** (failed_attempt - 1) * jitter)
 
 
+def back_to_queue(send: Send, *, uses_attempt: bool, not_before: datetime | None = None) -> None:
+    """Put a send back in the queue as a new attempt: a new number, hence a new job id,
+    since the old attempt's job may linger in RQ. An attempt lost through no fault of the
+    send (a dead worker, throttling, a rejected login) does not count against its
+    `max_attempts`. `not_before` holds it back for a backoff."""
+    send.attempt += 1
+    if not uses_attempt:
+        send.max_attempts += 1
+    send.status = SendStatus.queued
+    send.worker_id = None
+    send.claimed_at = None
+    send.next_attempt_at = not_before
+
+
 def list_sends(
     session: Session,
     *,
@@ -313,11 +327,7 @@ def record_result(
         return send
     # typing_at stays: it tells the next claim that this attempt may have typed already.
     delay = retry_delay_s(settings, send.attempt, random.uniform(*JITTER))
-    send.next_attempt_at = utcnow() + timedelta(seconds=delay)
-    send.attempt += 1
-    send.status = SendStatus.queued
-    send.worker_id = None
-    send.claimed_at = None
+    back_to_queue(send, uses_attempt=True, not_before=utcnow() + timedelta(seconds=delay))
     session.commit()
     dispatch_send(redis, settings, send)
     return send
@@ -343,13 +353,8 @@ def requeue_sends(
         raise InvalidState(f"only failed sends can be requeued; not failed: {listed}")
     for send in rows:
         previous_attempt = send.attempt
-        # A new attempt number: the failed attempts' jobs may still sit in RQ under theirs.
-        send.attempt += 1
+        back_to_queue(send, uses_attempt=True)
         send.max_attempts = send.attempt + settings.max_attempts - 1
-        send.status = SendStatus.queued
-        send.worker_id = None
-        send.claimed_at = None
-        send.next_attempt_at = None
         audit.record(
             session,
             actor,
@@ -424,12 +429,7 @@ def recover_send(
     previous = send.status
     dead_job = queues.send_job_id(send.id, send.attempt)
     send.verify_since = send.typing_at or send.verify_since or send.claimed_at
-    send.attempt += 1
-    send.max_attempts += 1
-    send.status = SendStatus.queued
-    send.worker_id = None
-    send.claimed_at = None
-    send.next_attempt_at = None
+    back_to_queue(send, uses_attempt=False)
     audit.record(
         session,
         RECONCILER_ACTOR,
@@ -494,12 +494,9 @@ def defer_throttled(
         logger.bind(account_id=account.id, signals=report.signals_in_window).warning(
             "account paused after repeated throttling; an operator must resume it"
         )
-    send.attempt += 1
-    send.max_attempts += 1
-    send.status = SendStatus.queued
-    send.worker_id = None
-    send.claimed_at = None
-    send.next_attempt_at = utcnow() + timedelta(seconds=report.backoff_s)
+    back_to_queue(
+        send, uses_attempt=False, not_before=utcnow() + timedelta(seconds=report.backoff_s)
+    )
     session.commit()
     if account.status == AccountStatus.active:
         dispatch_send(redis, settings, send)
