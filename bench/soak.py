@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaos import BenchFailed, Cluster, FleetApi
+from bench.script import run_as_script
 from cli.demo import Progress
 from core.logging import configure_logging
 from core.settings import get_settings
@@ -410,15 +411,5 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return figure
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 if __name__ == "__main__":
-    # SIGTERM stops the run like Ctrl-C: every child is stopped on the way out.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        raise SystemExit(0 if main()["passed"] else 1)
-    except KeyboardInterrupt:
-        print("interrupted; every process of the run was stopped", flush=True)
-        raise SystemExit(130) from None
+    run_as_script(main)
