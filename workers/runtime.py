@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 
 from loguru import logger
 from playwright.sync_api import BrowserContext, Page
@@ -59,8 +60,9 @@ class WorkerRuntime:
     browser: BrowserHost
     sleep: Callable[[float], None] = time.sleep
 
-    @property
+    @cached_property
     def pacer(self) -> Pacer:
+        """The fleet-wide pacer; built once, since every page load and click consults it."""
         return Pacer(self.redis, self.settings.redis_key_prefix, self.settings.time_scale)
 
     def profile(self, name: str) -> BrowserProfile:
