@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from core import queues
 from core.db import utcnow
-from core.models import Send, Sweep
+from core.models import Send, SendPriority, Sweep
 from core.settings import Settings
 
 
@@ -34,7 +34,8 @@ def dispatch_send(
     redis: Redis, settings: Settings, send: Send, now: datetime | None = None
 ) -> bool:
     """Enqueue the job of a queued send's current attempt, or schedule it when the attempt
-    waits out a backoff (`next_attempt_at` after `now`); False if no job was added."""
+    waits out a backoff (`next_attempt_at` after `now`); False if no job was added. A
+    later attempt goes to the front of its account's line: its text was written first."""
     at = send.next_attempt_at
     if at is not None and at > (now or utcnow()):
         return _safely(
@@ -48,7 +49,13 @@ def dispatch_send(
         "send",
         send.id,
         lambda: queues.enqueue_send(
-            redis, send.id, send.account_id, send.attempt, settings.job_timeout_s
+            redis,
+            send.id,
+            send.account_id,
+            send.attempt,
+            settings.job_timeout_s,
+            # Replies and direct sends go before bulk ones (core.bulk), whatever their age.
+            front=send.attempt > 1 and send.priority != SendPriority.bulk,
         ),
     )
 

@@ -107,17 +107,48 @@ def enqueue_sweep(
     )
 
 
-def enqueue_send(redis: Redis, send_id: int, account_id: int, attempt: int, timeout: int) -> bool:
-    """Queue the send job of a send row's current attempt."""
-    return _enqueue(
+# Moves a job waiting for its account's slot ahead of every other waiting job of that
+# account. RQ promotes waiting jobs oldest score first, and it scores a job by when it was
+# enqueued, which would put a re-entering send behind messages written after it.
+# KEYS: the rate limit's waiting set. ARGV: job id.
+_FRONT_OF_LINE = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+    return 0
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if first[1] ~= ARGV[1] then
+    redis.call('ZADD', KEYS[1], tonumber(first[2]) - 1, ARGV[1])
+end
+return 1
+"""
+
+
+def _to_front_of_account_line(redis: Redis, job_id: str, account_id: int) -> None:
+    """Put a job that waits for its account's slot first in that account's line, and make
+    its promotion push it to the front of its queue (a job already promoted is there)."""
+    registry = RateLimitRegistry(account_rate_limit(account_id).key, connection=redis)
+    redis.eval(_FRONT_OF_LINE, 1, registry.rate_limited_key, job_id)
+
+
+def enqueue_send(
+    redis: Redis, send_id: int, account_id: int, attempt: int, timeout: int, *, front: bool = False
+) -> bool:
+    """Queue the send job of a send row's current attempt. `front` puts it ahead of the
+    account's other waiting sends: a send coming back (a retry, a dead worker's) was
+    written before them, and a fan must not get a later message first."""
+    added = _enqueue(
         redis,
         QueueName.send,
         SEND_JOB,
-        (send_id, account_id),
+        (send_id, account_id, attempt),
         send_job_id(send_id, attempt),
         timeout,
         account_rate_limit(account_id),
+        at_front=front,
     )
+    if added and front:
+        _to_front_of_account_line(redis, send_job_id(send_id, attempt), account_id)
+    return added
 
 
 def enqueue_draft(redis: Redis, message_id: int) -> bool:
@@ -162,7 +193,7 @@ def schedule_send(
     Queue(QueueName.send.value, connection=redis).enqueue_at(
         at,
         SEND_JOB,
-        args=(send_id, account_id),
+        args=(send_id, account_id, attempt),
         job_id=job_id,
         job_timeout=timeout,
         result_ttl=3600,
@@ -181,9 +212,10 @@ def job_status(redis: Redis, job_id: str) -> JobStatus | None:
     return JobStatus(raw.decode() if isinstance(raw, bytes) else raw)
 
 
-def promote_scheduled(redis: Redis, job_id: str) -> bool:
-    """Move a scheduled job onto its queue now (through its rate limit); False when the job
-    is not a scheduled one."""
+def promote_scheduled(redis: Redis, job_id: str, account_id: int) -> bool:
+    """Move a scheduled job onto its queue now, through its rate limit and at the front of
+    its account's line: only a send coming back after a backoff is ever scheduled. False
+    when the job is not a scheduled one."""
     if job_status(redis, job_id) != JobStatus.SCHEDULED:
         return False
     job = Job.fetch(job_id, connection=redis)
@@ -191,7 +223,8 @@ def promote_scheduled(redis: Redis, job_id: str) -> bool:
     # Removed first: a crash in between leaves a scheduled job outside the registry, which
     # the next pass finds by its status and promotes again.
     ScheduledJobRegistry(queue=queue).remove(job)
-    queue.enqueue_job(job)
+    queue.enqueue_job(job, at_front=True)
+    _to_front_of_account_line(redis, job_id, account_id)
     logger.bind(queue=job.origin, job_id=job_id).info("scheduled job promoted")
     return True
 
@@ -220,6 +253,24 @@ def abandon_started(redis: Redis, job_id: str, reason: str) -> bool:
     release_slot(job)
     logger.bind(job_id=job_id).warning("abandoned job marked failed")
     return True
+
+
+@dataclass(frozen=True)
+class StartedJob:
+    """Which worker started a job, and when."""
+
+    worker_name: str
+    started_at: datetime
+
+
+def started_job(redis: Redis, job_id: str) -> StartedJob | None:
+    """The worker running a job RQ marks started, or None when the job is not started."""
+    if job_status(redis, job_id) != JobStatus.STARTED:
+        return None
+    job = Job.fetch(job_id, connection=redis)
+    if not job.worker_name or job.started_at is None:
+        return None
+    return StartedJob(worker_name=job.worker_name, started_at=as_utc(job.started_at))
 
 
 def drop_scheduled(redis: Redis, job_id: str) -> bool:

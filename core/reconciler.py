@@ -5,7 +5,9 @@ Rule 1 says Redis may lose everything at any moment. Each pass:
 
 - recovers work whose worker died: a send in flight or a sweep running whose account lease
   is no longer held by its worker, for at least one lease TTL, goes back to `queued` under
-  a new job id (a recovered send is claimed with `verify`);
+  a new job id (a recovered send is claimed with `verify`), ahead of its account's other
+  waiting sends; so does a queued row whose job a dead worker had started but not claimed,
+  which would otherwise hold its account's RQ slot until the job timed out;
 - re-creates every job a row still wants but Redis does not hold (queued sends, queued
   sweeps, draft jobs of unanswered inbound messages) under its stable job id, so a second
   pass adds nothing;
@@ -204,8 +206,37 @@ def _replaceable(
     return True
 
 
+def _stalled_by(
+    redis: Redis, settings: Settings, job_id: str, now: datetime, alive: set[str]
+) -> str | None:
+    """The dead worker of a job RQ still marks started although the row never left
+    `queued`: its worker died between taking the job and claiming the row. Such a job would
+    hold its account's one slot until RQ's own cleanup, the job timeout and a minute later.
+    A worker counts as dead once it has neither a heartbeat nor a lease, and its job has
+    been started for longer than a lease TTL and a heartbeat TTL: a live worker claims well
+    within that."""
+    started = queues.started_job(redis, job_id)
+    if started is None or started.worker_name in alive:
+        return None
+    grace = max(lease_ttl_s(settings), heartbeat_ttl_s(settings))
+    if now - started.started_at < timedelta(seconds=grace):
+        return None
+    return started.worker_name
+
+
+def _alive(redis: Redis, settings: Settings) -> set[str]:
+    """Workers that show they are alive: a current heartbeat or a held lease."""
+    beating = {seen.heartbeat.worker_id for seen in live_workers(redis, settings)}
+    return beating | set(held_accounts(redis, settings.redis_key_prefix).values())
+
+
 def _restore_sends(
-    session: Session, redis: Redis, settings: Settings, now: datetime, report: ReconcileReport
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    now: datetime,
+    alive: set[str],
+    report: ReconcileReport,
 ) -> None:
     rows = list(
         session.scalars(
@@ -227,8 +258,22 @@ def _restore_sends(
         status = queues.job_status(redis, job_id)
         if status == JobStatus.SCHEDULED:
             due = send.next_attempt_at is None or send.next_attempt_at <= now
-            if due and queues.promote_scheduled(redis, job_id):
+            if due and queues.promote_scheduled(redis, job_id, send.account_id):
                 report.sends_promoted.append(send.id)
+            continue
+        if status == JobStatus.STARTED:
+            dead = _stalled_by(redis, settings, job_id, now, alive)
+            if dead is not None and recover_send(
+                session,
+                redis,
+                settings,
+                send.id,
+                dead_worker=dead,
+                reason="worker died before claiming",
+                now=now,
+                stalled_attempt=send.attempt,
+            ):
+                report.sends_recovered.append(send.id)
             continue
         # dispatch_send schedules a job still in its backoff and enqueues a due one.
         if _replaceable(session, redis, Send, send, job_id, status) and dispatch_send(
@@ -238,7 +283,12 @@ def _restore_sends(
 
 
 def _restore_sweeps(
-    session: Session, redis: Redis, settings: Settings, report: ReconcileReport
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    now: datetime,
+    alive: set[str],
+    report: ReconcileReport,
 ) -> None:
     rows = list(
         session.scalars(
@@ -252,6 +302,19 @@ def _restore_sweeps(
     for sweep in rows:
         job_id = queues.sweep_job_id(sweep.id, sweep.attempt)
         status = queues.job_status(redis, job_id)
+        if status == JobStatus.STARTED:
+            dead = _stalled_by(redis, settings, job_id, now, alive)
+            if dead is not None and recover_sweep(
+                session,
+                redis,
+                settings,
+                sweep.id,
+                dead_worker=dead,
+                actor=RECONCILER_ACTOR,
+                stalled_attempt=sweep.attempt,
+            ):
+                report.sweeps_recovered.append(sweep.id)
+            continue
         if _replaceable(session, redis, Sweep, sweep, job_id, status) and dispatch_sweep(
             redis, settings, sweep
         ):
@@ -306,12 +369,13 @@ def reconcile(
                 actor=RECONCILER_ACTOR,
             ):
                 report.sweeps_recovered.append(sweep.id)
-        _restore_sends(session, redis, settings, now, report)
+        alive = _alive(redis, settings)
+        _restore_sends(session, redis, settings, now, alive, report)
         for account_id in bulk.accounts_with_unreleased_bulk(session):
             released = bulk.release_next_bulk(session, redis, settings, account_id)
             if released is not None:
                 report.bulk_released.append(released.id)
-        _restore_sweeps(session, redis, settings, report)
+        _restore_sweeps(session, redis, settings, now, alive, report)
         _restore_drafts(session, redis, report)
         redis.set(_key(settings, "last_pass"), now.isoformat())
     finally:

@@ -135,6 +135,12 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
     send = get_or_raise(session, Send, send_id, for_update=True)
     if send.status not in (SendStatus.queued, *_IN_FLIGHT):
         raise InvalidState(f"send {send_id} is {send.status.value}; it cannot be claimed")
+    if claim.attempt is not None and claim.attempt != send.attempt:
+        # The job outlived its attempt (its worker was judged dead before it claimed, say):
+        # the send is queued again under a new job, which alone may claim it.
+        raise InvalidState(
+            f"attempt {claim.attempt} of send {send_id} is over; it is at attempt {send.attempt}"
+        )
     if send.account.status != AccountStatus.active:
         # Held, not failed: the row stays queued and runs once the account is active again.
         raise InvalidState(
@@ -417,18 +423,26 @@ def recover_send(
     dead_worker: str,
     reason: str,
     now: datetime | None = None,
+    stalled_attempt: int | None = None,
 ) -> Send | None:
-    """Put a send whose worker died in flight back in the queue for a new attempt, whose
-    claim will verify the thread first. Returns None, changing nothing, when the send moved
-    on meanwhile (finished, or held by another worker). The dead worker's attempt does not
-    spend the send's retry budget: a crash is not the send's failure."""
+    """Put a send whose worker died back in the queue for a new attempt, ahead of the
+    account's other waiting sends. A send the dead worker had claimed is claimed with
+    `verify` next. `stalled_attempt` recovers instead a send still queued at that attempt
+    whose job the dead worker had started but not yet claimed. Returns None, changing
+    nothing, when the send moved on meanwhile. The dead worker's attempt does not spend the
+    send's retry budget: a crash is not the send's failure."""
     send = get_or_raise(session, Send, send_id, for_update=True)
-    if send.status not in IN_FLIGHT or send.worker_id != dead_worker:
+    if stalled_attempt is None:
+        owned = send.status in IN_FLIGHT and send.worker_id == dead_worker
+    else:
+        owned = send.status == SendStatus.queued and send.attempt == stalled_attempt
+    if not owned:
         session.rollback()
         return None
     previous = send.status
     dead_job = queues.send_job_id(send.id, send.attempt)
-    send.verify_since = send.typing_at or send.verify_since or send.claimed_at
+    if stalled_attempt is None:
+        send.verify_since = send.typing_at or send.verify_since or send.claimed_at
     back_to_queue(send, uses_attempt=False)
     audit.record(
         session,
@@ -442,13 +456,15 @@ def recover_send(
         reason=reason,
     )
     session.commit()
+    # The new job is queued first, while the dead job still holds the account's slot, so
+    # that freeing the slot hands it to this send rather than to a later one.
+    dispatch_send(redis, settings, send, now)
     try:
         queues.abandon_started(redis, dead_job, f"worker {dead_worker} died: {reason}")
     except RedisError as exc:
         logger.bind(send_id=send.id, error=type(exc).__name__).warning(
             "could not release the dead attempt's job"
         )
-    dispatch_send(redis, settings, send, now)
     return send
 
 

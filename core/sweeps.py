@@ -160,12 +160,19 @@ def recover_sweep(
     *,
     dead_worker: str,
     actor: str,
+    stalled_attempt: int | None = None,
 ) -> Sweep | None:
-    """Queue again a sweep whose worker died while it ran, under a new job id. Returns None,
-    changing nothing, when the sweep moved on meanwhile. Ingest dedupes, so what the dead
-    run already pushed is not stored twice."""
+    """Queue again a sweep whose worker died while it ran, under a new job id.
+    `stalled_attempt` recovers instead a sweep still queued at that attempt whose job the
+    dead worker had started but not yet marked running. Returns None, changing nothing,
+    when the sweep moved on meanwhile. Ingest dedupes, so what the dead run already pushed
+    is not stored twice."""
     sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
-    if sweep.status != SweepStatus.running or sweep.worker_id != dead_worker:
+    if stalled_attempt is None:
+        owned = sweep.status == SweepStatus.running and sweep.worker_id == dead_worker
+    else:
+        owned = sweep.status == SweepStatus.queued and sweep.attempt == stalled_attempt
+    if not owned:
         session.rollback()
         return None
     dead_job = queues.sweep_job_id(sweep.id, sweep.attempt)

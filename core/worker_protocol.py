@@ -114,6 +114,12 @@ class SweepResult(_Body):
 
 class SendClaim(_Body):
     worker_id: str = Field(min_length=1, max_length=200)
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        description="The attempt the claiming job was queued for; a job of an attempt that "
+        "is over (the send was queued again meanwhile) is refused.",
+    )
 
 
 class SendTicket(_Body):

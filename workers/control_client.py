@@ -116,10 +116,16 @@ class ControlPlaneClient:
         """Push scraped messages; the control plane ignores ones it already holds."""
         return self._model(IngestResult, "POST", "/v1/worker/ingest", batch)
 
-    def claim_send(self, send_id: int, worker_id: str) -> SendTicket | None:
-        """Claim a send; None when it is no longer to be sent (delivered, cancelled...)."""
+    def claim_send(
+        self, send_id: int, worker_id: str, attempt: int | None = None
+    ) -> SendTicket | None:
+        """Claim a send for an attempt; None when it is no longer to be sent by this job
+        (delivered, cancelled, queued again as a later attempt...)."""
         return self._model_unless_conflict(
-            SendTicket, "POST", f"/v1/worker/sends/{send_id}/claim", SendClaim(worker_id=worker_id)
+            SendTicket,
+            "POST",
+            f"/v1/worker/sends/{send_id}/claim",
+            SendClaim(worker_id=worker_id, attempt=attempt),
         )
 
     def send_progress(self, send_id: int, progress: SendProgress) -> None:

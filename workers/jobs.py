@@ -117,14 +117,15 @@ def _hold_for_login(
     )
 
 
-def send_job(send_id: int, account_id: int) -> str:
-    """Claim a send, pace, type it like a person, confirm it on the page and report.
+def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
+    """Claim a send for the attempt this job was queued for, pace, type it like a person,
+    confirm it on the page and report.
 
     A send an earlier attempt may have typed is first looked for in the thread, and only
     typed again when it is not there."""
     rt = current()
     log = logger.bind(send_id=send_id, account_id=account_id, worker=rt.worker_id)
-    ticket = rt.control.claim_send(send_id, rt.worker_id)
+    ticket = rt.control.claim_send(send_id, rt.worker_id, attempt)
     if ticket is None:
         log.info("send no longer wanted, skipping")
         return "skipped"

@@ -116,6 +116,10 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
     ],
     ("POST", "/v1/worker/sends/{send_id}/claim"): [
         ({}, "body.worker_id: Field required"),
+        (
+            {"worker_id": "w1", "attempt": 0},
+            "body.attempt: Input should be greater than or equal to 1",
+        ),
     ],
     ("POST", "/v1/worker/sends/{send_id}/progress"): [
         ({"worker_id": "w1", "status": "typed"}, "body.status: Input should be"),
