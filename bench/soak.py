@@ -1,7 +1,7 @@
 """Soak: `python -m bench.soak [--jobs N]`. Thousands of jobs on ONE browser worker: does it
 leak, does it recycle, does anything of it outlive it?
 
-The parts run as child processes (`bench.chaos.Cluster`: private Redis, sandbox, control
+The parts run as child processes (`bench.cluster.Cluster`: private Redis, sandbox, control
 plane, reconciler) with a single `fleet worker --queues send,scrape`. The load is scrape
 sweeps, the cheapest browser job: each one leases an account, takes its context, opens a
 page, reads the inbox and reports. The run keeps a sweep queued for every account
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.chaos import BenchFailed, Cluster, FleetApi
+from bench.cluster import BenchFailed, Cluster, FleetApi
 from bench.script import run_as_script
 from cli.demo import Progress
 from core.logging import configure_logging
