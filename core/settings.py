@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
     contexts_recycle_every: int = Field(default=50, gt=0, description="Jobs per context.")
     page_timeout_s: float = Field(
         default=30.0, gt=0, description="How long the driver waits for a page or element."
+    )
+    job_trace: Literal["off", "snapshots", "screenshots"] = Field(
+        default="snapshots",
+        description="What a browser job records for its failure trace: nothing (a failure "
+        "still keeps a screenshot), the DOM at each action, or that and a filmstrip, which "
+        "more than doubles the CPU a keystroke costs.",
     )
     browser_restart_every: int = Field(
         default=500, gt=0, description="Jobs before a worker relaunches its Chromium."

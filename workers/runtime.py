@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from loguru import logger
 from playwright.sync_api import BrowserContext, Page
@@ -101,7 +102,7 @@ class WorkerRuntime:
         keeper = LeaseKeeper(lease, self.lease_ttl_s() / 3)
         with keeper:
             context = self.browser.context_for(access.account_id, access.storage_state)
-            context.tracing.start(screenshots=True, snapshots=True)
+            self._start_trace(context)
             page = context.new_page()
             rng = random.Random(label)
             budgets = access.pacing.apply(profile.pacing)
@@ -119,11 +120,11 @@ class WorkerRuntime:
 
             @contextmanager
             def unrecorded() -> Iterator[None]:
-                context.tracing.stop()
+                self._stop_trace(context)
                 try:
                     yield
                 finally:
-                    context.tracing.start(screenshots=True, snapshots=True)
+                    self._start_trace(context)
 
             driver = PlatformDriver(
                 page,
@@ -146,11 +147,21 @@ class WorkerRuntime:
                 log.bind(error=type(exc).__name__, **artifacts).error(f"job failed: {exc}")
                 raise JobFailed(f"{type(exc).__name__}: {exc}", artifacts) from exc
             else:
-                context.tracing.stop()
+                self._stop_trace(context)
                 self._save_session(access.account_id, context)
             finally:
                 with suppress(PlaywrightError):
                     page.close()
+
+    def _start_trace(self, context: BrowserContext) -> None:
+        if self.settings.job_trace != "off":
+            context.tracing.start(
+                screenshots=self.settings.job_trace == "screenshots", snapshots=True
+            )
+
+    def _stop_trace(self, context: BrowserContext, path: Path | None = None) -> None:
+        if self.settings.job_trace != "off":
+            context.tracing.stop(path=path)
 
     def _keep_artifacts(self, page: Page, context: BrowserContext, label: str) -> dict[str, str]:
         folder = (self.settings.var_dir / "artifacts" / label).resolve()
@@ -162,8 +173,10 @@ class WorkerRuntime:
             artifacts["screenshot"] = str(shot)
         except Exception as exc:
             logger.debug(f"no screenshot: {exc}")
+        if self.settings.job_trace == "off":
+            return artifacts
         try:
-            context.tracing.stop(path=str(trace))
+            self._stop_trace(context, trace)
             artifacts["trace"] = str(trace)
         except Exception as exc:
             logger.debug(f"no trace: {exc}")
