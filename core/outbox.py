@@ -30,12 +30,25 @@ def _safely(what: str, row_id: int, enqueue: Callable[[], bool]) -> bool:
         return False
 
 
+def line_place(send: Send) -> queues.LinePlace:
+    """Where a send waits in its account's line. A later attempt of a reply or direct send
+    goes first: its text was written before the others, and a fan must not get a later
+    message first. A reply goes before direct sends. Bulk sends wait at the back whatever
+    their attempt: core.bulk lets one out only when nothing else waits."""
+    if send.priority == SendPriority.bulk:
+        return queues.LinePlace.back
+    if send.attempt > 1:
+        return queues.LinePlace.front
+    if send.priority == SendPriority.reply:
+        return queues.LinePlace.reply
+    return queues.LinePlace.back
+
+
 def dispatch_send(
     redis: Redis, settings: Settings, send: Send, now: datetime | None = None
 ) -> bool:
     """Enqueue the job of a queued send's current attempt, or schedule it when the attempt
-    waits out a backoff (`next_attempt_at` after `now`); False if no job was added. A
-    later attempt goes to the front of its account's line: its text was written first."""
+    waits out a backoff (`next_attempt_at` after `now`); False if no job was added."""
     at = send.next_attempt_at
     if at is not None and at > (now or utcnow()):
         return _safely(
@@ -54,8 +67,7 @@ def dispatch_send(
             send.account_id,
             send.attempt,
             settings.job_timeout_s,
-            # Replies and direct sends go before bulk ones (core.bulk), whatever their age.
-            front=send.attempt > 1 and send.priority != SendPriority.bulk,
+            place=line_place(send),
         ),
     )
 

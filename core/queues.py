@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from loguru import logger
 from redis import Redis
@@ -107,47 +107,66 @@ def enqueue_sweep(
     )
 
 
-# Moves a job waiting for its account's slot ahead of every other waiting job of that
-# account. RQ promotes waiting jobs oldest score first, and it scores a job by when it was
-# enqueued, which would put a re-entering send behind messages written after it.
-# KEYS: the rate limit's waiting set. ARGV: job id.
-_FRONT_OF_LINE = """
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-    return 0
+class LinePlace(IntEnum):
+    """Where a send job waits in its account's line: before every job of a lower place,
+    first come first served within a place."""
+
+    # Direct and bulk sends (core.bulk keeps bulk ones behind the others by itself).
+    back = 0
+    # A reply to a fan goes before waiting direct sends.
+    reply = 1
+    # A send coming back (a retry, a dead worker's) was written before all of them.
+    front = 2
+
+
+# RQ lets waiting jobs through lowest score first, scoring each by when it was enqueued;
+# a place lowers the score by this many seconds per step, far more than any job waits.
+_PLACE_STEP_S = 1e9
+
+# Lowers a waiting job's score by ARGV[2] (a job already let through is left alone).
+# KEYS: the rate limit's waiting set. ARGV: job id, seconds to move it forward.
+_MOVE_UP = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score then
+    redis.call('ZADD', KEYS[1], tonumber(score) - tonumber(ARGV[2]), ARGV[1])
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if first[1] ~= ARGV[1] then
-    redis.call('ZADD', KEYS[1], tonumber(first[2]) - 1, ARGV[1])
-end
-return 1
+return score and 1 or 0
 """
 
 
-def _to_front_of_account_line(redis: Redis, job_id: str, account_id: int) -> None:
-    """Put a job that waits for its account's slot first in that account's line, and make
-    its promotion push it to the front of its queue (a job already promoted is there)."""
+def _take_place(redis: Redis, job_id: str, account_id: int, place: LinePlace) -> None:
+    """Move a job waiting for its account's slot to its place in that account's line."""
+    if place == LinePlace.back:
+        return
     registry = RateLimitRegistry(account_rate_limit(account_id).key, connection=redis)
-    redis.eval(_FRONT_OF_LINE, 1, registry.rate_limited_key, job_id)
+    redis.eval(_MOVE_UP, 1, registry.rate_limited_key, job_id, place * _PLACE_STEP_S)
 
 
 def enqueue_send(
-    redis: Redis, send_id: int, account_id: int, attempt: int, timeout: int, *, front: bool = False
+    redis: Redis,
+    send_id: int,
+    account_id: int,
+    attempt: int,
+    timeout: int,
+    *,
+    place: LinePlace = LinePlace.back,
 ) -> bool:
-    """Queue the send job of a send row's current attempt. `front` puts it ahead of the
-    account's other waiting sends: a send coming back (a retry, a dead worker's) was
-    written before them, and a fan must not get a later message first."""
+    """Queue the send job of a send row's current attempt, at `place` in its account's
+    line (one job per account runs at a time, so the line is the order the account's
+    sends go out in)."""
+    job_id = send_job_id(send_id, attempt)
     added = _enqueue(
         redis,
         QueueName.send,
         SEND_JOB,
         (send_id, account_id, attempt),
-        send_job_id(send_id, attempt),
+        job_id,
         timeout,
         account_rate_limit(account_id),
-        at_front=front,
+        at_front=place == LinePlace.front,
     )
-    if added and front:
-        _to_front_of_account_line(redis, send_job_id(send_id, attempt), account_id)
+    if added:
+        _take_place(redis, job_id, account_id, place)
     return added
 
 
@@ -212,10 +231,10 @@ def job_status(redis: Redis, job_id: str) -> JobStatus | None:
     return JobStatus(raw.decode() if isinstance(raw, bytes) else raw)
 
 
-def promote_scheduled(redis: Redis, job_id: str, account_id: int) -> bool:
-    """Move a scheduled job onto its queue now, through its rate limit and at the front of
-    its account's line: only a send coming back after a backoff is ever scheduled. False
-    when the job is not a scheduled one."""
+def promote_scheduled(redis: Redis, job_id: str, account_id: int, place: LinePlace) -> bool:
+    """Move a scheduled job (a send coming back after a backoff) onto its queue now,
+    through its rate limit, at `place` in its account's line. False when the job is not a
+    scheduled one."""
     if job_status(redis, job_id) != JobStatus.SCHEDULED:
         return False
     job = Job.fetch(job_id, connection=redis)
@@ -223,8 +242,8 @@ def promote_scheduled(redis: Redis, job_id: str, account_id: int) -> bool:
     # Removed first: a crash in between leaves a scheduled job outside the registry, which
     # the next pass finds by its status and promotes again.
     ScheduledJobRegistry(queue=queue).remove(job)
-    queue.enqueue_job(job, at_front=True)
-    _to_front_of_account_line(redis, job_id, account_id)
+    queue.enqueue_job(job, at_front=place == LinePlace.front)
+    _take_place(redis, job_id, account_id, place)
     logger.bind(queue=job.origin, job_id=job_id).info("scheduled job promoted")
     return True
 

@@ -40,7 +40,7 @@ from core import bulk, queues
 from core.db import Database, utcnow
 from core.lease import held_accounts
 from core.models import Account, AccountStatus, Draft, Message, Send, SendPriority, Sweep
-from core.outbox import dispatch_draft, dispatch_send, dispatch_sweep
+from core.outbox import dispatch_draft, dispatch_send, dispatch_sweep, line_place
 from core.sends import IN_FLIGHT, RECONCILER_ACTOR, recover_send
 from core.settings import Settings
 from core.sweeps import recover_sweep
@@ -258,7 +258,7 @@ def _restore_sends(
         status = queues.job_status(redis, job_id)
         if status == JobStatus.SCHEDULED:
             due = send.next_attempt_at is None or send.next_attempt_at <= now
-            if due and queues.promote_scheduled(redis, job_id, send.account_id):
+            if due and queues.promote_scheduled(redis, job_id, send.account_id, line_place(send)):
                 report.sends_promoted.append(send.id)
             continue
         if status == JobStatus.STARTED:
