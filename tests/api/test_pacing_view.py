@@ -21,14 +21,15 @@ def _account(client: TestClient, keys: ApiKeys, **extra: object) -> dict:
 def test_pacing_shows_profile_budgets_overrides_and_use(
     client: TestClient, api_keys: ApiKeys, redis: Redis
 ) -> None:
-    account = _account(client, api_keys, pacing={"sends_per_hour": 30})
+    # A gap of 4 real seconds: long enough that a busy machine still reads it running.
+    account = _account(client, api_keys, pacing={"sends_per_hour": 30, "min_send_gap_s": 400})
     assert account["pacing"] == {
-        "min_send_gap_s": None,
+        "min_send_gap_s": 400,
         "sends_per_hour": 30,
         "actions_per_minute": None,
         "daily_send_cap": None,
     }
-    budgets = PacingProfile(sends_per_hour=30)
+    budgets = PacingProfile(sends_per_hour=30, min_send_gap_s=400)
     pacer = Pacer(redis, TEST_KEY_PREFIX, 0.01)
     assert pacer.reserve(account["id"], "send", budgets) == 0.0
 
@@ -36,10 +37,10 @@ def test_pacing_shows_profile_budgets_overrides_and_use(
     assert view.status_code == 200, view.text
     body = view.json()
     assert body["budgets"]["sends_per_hour"] == 30
-    assert body["budgets"]["min_send_gap_s"] == 4.0  # the sandbox profile's default
+    assert body["budgets"]["daily_send_cap"] == 1000  # the sandbox profile's default
     assert body["overrides"]["sends_per_hour"] == 30
     assert body["used"] == {"sends_last_hour": 1, "sends_last_day": 1, "actions_last_minute": 1}
-    assert 0 < body["next_send_in_s"] <= 4.0 * 0.01
+    assert 0 < body["next_send_in_s"] <= 400 * 0.01
     assert body["time_scale"] == 0.01
 
 
