@@ -12,7 +12,17 @@ from redis import Redis
 from api.deps import PrincipalDep
 from api.errors import install_error_handlers
 from api.middleware import RequestLogMiddleware
-from api.routers import accounts, conversations, drafts, fleet, health, sends, sweeps, worker
+from api.routers import (
+    accounts,
+    analytics,
+    conversations,
+    drafts,
+    fleet,
+    health,
+    sends,
+    sweeps,
+    worker,
+)
 from core.db import Database
 from core.settings import Settings, get_settings
 
@@ -48,7 +58,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = redis
     install_error_handlers(app)
     app.add_middleware(RequestLogMiddleware)
-    for module in (health, accounts, sweeps, conversations, drafts, sends, worker, fleet):
+    for module in (
+        health,
+        accounts,
+        sweeps,
+        conversations,
+        drafts,
+        sends,
+        worker,
+        fleet,
+        analytics,
+    ):
         app.include_router(module.router)
 
     @app.get("/v1/openapi.json", include_in_schema=False)

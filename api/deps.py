@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, verify_key
 from core.db import Database
+from core.drafting.base import Drafter
+from core.drafting.providers import get_drafter
 from core.errors import MAX_ID
 from core.models import Role
 from core.settings import Settings
@@ -38,10 +40,16 @@ def get_redis(request: Request) -> Redis:
     return request.app.state.redis
 
 
+def configured_drafter(settings: Annotated[Settings, Depends(get_settings)]) -> Drafter:
+    """The drafter the settings configure, for drafting in a request."""
+    return get_drafter(settings)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
+DrafterDep = Annotated[Drafter, Depends(configured_drafter)]
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <api key>")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key.")

@@ -156,6 +156,42 @@ def sweep(
 
 
 @app.command()
+def nudge(
+    account: Annotated[int | None, typer.Option(help="Account id; omit for every account.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="The most nudges to draft per account.", min=1)
+    ] = None,
+) -> None:
+    """Draft the follow-ups and re-engagements that silent conversations are due (what cron
+    runs, e.g. hourly): one account, or every active account with nudges on."""
+    from core.db import Database
+    from core.drafting.providers import get_drafter
+    from core.errors import InvalidState, NotFound
+    from core.nudges import run_nudges
+
+    settings = _settings_with_redis("cli")
+    database = Database(settings.database_url)
+    database.create_all()
+    redis = Redis.from_url(settings.redis_url or "")
+    with database.session() as session:
+        try:
+            drafts = run_nudges(
+                session,
+                redis,
+                settings,
+                get_drafter(settings),
+                account_id=account,
+                actor="cli",
+                limit=limit,
+            )
+        except (InvalidState, NotFound) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--account") from exc
+        for draft in drafts:
+            typer.echo(f"draft {draft.id} ({draft.kind}) for conversation {draft.conversation_id}")
+    database.dispose()
+
+
+@app.command()
 def reconcile(
     interval: Annotated[
         float | None,

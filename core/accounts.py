@@ -44,8 +44,9 @@ def create_account(
     persona: Persona | None = None,
     auto_send: bool = False,
     pacing: PacingOverrides | None = None,
+    policy: ApprovalPolicy | None = None,
 ) -> Account:
-    """Create and commit an account."""
+    """Create and commit an account; without a `policy`, the policy's defaults hold."""
     account = Account(
         name=name,
         profile=profile,
@@ -56,6 +57,7 @@ def create_account(
         auto_send=auto_send,
         status=AccountStatus.active,
         pacing=(pacing or PacingOverrides()).model_dump(exclude_none=True),
+        policy=None if policy is None else policy.model_dump(),
     )
     session.add(account)
     session.flush()
@@ -67,6 +69,7 @@ def create_account(
         account.id,
         profile=profile,
         auto_send=auto_send,
+        policy=policy is not None,
     )
     session.commit()
     return account

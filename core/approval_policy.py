@@ -10,6 +10,10 @@ draft by policy only when every condition holds:
 - the content filter and the wellbeing guard found nothing.
 
 Anything else is queued for an operator, with every failed condition as a reason.
+
+The policy also holds the account's other per-fan rules: the daily spend cap above which
+no PPV is offered (`core.offers`), and when the nudge pass (`core.nudges`) drafts a
+follow-up or a re-engagement.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.drafting.fan import SpendTier
 
@@ -28,8 +32,9 @@ TOP_TIER = "top_tier_fan"
 
 
 class ApprovalPolicy(BaseModel):
-    """An account's approval settings, stored as JSON on the account; every field has a
-    default. `disclosure` is appended to every message an approved draft becomes."""
+    """An account's approval settings and per-fan rules, stored as JSON on the account;
+    every field has a default. `disclosure` is appended to every message an approved draft
+    becomes."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +59,46 @@ class ApprovalPolicy(BaseModel):
         max_length=200,
         description="A line appended to AI-drafted messages on approval; none when unset.",
     )
+    daily_token_cap: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000_000,
+        description="LLM tokens the account may spend per UTC day before its drafts are "
+        "written offline; unset: the fleet's per-account default.",
+    )
+
+    daily_spend_cap_cents: int | None = Field(
+        default=None,
+        gt=0,
+        le=10_000_000,
+        description="No PPV is offered to a fan whose spend in the last 24 hours (tips and "
+        "paid PPVs, cents) plus the offer's price would be above this; unset: no cap.",
+    )
+    nudges: bool = Field(
+        default=True, description="Whether the nudge pass drafts follow-ups and re-engagements."
+    )
+    follow_up_after_h: float = Field(
+        default=24.0,
+        gt=0,
+        le=30 * 24,
+        description="Hours (wall clock) our last message may go unanswered before a "
+        "follow_up is drafted; no nudge of either kind comes sooner after our message.",
+    )
+    re_engage_after_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=365,
+        description="Days (wall clock) a fan may stay silent before a re_engage is drafted.",
+    )
+
+    @model_validator(mode="after")
+    def _re_engage_after_follow_up(self) -> ApprovalPolicy:
+        if self.re_engage_after_days * 24 <= self.follow_up_after_h:
+            raise ValueError(
+                "re_engage_after_days must be longer than follow_up_after_h, or no follow-up "
+                "would ever be drafted"
+            )
+        return self
 
 
 class Route(StrEnum):

@@ -1,10 +1,11 @@
-"""Drafts: written for an inbound message, then approved into a send or rejected."""
+"""Drafts: written for an inbound message or a nudge, then approved into a send or
+rejected."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,15 +15,19 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, content_filter, feedback, review_queue, wellbeing
+from core import ai_budget, audit, content_filter, feedback, offers, review_queue, wellbeing
 from core.approval_policy import ApprovalPolicy, Candidate, Route, decide
 from core.db import Page, utcnow
+from core.drafting import intent
 from core.drafting.base import (
+    NUDGE_KINDS,
     ConversationTurn,
+    Detection,
     DraftContext,
     Drafter,
     DraftKind,
     DraftResult,
+    KindSource,
     Persona,
 )
 from core.drafting.fan import (
@@ -47,13 +52,14 @@ from core.models import (
 from core.outbox import dispatch_send
 from core.review_queue import Standing
 from core.settings import Settings
-from core.wellbeing import GuardResult, SpendEvent
+from core.wellbeing import GuardResult, SpendEvent, SpendWindow
 from core.worker_protocol import Direction, SendStatus
 
 HISTORY_MESSAGES = 10
 AUTO_SEND_ACTOR = "policy:auto_send"
 FILTER_ACTOR = "policy:content_filter"
 GUARD_ACTOR = "policy:wellbeing"
+SPEND_CAP_ACTOR = "policy:spend_cap"
 FLAG_REASON_MAX = 500
 # The longest text a send may carry: the API's and the platforms' limit.
 SEND_TEXT_MAX_CHARS = 5000
@@ -110,16 +116,18 @@ def _queued(
     policy: dict[str, Any] | None,
     now: datetime,
 ) -> QueuedDraft:
-    """`draft` with its standing; the fan's wait runs from their message to the decision,
-    or to `now` while the draft is pending."""
+    """`draft` with its standing; the wait runs to the decision, or to `now` while the
+    draft is pending, from the fan's message, or for a nudge (which answers nobody) from
+    the draft's creation."""
     pending = draft.status == DraftStatus.pending
     target = ApprovalPolicy.model_validate(policy or {}).response_target_s
     fan_tier = spend_tier(total_spend_cents)
+    since = draft.created_at if draft.kind in NUDGE_KINDS else sent_at
     place = review_queue.standing(
         tier=fan_tier,
         total_spend_cents=total_spend_cents,
         kind=draft.kind,
-        waiting_s=review_queue.waited(sent_at, now if pending else draft.decided_at or now),
+        waiting_s=review_queue.waited(since, now if pending else draft.decided_at or now),
         target_s=settings.scaled(target),
         pending=pending,
     )
@@ -252,16 +260,13 @@ def _fan_snapshot(
 
 
 def _guard(
-    conversation: Conversation,
-    recent: Sequence[Message],
-    events: list[SpendEvent],
-    message: Message,
+    conversation: Conversation, recent: Sequence[Message], window: SpendWindow
 ) -> GuardResult:
-    """The wellbeing guard over the fan's recent messages and spend up to `message`."""
+    """The wellbeing guard over the fan's recent messages and spend window."""
     fan_messages = [(m.id, m.text) for m in recent if m.direction == Direction.inbound]
     return wellbeing.assess(
         fan_messages,
-        wellbeing.spend_window(events, message.sent_at),
+        window,
         standing_flag=conversation.flag_reason if conversation.flagged_for_review else None,
     )
 
@@ -314,23 +319,26 @@ def _hit_counts(variants: list[dict[str, Any]]) -> dict[str, int]:
     return dict(Counter(hit["rule"] for v in variants for hit in v["filter_hits"]))
 
 
+def _existing_draft(session: Session, message_id: int, nudge: str | None) -> int | None:
+    """The draft already written for `message_id`: its reply, or its nudge of kind `nudge`."""
+    stmt = select(Draft.id).where(Draft.message_id == message_id)
+    if nudge is None:
+        stmt = stmt.where(Draft.kind.not_in(NUDGE_KINDS))
+    else:
+        stmt = stmt.where(Draft.kind == nudge)
+    return session.scalar(stmt.limit(1))
+
+
 def create_draft_for_message(
     session: Session, redis: Redis, settings: Settings, drafter: Drafter, message_id: int
 ) -> int | None:
-    """Draft a reply to an inbound message and commit it as pending; return the draft id.
+    """Draft a reply to an inbound message (`write_draft`); return the draft id.
 
-    Idempotent: a message that already has a draft returns that draft's id. Returns None,
-    drafting nothing, when the message is outbound or no longer the conversation's newest
-    (a later message, or a reply already sent, supersedes it).
-
-    The wellbeing guard reads the fan first: a flagged fan gets no sales kind, a prompt
-    without sales talk, and a flagged conversation. The drafter writes
-    `settings.draft_variants` variants; the content filter reads each one. A filter hit
-    on the best variant, or a guard signal, holds the draft (`blocked`) for a human. On an
-    account with `auto_send`, the approval policy (`core.approval_policy`) then decides
-    whether the draft goes out at once or waits in the queue, and says why it waits.
+    Idempotent: a message that already has a reply draft returns that draft's id. Returns
+    None, drafting nothing, when the message is outbound or no longer the conversation's
+    newest (a later message, or a reply already sent, supersedes it).
     """
-    existing = session.scalar(select(Draft.id).where(Draft.message_id == message_id))
+    existing = _existing_draft(session, message_id, None)
     if existing is not None:
         return existing
     message = get_or_raise(session, Message, message_id)
@@ -340,59 +348,191 @@ def create_draft_for_message(
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(1)
     )
-    log = logger.bind(message_id=message_id, conversation_id=message.conversation_id)
     if message.direction != Direction.inbound or newest != message.id:
-        log.info("message superseded or outbound; no draft")
+        logger.bind(message_id=message_id, conversation_id=message.conversation_id).info(
+            "message superseded or outbound; no draft"
+        )
         return None
+    return write_draft(session, redis, settings, drafter, message)
+
+
+def _detection(message: Message, nudge: str | None) -> Detection:
+    """The kind the message calls for before any drafter reads it: a nudge's or a tip's
+    is a fact, anything else the heuristic's guess."""
+    if nudge is not None:
+        return Detection(nudge, 100, KindSource.rule)
+    if message.tip_cents > 0:
+        return Detection(DraftKind.tip_thanks, 100, KindSource.rule)
+    return intent.detect_kind(message.text)
+
+
+def _audit_withheld(session: Session, draft: Draft, detection: Detection) -> None:
+    """Audit a sales kind the wellbeing guard or the daily spend cap kept from the draft."""
+    withheld = draft.kind_withheld or ""
+    actor = SPEND_CAP_ACTOR if withheld.startswith(offers.DAILY_SPEND_CAP) else GUARD_ACTOR
+    audit.record(
+        session,
+        actor,
+        "draft.offer_withheld",
+        "draft",
+        draft.id,
+        detected_kind=detection.kind,
+        kind=draft.kind,
+        reason=withheld,
+        message_id=draft.message_id,
+    )
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A draft as the drafter wrote it and the content filter and the guard read it."""
+
+    result: DraftResult
+    detection: Detection
+    decided: offers.KindDecision
+    guard: GuardResult
+    fan_tier: SpendTier
+    variants: list[dict[str, Any]]
+
+    def fill(self, draft: Draft) -> None:
+        """Put the kind, the variants (the best one as `text`), the drafter, its usage and
+        the screening on `draft`."""
+        best = self.variants[0]
+        draft.kind = self.decided.kind
+        draft.detected_kind = self.detection.kind
+        draft.kind_confidence = self.detection.confidence
+        draft.kind_source = self.detection.source.value
+        draft.kind_withheld = self.decided.withheld
+        draft.ppv_price_cents = self.decided.ppv_price_cents
+        draft.text = best["text"]
+        draft.variants = self.variants
+        draft.confidence = best["confidence"]
+        draft.provider = self.result.provider
+        draft.model = self.result.model
+        draft.prompt_tokens = self.result.prompt_tokens
+        draft.completion_tokens = self.result.completion_tokens
+        draft.fallback_reason = self.result.fallback_reason
+        draft.filter_hits = best["filter_hits"]
+        draft.guard_signals = [signal.as_dict() for signal in self.guard.signals]
+        draft.blocked = bool(best["filter_hits"]) or self.guard.flagged
+
+
+def compose_draft(
+    session: Session,
+    settings: Settings,
+    drafter: Drafter,
+    message: Message,
+    *,
+    nudge: str | None = None,
+    now: datetime | None = None,
+    seed: int | None = None,
+    variants: int | None = None,
+    operator: str | None = None,
+) -> Composed:
+    """Draft for `message` and screen the variants: the one drafting path, shared by new
+    drafts (`write_draft`) and redrafts. The session's transaction is committed before
+    the drafter runs. `seed` and `variants` default to the message's id and
+    `settings.draft_variants`; `operator` is who asked, for a redraft. The AI budgets
+    (`core.ai_budget`) choose the drafter and meter the call."""
     conversation = message.conversation
     account = conversation.account
     persona = Persona.model_validate(account.persona)
     policy = policy_of(account)
+    at = message.sent_at if nudge is None else (now or utcnow())
     recent = _recent(session, message)
     snapshot, events = _fan_snapshot(session, conversation.fan, message)
-    guard = _guard(conversation, recent, events, message)
-    kind = DraftKind.tip_thanks if message.tip_cents > 0 else DraftKind.reply
+    if nudge is not None:
+        snapshot = replace(snapshot, silent_for=at - message.sent_at)
+    window = wellbeing.spend_window(events, at)
+    guard = _guard(conversation, recent, window)
+    terms = offers.offer_terms(persona, policy, snapshot.tier, guard, window.recent_cents)
+    detection = _detection(message, nudge)
+    planned = offers.decide_kind(detection.kind, terms, guard)
     context = DraftContext(
         persona=persona,
         fan_name=conversation.fan.name,
         inbound_text=message.text,
         history=[ConversationTurn(m.direction.value, m.text) for m in recent],
-        kind=wellbeing.safe_kind(kind, guard),
-        seed=message.id,
+        kind=planned.kind,
+        classify=detection.source == KindSource.heuristic,
+        seed=message.id if seed is None else seed,
         fan=snapshot,
         wellbeing_flagged=guard.flagged,
-        variants=settings.draft_variants,
+        spend_capped=terms.spend_capped,
+        ppv_price_cents=terms.price_cents if terms.barred is None else None,
+        variants=variants or settings.draft_variants,
+    )
+    drafter = ai_budget.drafter_for(
+        session, settings, drafter, account_id=account.id, operator=operator
     )
     # End the read transaction before drafting: an LLM call takes seconds, and SQLite's
     # BEGIN IMMEDIATE would hold the database's write lock all that time.
     session.commit()
     result = drafter.draft(context)
-    variants = _screened_variants(result, persona)
-    best = variants[0]
+    detection = result.detection or detection
+    return Composed(
+        result=result,
+        detection=detection,
+        decided=offers.decide_kind(detection.kind, terms, guard),
+        guard=guard,
+        fan_tier=snapshot.tier,
+        variants=_screened_variants(result, persona),
+    )
+
+
+def write_draft(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    drafter: Drafter,
+    message: Message,
+    *,
+    nudge: str | None = None,
+    now: datetime | None = None,
+) -> int | None:
+    """Write a draft and commit it as pending; return its id. The one way every draft is
+    written: a reply to the inbound `message`, or with `nudge` (a `NUDGE_KINDS` kind) a
+    nudge breaking the silence since `message`, the fan's last message, at `now`.
+
+    The wellbeing guard reads the fan first, and the offer terms (`core.offers`) price a
+    PPV for their tier and say whether one may be offered. The kind comes from the
+    detector (`core.drafting.intent`; a drafter with an LLM classifies the message itself,
+    and its kind wins); a sales kind the guard or the daily spend cap bars is drafted as a
+    plain reply, and the draft says why. A flagged fan gets a prompt without sales talk and
+    a flagged conversation. The drafter writes `settings.draft_variants` variants; the
+    content filter reads each one. A filter hit on the best variant, or a guard signal,
+    holds the draft (`blocked`) for a human. On an account with `auto_send`, the approval
+    policy (`core.approval_policy`) then decides whether the draft goes out at once or
+    waits in the queue, and says why it waits.
+
+    A draft of the same message (and nudge kind) stored meanwhile by another run wins:
+    its id is returned, and nothing else is written.
+    """
+    conversation = message.conversation
+    account = conversation.account
+    log = logger.bind(
+        message_id=message.id, conversation_id=conversation.id, nudge=nudge, account_id=account.id
+    )
+    composed = compose_draft(session, settings, drafter, message, nudge=nudge, now=now)
+    result, detection, guard, variants = (
+        composed.result,
+        composed.detection,
+        composed.guard,
+        composed.variants,
+    )
     draft = Draft(
         conversation_id=message.conversation_id,
         message_id=message.id,
-        kind=context.kind,
-        text=best["text"],
-        variants=variants,
-        confidence=best["confidence"],
-        provider=result.provider,
-        model=result.model,
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
         status=DraftStatus.pending,
-        fallback_reason=result.fallback_reason,
-        filter_hits=best["filter_hits"],
-        guard_signals=[signal.as_dict() for signal in guard.signals],
-        blocked=bool(best["filter_hits"]) or guard.flagged,
     )
+    composed.fill(draft)
     session.add(draft)
     try:
         session.flush()
     except IntegrityError:
-        # Another run of this job stored its draft first; that one stands.
+        # Another run stored this draft first; that one stands.
         session.rollback()
-        return session.scalar(select(Draft.id).where(Draft.message_id == message_id))
+        return _existing_draft(session, message.id, nudge)
     audit.record(
         session,
         f"drafter:{result.provider}",
@@ -405,6 +545,10 @@ def create_draft_for_message(
         completion_tokens=result.completion_tokens,
         fallback_reason=result.fallback_reason,
         kind=draft.kind,
+        detected_kind=detection.kind,
+        kind_confidence=detection.confidence,
+        kind_source=detection.source.value,
+        ppv_price_cents=draft.ppv_price_cents,
         variants=len(variants),
         confidence=draft.confidence,
         blocked=draft.blocked,
@@ -413,11 +557,15 @@ def create_draft_for_message(
     hits = _hit_counts(variants)
     if hits:
         audit.record(session, FILTER_ACTOR, "draft.filter_hits", "draft", draft.id, **hits)
+    if draft.kind_withheld is not None:
+        _audit_withheld(session, draft, detection)
     if guard.flagged:
         _flag_conversation(session, conversation, guard, draft)
     session.commit()
     log.bind(
         draft_id=draft.id,
+        kind=draft.kind,
+        detected_kind=detection.kind,
         provider=result.provider,
         fallback=result.fallback_reason is not None,
         variants=len(variants),
@@ -426,12 +574,12 @@ def create_draft_for_message(
     if not account.auto_send:
         return draft.id
     decision = decide(
-        policy,
+        policy_of(account),
         account.auto_send,
         Candidate(
             confidence=draft.confidence,
             ppv_price_cents=draft.ppv_price_cents,
-            fan_tier=snapshot.tier,
+            fan_tier=composed.fan_tier,
             block_reasons=tuple(draft.block_reasons),
         ),
     )
@@ -547,6 +695,27 @@ def _with_disclosure(text: str, disclosure: str | None) -> str:
     return text if disclosure is None else f"{text}\n{disclosure}"
 
 
+def _refuse_moot_nudge(session: Session, draft: Draft) -> None:
+    """`InvalidState` when `draft` is a nudge and the fan has written since the message
+    whose silence it was to break."""
+    if draft.kind not in NUDGE_KINDS:
+        return
+    silence_start = session.get_one(Message, draft.message_id).sent_at
+    answered = session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == draft.conversation_id,
+            Message.direction == Direction.inbound,
+            Message.sent_at > silence_start,
+        )
+        .limit(1)
+    )
+    if answered is not None:
+        raise InvalidState(
+            f"draft {draft.id} is a {draft.kind} but the fan has written since; reject it"
+        )
+
+
 def approve_draft(
     session: Session,
     redis: Redis,
@@ -567,9 +736,11 @@ def approve_draft(
     callers pass it only for an admin who asked to override, and the override is audited
     with its reason. The send carries the account's disclosure line, if it has one. The
     decision, its feedback row (chosen and final text, edit distance) and the new send are
-    one transaction; the send job is enqueued after it commits.
+    one transaction; the send job is enqueued after it commits. A nudge whose silence the
+    fan has broken since is refused (`InvalidState`): it would answer nothing.
     """
     draft = _pending(session, draft_id, actor)
+    _refuse_moot_nudge(session, draft)
     original, confidence = _chosen(draft, variant)
     final = original if text is None else text
     edited = final != original
@@ -701,4 +872,81 @@ def reject_draft(session: Session, draft_id: int, *, actor: str, reason: str) ->
     draft.claim_expires_at = None
     audit.record(session, actor, "draft.rejected", "draft", draft.id)
     session.commit()
+    return draft
+
+
+def redraft_draft(
+    session: Session,
+    settings: Settings,
+    drafter: Drafter,
+    draft_id: int,
+    *,
+    actor: str,
+    variants: int | None = None,
+) -> Draft:
+    """Replace a pending draft's variants with fresh ones, drafted for `actor` through
+    `compose_draft` like every draft, and return the draft.
+
+    Another reviewer's live claim refuses it (`InvalidState`), checked before drafting and
+    again after: no lock is held while the drafter runs, so a draft decided or claimed
+    meanwhile keeps what it had (the call's usage still counts). The call counts against
+    `actor`'s LLM requests per hour; past those, or past a token cap, the variants are the
+    offline drafter's and `fallback_reason` says why. Each redraft has its own seed, so
+    offline variants change too. The draft's tokens add up everything it cost; the claim
+    stays with its holder. `variants` defaults to `settings.draft_variants`.
+    """
+    draft = _pending(session, draft_id, actor)
+    message = session.get_one(Message, draft.message_id)
+    nudge = draft.kind if draft.kind in NUDGE_KINDS else None
+    composed = compose_draft(
+        session,
+        settings,
+        drafter,
+        message,
+        nudge=nudge,
+        # Distinct per message and redraft (for the first 65,535 redrafts).
+        seed=(message.id << 16) + draft.redrafts + 1,
+        variants=variants,
+        operator=actor,
+    )
+    draft = _pending(session, draft_id, actor)
+    spent = (draft.prompt_tokens, draft.completion_tokens)
+    composed.fill(draft)
+    draft.prompt_tokens += spent[0]
+    draft.completion_tokens += spent[1]
+    draft.redrafts += 1
+    result = composed.result
+    audit.record(
+        session,
+        actor,
+        "draft.redrafted",
+        "draft",
+        draft.id,
+        provider=result.provider,
+        model=result.model,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        fallback_reason=result.fallback_reason,
+        kind=draft.kind,
+        variants=len(composed.variants),
+        confidence=draft.confidence,
+        blocked=draft.blocked,
+        redrafts=draft.redrafts,
+    )
+    hits = _hit_counts(composed.variants)
+    if hits:
+        audit.record(session, FILTER_ACTOR, "draft.filter_hits", "draft", draft.id, **hits)
+    if draft.kind_withheld is not None:
+        _audit_withheld(session, draft, composed.detection)
+    if composed.guard.flagged:
+        _flag_conversation(session, draft.conversation, composed.guard, draft)
+    session.commit()
+    logger.bind(
+        draft_id=draft.id,
+        actor=actor,
+        provider=result.provider,
+        fallback=result.fallback_reason is not None,
+        variants=len(composed.variants),
+        redrafts=draft.redrafts,
+    ).info("draft redrafted")
     return draft

@@ -1,5 +1,5 @@
 """The control plane's tables: CRM (accounts, fans, conversations, messages), the outbox
-(drafts, their feedback, and sends), sweeps, the audit log and API keys."""
+(drafts, their feedback, and sends), AI usage, sweeps, the audit log and API keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -126,21 +127,47 @@ class Message(Base):
     conversation: Mapped[Conversation] = relationship()
 
 
+# The nudge kinds (`core.drafting.base.NUDGE_KINDS`), for the drafts' partial indexes.
+_NUDGE_KINDS_SQL = "kind IN ('follow_up', 're_engage')"
+
+
 class Draft(Base):
-    """A reply written by a drafter for one inbound message, waiting for a decision."""
+    """A message written by a drafter, waiting for a decision: a reply to one inbound
+    message, or a nudge (`follow_up`, `re_engage`) breaking the silence after it.
+
+    `message_id` is the inbound message answered, or for a nudge the fan's last message,
+    whose silence it breaks. Unique among replies: one draft per inbound message, so a
+    re-run draft job finds the first one; unique per nudge kind: one follow-up and one
+    re-engagement per silence at most."""
 
     __tablename__ = "drafts"
+    __table_args__ = (
+        Index(
+            "uq_drafts_reply_message",
+            "message_id",
+            unique=True,
+            sqlite_where=sql_text(f"NOT ({_NUDGE_KINDS_SQL})"),
+            postgresql_where=sql_text(f"NOT ({_NUDGE_KINDS_SQL})"),
+        ),
+        Index("uq_drafts_message_kind", "message_id", "kind", unique=True),
+    )
     label: ClassVar[str] = "draft"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    # Unique: one draft per inbound message, so a re-run draft job finds the first one.
-    message_id: Mapped[int] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
-    )
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(50), default="reply")
+    # What the kind detector read in the message (`core.drafting.intent`, or the LLM's
+    # classification): the kind, its confidence (0-100) and what decided it
+    # (`KindSource`); None on drafts stored before detection existed.
+    detected_kind: Mapped[str | None] = mapped_column(String(50))
+    kind_confidence: Mapped[int | None]
+    kind_source: Mapped[str | None] = mapped_column(String(20))
+    # Why the detected kind was not drafted: the wellbeing guard or the daily spend cap
+    # (`core.offers`); None when it was.
+    kind_withheld: Mapped[str | None] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
     provider: Mapped[str] = mapped_column(String(100))
     model: Mapped[str | None] = mapped_column(String(200))
@@ -173,6 +200,8 @@ class Draft(Base):
     # An operator's review lock: nobody else may decide the draft until it expires.
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claim_expires_at: Mapped[datetime | None]
+    # How many times an operator asked for fresh variants; seeds each redraft anew.
+    redrafts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     conversation: Mapped[Conversation] = relationship()
 
@@ -199,6 +228,31 @@ class DraftFeedback(Base):
     edit_distance: Mapped[int]
     actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AiUsage(Base):
+    """One drafting call: the account it drafted for, the operator who asked (a redraft;
+    None for the drafting jobs), whether the LLM was asked, what answered and the tokens
+    it spent. Daily token caps, operators' hourly LLM requests and the analytics' tokens
+    per day are counted from these rows."""
+
+    __tablename__ = "ai_usage"
+    __table_args__ = (
+        Index("ix_ai_usage_account_at", "account_id", "at"),
+        Index("ix_ai_usage_actor_at", "actor", "at"),
+    )
+    label: ClassVar[str] = "ai usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    llm_called: Mapped[bool]
+    provider: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(default=0)
+    completion_tokens: Mapped[int] = mapped_column(default=0)
+    fallback_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Send(Base):

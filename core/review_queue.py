@@ -9,7 +9,8 @@ A pending draft's priority adds up points for:
 
 A fan who has waited longer than the response target is `overdue` and jumps the queue:
 overdue drafts come before every other, by priority among themselves. Ties go to the
-longer wait, then to the older draft.
+longer wait, then to the older draft. A nudge (`follow_up`, `re_engage`) answers nobody:
+it is never overdue, and its wait is the draft's own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.drafting.base import DraftKind
+from core.drafting.base import NUDGE_KINDS, DraftKind
 from core.drafting.fan import SpendTier
 
 TIER_POINTS: dict[SpendTier, float] = {
@@ -62,14 +63,14 @@ def standing(
     target_s: float,
     pending: bool = True,
 ) -> Standing:
-    """The standing of one draft; only a pending draft can be overdue."""
+    """The standing of one draft; only a pending draft that answers a fan can be overdue."""
     value = min(total_spend_cents / VALUE_POINTS_PER_CENTS, VALUE_POINTS_MAX)
     wait = WAIT_POINTS * min(waiting_s / target_s, 1.0)
     priority = TIER_POINTS[tier] + value + KIND_POINTS.get(kind, 0) + wait
     return Standing(
         priority=round(priority, 2),
         waiting_s=round(waiting_s, 3),
-        overdue=pending and waiting_s > target_s,
+        overdue=pending and kind not in NUDGE_KINDS and waiting_s > target_s,
     )
 
 

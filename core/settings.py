@@ -135,6 +135,36 @@ class Settings(BaseSettings):
         gt=0,
         description="How long an operator's claim on a draft holds before it lapses (unscaled).",
     )
+    ai_daily_token_cap: int | None = Field(
+        default=5_000_000,
+        ge=0,
+        description="LLM tokens (prompt + completion) the whole fleet may spend per UTC day; "
+        "past it every draft is written offline. None: no fleet-wide cap.",
+    )
+    ai_account_daily_token_cap: int | None = Field(
+        default=1_000_000,
+        ge=0,
+        description="LLM tokens one account may spend per UTC day unless its approval policy "
+        "sets `daily_token_cap`; past it the account's drafts are written offline. None: no cap.",
+    )
+    ai_operator_requests_per_hour: int = Field(
+        default=30,
+        ge=0,
+        description="LLM redrafts one operator may ask for in any hour; past it their "
+        "redrafts are written offline.",
+    )
+    ai_price_prompt_per_1k_usd: float = Field(
+        default=0.00015,
+        ge=0,
+        description="USD per 1,000 prompt tokens, for the analytics cost estimate only "
+        "(default: gpt-4o-mini's list price).",
+    )
+    ai_price_completion_per_1k_usd: float = Field(
+        default=0.0006,
+        ge=0,
+        description="USD per 1,000 completion tokens, for the analytics cost estimate only "
+        "(default: gpt-4o-mini's list price).",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -1,8 +1,10 @@
-"""`/v1/accounts`: creator accounts. Admins write; operators read."""
+"""`/v1/accounts`: creator accounts. Admins write; operators read and run nudge passes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from api.deps import (
     AdminDep,
@@ -16,7 +18,9 @@ from api.deps import (
 )
 from api.schemas.accounts import AccountCreate, AccountOut, AccountPacing, AccountUpdate
 from api.schemas.common import PageOut, page_out
-from core import accounts
+from api.schemas.drafts import DraftOut
+from core import accounts, nudges
+from core.drafting.providers import get_drafter
 from core.pacing import Pacer
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -24,7 +28,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountOut)
 def create_account(body: AccountCreate, session: SessionDep, principal: AdminDep) -> AccountOut:
-    """Add an account with its credentials and persona."""
+    """Add an account with its credentials, persona and approval policy."""
     account = accounts.create_account(
         session,
         actor=principal.name,
@@ -36,6 +40,7 @@ def create_account(body: AccountCreate, session: SessionDep, principal: AdminDep
         persona=body.persona,
         auto_send=body.auto_send,
         pacing=body.pacing,
+        policy=body.policy,
     )
     return AccountOut.from_row(account)
 
@@ -78,3 +83,29 @@ def get_pacing(
         account.id, budgets
     )
     return AccountPacing.of(account, budgets, status, settings.time_scale)
+
+
+@router.post("/{account_id}/nudges", response_model=list[DraftOut])
+def run_nudges(
+    account_id: IdPath,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: StaffDep,
+    limit: Annotated[
+        int, Query(ge=1, le=200, description="The most nudges to draft in this call.")
+    ] = 50,
+) -> list[DraftOut]:
+    """Draft the follow-ups and re-engagements the account's conversations are due now
+    (see `core.nudges`), and return them; they wait in the approval queue like any draft.
+    A paused account, or one whose policy has nudges off, answers 409."""
+    drafted = nudges.run_nudges(
+        session,
+        redis,
+        settings,
+        get_drafter(settings),
+        account_id=account_id,
+        actor=principal.name,
+        limit=limit,
+    )
+    return [DraftOut.model_validate(draft) for draft in drafted]

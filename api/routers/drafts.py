@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi import status as http_status
 
 from api.deps import (
     AccountFilter,
+    DrafterDep,
     IdPath,
     LimitQuery,
     OffsetQuery,
@@ -25,6 +26,7 @@ from api.schemas.drafts import (
     BulkResult,
     DraftApprove,
     DraftOut,
+    DraftRedraft,
     DraftReject,
     QueuedDraftOut,
 )
@@ -155,4 +157,28 @@ def reject_draft(
     """Reject a pending draft with a reason; a draft another operator has claimed
     answers 409."""
     draft = drafts.reject_draft(session, draft_id, actor=principal.name, reason=body.reason)
+    return DraftOut.model_validate(draft)
+
+
+@router.post("/{draft_id}/redraft", response_model=DraftOut)
+def redraft_draft(
+    draft_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    drafter: DrafterDep,
+    principal: StaffDep,
+    body: Annotated[DraftRedraft | None, Body()] = None,
+) -> DraftOut:
+    """Replace a pending draft's variants with fresh ones (`variants`: 1-5, the fleet's
+    default when absent); a draft another operator has claimed answers 409. Each redraft
+    counts against your LLM requests per hour: past them, or past a daily token cap, the
+    variants are drafted offline and `fallback_reason` says which limit."""
+    draft = drafts.redraft_draft(
+        session,
+        settings,
+        drafter,
+        draft_id,
+        actor=principal.name,
+        variants=None if body is None else body.variants,
+    )
     return DraftOut.model_validate(draft)

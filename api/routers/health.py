@@ -9,8 +9,9 @@ from rq import Worker
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import DatabaseDep, RedisDep
-from api.schemas.health import Check, Health, HeldAccount, Workers
+from api.deps import DatabaseDep, RedisDep, SettingsDep
+from api.schemas.health import AiBudget, Check, Health, HeldAccount, Workers
+from core import ai_budget
 from core.models import Account, AccountStatus
 from core.queues import queue_depths
 
@@ -18,11 +19,15 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-def health(database: DatabaseDep, redis: RedisDep, response: Response) -> Health:
-    """Database and Redis reachability, queue depths, live RQ workers and the accounts whose
-    jobs are held for an operator (paused, needing a login); 503 when the database or Redis
-    is down."""
+def health(
+    database: DatabaseDep, redis: RedisDep, settings: SettingsDep, response: Response
+) -> Health:
+    """Database and Redis reachability, queue depths, live RQ workers, the accounts whose
+    jobs are held for an operator (paused, needing a login), and the daily LLM token caps
+    holding drafting on the offline drafter, with their figures; 503 when the database or
+    Redis is down."""
     held: list[HeldAccount] = []
+    budget: AiBudget | None = None
     try:
         with database.session() as session:
             session.execute(text("SELECT 1"))
@@ -32,6 +37,7 @@ def health(database: DatabaseDep, redis: RedisDep, response: Response) -> Health
                     select(Account).where(Account.status != AccountStatus.active)
                 )
             ]
+            budget = AiBudget.of(ai_budget.status(session, settings))
         db_check = Check(ok=True)
     except SQLAlchemyError as exc:
         db_check = Check(ok=False, error=type(exc).__name__)
@@ -55,4 +61,5 @@ def health(database: DatabaseDep, redis: RedisDep, response: Response) -> Health
         queues=queues,
         workers=Workers(count=len(names), names=names),
         held_accounts=held,
+        ai_budget=budget,
     )

@@ -38,6 +38,9 @@ class AccountCreate(RequestBody):
     pacing: PacingOverrides = Field(
         default_factory=PacingOverrides, description="Budgets over the profile's defaults."
     )
+    policy: ApprovalPolicy | None = Field(
+        default=None, description="The approval policy; absent fields (or all) default."
+    )
 
 
 class AccountUpdate(RequestBody):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 
 from api.schemas.common import RequestBody, ResponseBody, RowId, Text
 from api.schemas.sends import SendOut
-from core.drafting.base import MAX_VARIANTS
+from core.drafting.base import MAX_VARIANTS, MIN_VARIANTS
 from core.drafting.fan import SpendTier
 from core.drafts import BulkOutcome, QueuedDraft
 from core.models import DraftStatus
@@ -42,10 +42,21 @@ class VariantOut(BaseModel):
 
 
 class DraftOut(ResponseBody):
+    """A draft. `message_id` is the inbound message it answers, or for a nudge the fan's
+    last message, whose silence it breaks. `detected_kind` is what the message was read
+    as, with `kind_confidence` (0-100) and `kind_source` (`rule`: a tip came with it or
+    the nudge pass chose it; `heuristic`; `llm`); `kind` is what was drafted, and
+    `kind_withheld` says why it differs (the wellbeing guard, the daily spend cap). A
+    `ppv_offer` carries its suggested `ppv_price_cents`."""
+
     id: int
     conversation_id: int
     message_id: int
     kind: str
+    detected_kind: str | None
+    kind_confidence: int | None
+    kind_source: str | None
+    kind_withheld: str | None
     text: str
     variants: list[VariantOut]
     confidence: int | None
@@ -58,6 +69,7 @@ class DraftOut(ResponseBody):
     prompt_tokens: int
     completion_tokens: int
     fallback_reason: str | None
+    redrafts: int
     status: DraftStatus
     blocked: bool
     block_reasons: list[str]
@@ -124,6 +136,14 @@ class DraftApprove(RequestBody):
         if self.override_reason is not None and not self.override:
             raise ValueError("override_reason is only accepted with override: true")
         return self
+
+
+class DraftRedraft(RequestBody):
+    """How many fresh variants to draft; the fleet's `draft_variants` when absent."""
+
+    variants: int | None = Field(
+        default=None, ge=MIN_VARIANTS, le=MAX_VARIANTS, description="Variants to draft."
+    )
 
 
 class DraftReject(RequestBody):

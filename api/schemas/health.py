@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from core.ai_budget import BudgetStatus, CapReached, Scope
+
 
 class Check(BaseModel):
     ok: bool
@@ -25,6 +27,53 @@ class HeldAccount(BaseModel):
     status: str
 
 
+class BudgetCap(BaseModel):
+    """A daily LLM token cap used up today (UTC): the fleet's, or one account's."""
+
+    scope: Literal["fleet", "account"]
+    account_id: int | None = None
+    account_name: str | None = None
+    used: int
+    cap: int
+    reason: str
+
+    @classmethod
+    def of(cls, reached: CapReached) -> BudgetCap:
+        """The report of one cap used up."""
+        exhausted = reached.exhausted
+        return cls(
+            scope="fleet" if exhausted.scope == Scope.fleet else "account",
+            account_id=exhausted.account_id,
+            account_name=reached.account_name,
+            used=exhausted.used,
+            cap=exhausted.cap,
+            reason=exhausted.reason,
+        )
+
+
+class AiBudget(BaseModel):
+    """Whether drafting is held on the offline drafter by a token cap, and which caps:
+    `offline_fallback` is true when the fleet's cap is reached (every draft is offline)
+    or any account's (that account's drafts are). `tokens_today` is the fleet's spend."""
+
+    llm_configured: bool
+    offline_fallback: bool
+    tokens_today: int
+    daily_token_cap: int | None
+    caps_reached: list[BudgetCap] = []
+
+    @classmethod
+    def of(cls, status: BudgetStatus) -> AiBudget:
+        """The report of the budgets' status."""
+        return cls(
+            llm_configured=status.llm_configured,
+            offline_fallback=status.offline_fallback,
+            tokens_today=status.tokens_today,
+            daily_token_cap=status.daily_token_cap,
+            caps_reached=[BudgetCap.of(reached) for reached in status.caps_reached],
+        )
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Check
@@ -32,3 +81,4 @@ class Health(BaseModel):
     queues: dict[str, int]
     workers: Workers
     held_accounts: list[HeldAccount] = []
+    ai_budget: AiBudget | None = None

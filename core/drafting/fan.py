@@ -37,7 +37,8 @@ def spend_tier(total_spend_cents: int) -> SpendTier:
 @dataclass(frozen=True)
 class FanSnapshot:
     """The fan as the prompt describes them. `since_previous_message` is the gap between
-    the message being answered and the fan's message before it (None for a first message)."""
+    the message being answered and the fan's message before it (None for a first message);
+    `silent_for`, for a nudge, how long the fan has not written (None otherwise)."""
 
     tier: SpendTier = SpendTier.none
     total_spend_cents: int = 0
@@ -46,3 +47,4 @@ class FanSnapshot:
     tags: tuple[str, ...] = ()
     notes: str = ""
     since_previous_message: timedelta | None = None
+    silent_for: timedelta | None = None

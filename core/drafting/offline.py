@@ -1,52 +1,29 @@
-"""The offline drafter: short persona-styled replies from templates, no network.
+"""The offline drafter: short persona-styled messages from templates, no network.
 
-It reads the fan's last message for an obvious intent (a tip, a compliment, a question, a
-greeting), picks templates written for the persona's tone, and adds the persona's name,
-phrases and emojis: one variant per template, then recombinations, each text different.
-Every choice comes from a RNG seeded with `context.seed`, so the same context always gives
-the same variants while different messages read differently.
+It writes for the draft kind: a sales tease for a `ppv_offer` (the platform shows the
+locked message's price, so the text need not), thanks for a `tip_thanks`, a nudge for a
+`follow_up` or `re_engage`; a `reply` answers what the fan did (a compliment, a question,
+a greeting; `core.drafting.intent`). It picks templates written for the persona's tone
+and adds the persona's name, phrases and emojis: one variant per template, then
+recombinations, each text different. Every choice comes from a RNG seeded with
+`context.seed`, so the same context always gives the same variants while different
+messages read differently.
 
 Confidence says how completely a template answers that intent: thanking a tip or
-greeting back is all the fan asked for (85), a question can only be deflected (45).
+greeting back is all the fan asked for (85), a tease or a nudge fits but cannot name
+what is on offer or pick up the thread (70), a question can only be deflected (45).
 Each further variant is `RANK_PENALTY` lower, so the first one is the drafter's pick.
 """
 
 from __future__ import annotations
 
 import random
-import re
-from enum import StrEnum
 
-from core.drafting.base import DraftContext, DraftKind, DraftResult, Persona, Variant
-
-
-class Intent(StrEnum):
-    tip = "tip"
-    compliment = "compliment"
-    question = "question"
-    greeting = "greeting"
-    general = "general"
-
-
-_TIP = re.compile(r"\btip(s|ped)?\b|\$\s?\d", re.IGNORECASE)
-_COMPLIMENT = re.compile(
-    r"\b(beautiful|gorgeous|stunning|pretty|cute|hot|sexy|amazing|perfect|incredible|"
-    r"obsessed|love (your|ur|you|u))\b",
-    re.IGNORECASE,
-)
-_QUESTION = re.compile(
-    r"\?|^\s*(what|how|when|where|why|who|which|do|does|did|are|is|can|could|would|will)\b",
-    re.IGNORECASE,
-)
-_GREETING_WORDS = r"(hi+|hey+|hello|hiya|yo|howdy|good (morning|afternoon|evening)|morning)"
-_GREETING = re.compile(rf"^\s*{_GREETING_WORDS}\b", re.IGNORECASE)
-# "hello?" or "hey you!!" is a greeting, not a question: nothing but the greeting is there.
-_GREETING_ONLY = re.compile(
-    rf"^\s*{_GREETING_WORDS}(\s+(there|you|u|babe|mia))?[\s!?.,~]*$", re.IGNORECASE
-)
+from core.drafting.base import DraftContext, DraftResult, Persona, Variant
+from core.drafting.intent import Intent, template_intent
 
 # `{ name}` becomes " <fan's first name>", or nothing when the fan has no name.
-_TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {
+TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {
     Intent.tip: {
         "warm": (
             "Thank you so much{ name}! That was so sweet of you, it honestly made my day",
@@ -67,6 +44,72 @@ _TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {
             "Thank you for the tip{ name}, I really appreciate your support.",
             "Thanks so much{ name}! Your support means a lot.",
             "Much appreciated{ name}, thank you for supporting my work.",
+        ),
+    },
+    Intent.sales: {
+        "warm": (
+            "I just made something I think you'll really love{ name}. Want me to send it?",
+            "Funny you ask{ name}, I have a new set I've been dying to share with you",
+            "I saved something special just for you{ name}. Should I send it over?",
+        ),
+        "playful": (
+            "Ooh{ name}, you're in luck, I made something fun today. Want a peek?",
+            "Maybe I have a little surprise for you{ name}... want it?",
+            "Guess who just finished a brand new set{ name}? Want to see it first?",
+        ),
+        "flirty": (
+            "Mmm{ name}, I have something for you that I think you'll like a lot",
+            "I was hoping you'd ask{ name}. I made something just for you tonight",
+            "I've got a little something private for you{ name}... want me to send it?",
+        ),
+        "professional": (
+            "Thanks for asking{ name}! I have a new exclusive set ready for you.",
+            "Great timing{ name}, I just finished some new content. Want me to send it?",
+            "I have a new exclusive release{ name}. I'd be happy to send it to you.",
+        ),
+    },
+    Intent.follow_up: {
+        "warm": (
+            "Hey{ name}, just checking in. How's your day going?",
+            "Thinking of you{ name}! Did you see my last message?",
+            "Hope you're doing okay{ name}. I'm here whenever you want to chat",
+        ),
+        "playful": (
+            "Helloooo{ name}? Don't leave me hanging",
+            "Did I lose you{ name}? Come back and tell me about your day",
+            "Knock knock{ name}! Still there?",
+        ),
+        "flirty": (
+            "Hey{ name}... I was hoping to hear back from you",
+            "Still thinking about our chat{ name}. Where did you go?",
+            "Don't make me miss you{ name}. Come say hi",
+        ),
+        "professional": (
+            "Hi{ name}, just following up on my last message.",
+            "Hi{ name}, checking in to see if you had any questions.",
+            "Hello{ name}, following up in case you missed my message.",
+        ),
+    },
+    Intent.re_engage: {
+        "warm": (
+            "Hey{ name}, it's been a while! I've missed chatting with you. How have you been?",
+            "Hi{ name}! I was just thinking about you. What have you been up to lately?",
+            "Long time no talk{ name}! I hope everything is good with you",
+        ),
+        "playful": (
+            "Well well{ name}, look who I haven't heard from in ages! How are you?",
+            "Okay{ name}, I officially miss you. Where have you been hiding?",
+            "Hey stranger{ name}! Catch me up on everything",
+        ),
+        "flirty": (
+            "I've missed you{ name}. It's been too quiet without you",
+            "Hey you{ name}... it's been a while. Thinking of me?",
+            "It's been too long{ name}. Come back and talk to me",
+        ),
+        "professional": (
+            "Hi{ name}, it's been a while! I hope you're doing well.",
+            "Hello{ name}, just reaching out to say hi. Lots of new content since we last talked.",
+            "Hi{ name}, hope all is well. I'd love to hear from you again.",
         ),
     },
     Intent.compliment: {
@@ -165,11 +208,17 @@ CONFIDENCE: dict[Intent, int] = {
     Intent.tip: 85,
     Intent.greeting: 85,
     Intent.compliment: 75,
+    Intent.sales: 70,
+    Intent.follow_up: 70,
+    Intent.re_engage: 70,
     Intent.general: 55,
     Intent.question: 45,
 }
 REASONS: dict[Intent, str] = {
     Intent.tip: "thanks the fan for their tip",
+    Intent.sales: "teases the PPV the fan asked about",
+    Intent.follow_up: "follows up on our unanswered message",
+    Intent.re_engage: "checks in with a fan who has gone quiet",
     Intent.greeting: "greets the fan back",
     Intent.compliment: "thanks the fan for the compliment",
     Intent.general: "keeps the chat going; a template cannot reply to specifics",
@@ -178,21 +227,6 @@ REASONS: dict[Intent, str] = {
 RANK_PENALTY = 3
 # Recombining three templates with phrases and emojis rarely repeats; this bounds the tries.
 ATTEMPTS_PER_VARIANT = 8
-
-
-def detect_intent(text: str, kind: str = DraftKind.reply) -> Intent:
-    """The most specific obvious intent of a fan's message; a tip outranks everything."""
-    if kind == DraftKind.tip_thanks or _TIP.search(text):
-        return Intent.tip
-    if _COMPLIMENT.search(text):
-        return Intent.compliment
-    if _GREETING_ONLY.match(text):
-        return Intent.greeting
-    if _QUESTION.search(text):
-        return Intent.question
-    if _GREETING.search(text):
-        return Intent.greeting
-    return Intent.general
 
 
 def _allowed(options: tuple[str, ...] | list[str], forbidden: list[str]) -> list[str]:
@@ -236,12 +270,12 @@ class OfflineDrafter:
         return " ".join(parts)
 
     def draft(self, context: DraftContext) -> DraftResult:
-        """Write up to `context.variants` different short replies to `context.inbound_text`,
-        best first; fewer only when the templates cannot be varied further."""
+        """Write up to `context.variants` different short messages of `context.kind`, best
+        first; fewer only when the templates cannot be varied further."""
         persona = context.persona
         rng = random.Random(context.seed)
-        intent = detect_intent(context.inbound_text, context.kind)
-        templates = _allowed(_TEMPLATES[intent][persona.tone], persona.forbidden_words)
+        intent = template_intent(context.inbound_text, context.kind)
+        templates = _allowed(TEMPLATES[intent][persona.tone], persona.forbidden_words)
         # Every template once before any repeats, in a seeded order.
         order = rng.sample(templates, len(templates))
         texts: list[str] = []

@@ -4,8 +4,13 @@
 The model is asked for JSON (`{"variants": [{"text", "confidence", "reason"}, ...]}`) so
 a chatty preamble or a refusal is told apart from a draft. A variant that is not that shape
 is dropped, as is a repeated text or any beyond the number asked for; an answer with no
-usable variant is a failure. Every failure (rate limit, server error, timeout, unreachable
-server, an answer that is not that JSON) raises `DraftingError` with a short reason, after
+usable variant is a failure. A context that asks for a classification also gets `"kind"`
+and `"kind_confidence"`: an answer that leaves the kind out still drafts (the offline
+heuristic's kind then stands); one that names a kind it was not offered, or gives no
+confidence for it, is a failure, since its texts were written for something else.
+
+Every failure (rate limit, server error, timeout, unreachable server, an answer that is
+not that JSON) raises `DraftingError` with a short reason, after
 the client's own retries; `FallbackDrafter` in `providers.py` then drafts offline.
 """
 
@@ -17,7 +22,16 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from core.drafting.base import REASON_MAX_CHARS, DraftContext, DraftingError, DraftResult, Variant
+from core.drafting.base import (
+    DETECTABLE_KINDS,
+    REASON_MAX_CHARS,
+    Detection,
+    DraftContext,
+    DraftingError,
+    DraftResult,
+    KindSource,
+    Variant,
+)
 from core.drafting.prompt import build_prompt, estimate_tokens
 
 PROVIDER = "openai"
@@ -30,6 +44,16 @@ TEMPERATURE = 0.8
 NO_KEY = "no-key"
 
 
+def _score(value: Any) -> int | None:
+    """A 0-100 score of the answer, rounded, or None when `value` is not one."""
+    # JSON has no int type of its own: 87.5 is fine, true (a bool is an int) is not.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not 0 <= value <= 100:
+        return None
+    return round(value)
+
+
 def _variant(item: Any) -> Variant | None:
     """One well-formed variant of the answer, or None for an item that is not one."""
     if not isinstance(item, dict):
@@ -37,20 +61,34 @@ def _variant(item: Any) -> Variant | None:
     text, confidence, reason = item.get("text"), item.get("confidence"), item.get("reason")
     if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_DRAFT_CHARS:
         return None
-    # JSON has no int type of its own: 87.5 is fine, true (a bool is an int) is not.
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
-        return None
-    if not 0 <= confidence <= 100:
+    score = _score(confidence)
+    if score is None:
         return None
     if not isinstance(reason, str) or not reason.strip():
         return None
     line = reason.strip().splitlines()[0][:REASON_MAX_CHARS]
-    return Variant(text=text.strip(), confidence=round(confidence), reason=line)
+    return Variant(text=text.strip(), confidence=score, reason=line)
 
 
-def _parse(completion: ChatCompletion, wanted: int) -> tuple[Variant, ...]:
-    """Up to `wanted` distinct variants in a completion, or `DraftingError` naming what is
-    wrong with it."""
+def _detection(payload: dict[str, Any]) -> Detection | None:
+    """The model's classification in an answer, None when it gave none, or
+    `DraftingError` when it is not one of the kinds offered with a 0-100 confidence."""
+    kind = payload.get("kind")
+    if kind is None:
+        return None
+    if kind not in DETECTABLE_KINDS:
+        raise DraftingError("bad_response: unknown kind")
+    confidence = _score(payload.get("kind_confidence"))
+    if confidence is None:
+        raise DraftingError("bad_response: no kind_confidence")
+    return Detection(kind=str(kind), confidence=confidence, source=KindSource.llm)
+
+
+def _parse(
+    completion: ChatCompletion, wanted: int, classify: bool
+) -> tuple[tuple[Variant, ...], Detection | None]:
+    """Up to `wanted` distinct variants in a completion and, with `classify`, the model's
+    classification; or `DraftingError` naming what is wrong with it."""
     if not completion.choices:
         raise DraftingError("bad_response: no choices")
     content = completion.choices[0].message.content
@@ -60,9 +98,12 @@ def _parse(completion: ChatCompletion, wanted: int) -> tuple[Variant, ...]:
         payload = json.loads(content)
     except json.JSONDecodeError as exc:
         raise DraftingError("bad_response: not JSON") from exc
-    items = payload.get("variants") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        raise DraftingError('bad_response: no "variants" list')
+    items = payload.get("variants")
     if not isinstance(items, list):
         raise DraftingError('bad_response: no "variants" list')
+    detection = _detection(payload) if classify else None
     variants: dict[str, Variant] = {}
     for item in items:
         variant = _variant(item)
@@ -70,7 +111,7 @@ def _parse(completion: ChatCompletion, wanted: int) -> tuple[Variant, ...]:
             variants[variant.text] = variant
     if not variants:
         raise DraftingError("bad_response: no usable variant")
-    return tuple(variants.values())[:wanted]
+    return tuple(variants.values())[:wanted], detection
 
 
 class OpenAIDrafter:
@@ -137,7 +178,7 @@ class OpenAIDrafter:
         content = completion.choices[0].message.content if completion.choices else None
         completion_tokens = usage.completion_tokens if usage else estimate_tokens(content or "")
         try:
-            variants = _parse(completion, context.variants)
+            variants, detection = _parse(completion, context.variants, context.classify)
         except DraftingError as exc:
             exc.prompt_tokens, exc.completion_tokens = prompt_tokens, completion_tokens
             raise
@@ -147,4 +188,5 @@ class OpenAIDrafter:
             model=completion.model or self.model,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            detection=detection,
         )

@@ -1,5 +1,10 @@
-"""The chat prompt an LLM drafter sends: persona, fan, draft kind and recent messages,
-trimmed to a token budget.
+"""The chat prompt an LLM drafter sends: persona (with its PPV price list), fan, draft
+kind and recent messages, trimmed to a token budget.
+
+For an inbound message the model also classifies it (`context.classify`): it names the
+kind the message calls for, with its confidence, and writes for that kind. A fan who may
+not be sold to (the wellbeing guard, the daily spend cap) is still classified, so a
+withheld sales opportunity is recorded, but the model is told to write a plain reply.
 
 Tokens are estimated as characters / 4 (`CHARS_PER_TOKEN`), rounded up, plus a small
 per-message overhead. That is close enough for English chat with the usual tokenizers and
@@ -20,7 +25,8 @@ from openai.types.chat import (
     ChatCompletionUserMessageParam,
 )
 
-from core.drafting.base import ConversationTurn, DraftContext, DraftKind
+from core.drafting.base import DETECTABLE_KINDS, ConversationTurn, DraftContext, DraftKind
+from core.drafting.fan import SpendTier
 from core.worker_protocol import Direction
 
 CHARS_PER_TOKEN = 4
@@ -41,10 +47,23 @@ KIND_INSTRUCTIONS: dict[str, str] = {
     DraftKind.follow_up: "Follow up on the conversation; the fan has not answered yet.",
     DraftKind.re_engage: "Write a friendly check-in to a fan who has been quiet for a while.",
 }
+# What each kind an inbound message may be classified as means, for the model.
+KIND_MEANINGS: dict[str, str] = {
+    DraftKind.reply: "a plain reply: the message is chat, not a wish to buy",
+    DraftKind.ppv_offer: (
+        "a sales opportunity: the fan asks what you have, for more, for new or special "
+        "content, or hints they want something"
+    ),
+    DraftKind.tip_thanks: "the fan says they sent you a tip",
+}
 
 NO_SALES_INSTRUCTION = (
     "This fan may be vulnerable. Do not offer, mention or suggest anything for sale, and "
     "do not ask for tips."
+)
+SPEND_CAP_INSTRUCTION = (
+    "This fan has reached their daily spending limit. Do not offer, mention or suggest "
+    "anything for sale, and do not ask for tips."
 )
 
 RULES = (
@@ -53,13 +72,20 @@ RULES = (
 )
 
 
-def answer_format(variants: int) -> str:
+def answer_format(variants: int, classify: bool = False) -> str:
     """The JSON the model must answer with: `variants` different messages, each with a
-    confidence and a one-line reason."""
+    confidence and a one-line reason; with `classify`, the kind first, with its
+    confidence."""
+    kind = ""
+    if classify:
+        kind = (
+            f'"kind": "<one of {", ".join(DETECTABLE_KINDS)}>", '
+            '"kind_confidence": <0-100: how sure you are of the kind>, '
+        )
     return (
         f"Write {variants} clearly different versions of the message. Answer with JSON "
-        'only, exactly: {"variants": [{"text": "<the message to send>", "confidence": '
-        "<0-100: how well it fits this fan and conversation>, "
+        f'only, exactly: {{{kind}"variants": [{{"text": "<the message to send>", '
+        '"confidence": <0-100: how well it fits this fan and conversation>, '
         '"reason": "<one line: why this message>"}]}, best version first.'
     )
 
@@ -100,6 +126,40 @@ def _quoted(items: list[str] | tuple[str, ...]) -> str:
     return ", ".join(f'"{item}"' for item in items)
 
 
+def _offer_line(context: DraftContext) -> str:
+    """How a PPV offer to this fan goes out, with its price."""
+    price = _money(context.ppv_price_cents or 0)
+    return (
+        f"A ppv_offer goes out as a locked message priced {price} (the price list's price "
+        "for this fan's tier): tease what they will unlock, without pressure."
+    )
+
+
+def _kind_lines(context: DraftContext) -> list[str]:
+    """What to write: the kind given, or the kind to choose, and whether sales are barred."""
+    lines = []
+    if context.classify:
+        lines.append("Draft kind: decide which kind the fan's latest message calls for:")
+        lines += [f"- {kind}: {KIND_MEANINGS[kind]}" for kind in DETECTABLE_KINDS]
+        lines.append("Write the message for the kind you chose.")
+    else:
+        kind = context.kind
+        lines.append(
+            f"Draft kind: {kind}. {KIND_INSTRUCTIONS.get(kind, KIND_INSTRUCTIONS['reply'])}"
+        )
+    if context.wellbeing_flagged:
+        lines.append(NO_SALES_INSTRUCTION)
+    elif context.spend_capped:
+        lines.append(SPEND_CAP_INSTRUCTION)
+    elif context.ppv_price_cents is not None and (
+        context.classify or context.kind == DraftKind.ppv_offer
+    ):
+        lines.append(_offer_line(context))
+    if context.sales_barred and context.classify:
+        lines.append("Whatever kind you choose, write a plain reply with nothing for sale.")
+    return lines
+
+
 def system_text(context: DraftContext) -> str:
     """The system message: who writes, to whom, what for, and the rules."""
     persona = context.persona
@@ -117,6 +177,11 @@ def system_text(context: DraftContext) -> str:
         lines.append(f"- phrases you like to use: {_quoted(persona.phrases)}")
     if persona.forbidden_words:
         lines.append(f"- never use these words: {_quoted(persona.forbidden_words)}")
+    if not context.sales_barred:
+        prices = ", ".join(
+            f"{tier.value} {_money(persona.ppv_prices.for_tier(tier))}" for tier in SpendTier
+        )
+        lines.append(f"- PPV prices by fan spend tier: {prices}")
     lines += [
         "Fan:",
         f"- name: {context.fan_name or 'unknown'}",
@@ -131,11 +196,10 @@ def system_text(context: DraftContext) -> str:
         lines.append(
             f"- time since their previous message: {_duration(fan.since_previous_message)}"
         )
-    kind = context.kind
-    lines.append(f"Draft kind: {kind}. {KIND_INSTRUCTIONS.get(kind, KIND_INSTRUCTIONS['reply'])}")
-    if context.wellbeing_flagged:
-        lines.append(NO_SALES_INSTRUCTION)
-    lines += [RULES, answer_format(context.variants)]
+    if fan.silent_for is not None:
+        lines.append(f"- silent for: {_duration(fan.silent_for)}")
+    lines += _kind_lines(context)
+    lines += [RULES, answer_format(context.variants, context.classify)]
     return "\n".join(lines)
 
 

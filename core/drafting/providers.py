@@ -40,11 +40,17 @@ class FallbackDrafter:
             )
 
 
+def llm_configured(settings: Settings) -> bool:
+    """Whether an LLM endpoint is configured: an API key, or a base URL for a keyless
+    local server."""
+    return bool(settings.openai_api_key or settings.openai_base_url)
+
+
 def get_drafter(settings: Settings) -> Drafter:
-    """The OpenAI-compatible drafter, backed by the offline one, when an endpoint is
-    configured (an API key, or a base URL for a keyless local server); else offline."""
+    """The OpenAI-compatible drafter, backed by the offline one, when an LLM endpoint is
+    configured (`llm_configured`); else offline."""
     offline = OfflineDrafter()
-    if not (settings.openai_api_key or settings.openai_base_url):
+    if not llm_configured(settings):
         return offline
     primary = OpenAIDrafter(
         model=settings.openai_model,

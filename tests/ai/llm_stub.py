@@ -41,6 +41,13 @@ class StubReply:
         items = [{"text": t, "confidence": c, "reason": r} for t, c, r in variants]
         return cls(content=json.dumps({"variants": items}))
 
+    @classmethod
+    def classified(cls, text: str, kind: str, kind_confidence: int) -> StubReply:
+        """A well-formed answer that also classifies the message as `kind`."""
+        variants = [{"text": text, "confidence": 90, "reason": "answers what the fan said"}]
+        payload = {"kind": kind, "kind_confidence": kind_confidence, "variants": variants}
+        return cls(content=json.dumps(payload))
+
 
 @dataclass
 class Recorded:

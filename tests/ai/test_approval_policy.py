@@ -95,6 +95,11 @@ def test_policy_defaults_and_bounds() -> None:
         "ppv_price_threshold_cents": 5_000,
         "response_target_s": 300.0,
         "disclosure": None,
+        "daily_token_cap": None,
+        "daily_spend_cap_cents": None,
+        "nudges": True,
+        "follow_up_after_h": 24.0,
+        "re_engage_after_days": 7.0,
     }
     for bad in (
         {"confidence_threshold": 101},
@@ -104,6 +109,11 @@ def test_policy_defaults_and_bounds() -> None:
         {"disclosure": ""},
         {"disclosure": "x" * 201},
         {"auto_send": True},
+        {"daily_spend_cap_cents": 0},
+        {"follow_up_after_h": 0},
+        {"re_engage_after_days": 366},
+        # A re-engagement due no later than a follow-up would leave no room for one.
+        {"follow_up_after_h": 48, "re_engage_after_days": 2},
     ):
         with pytest.raises(ValidationError):
             ApprovalPolicy.model_validate(bad)

@@ -90,9 +90,13 @@ def test_prompt_carries_persona_history_and_fan(
         "tags: whale, night-owl",
         "notes: Likes cosplay sets.",
         "time since their previous message: 3 days",
-        "Draft kind: reply.",
+        "PPV prices by fan spend tier: none $10.00, low $15.00, mid $25.00, top $40.00",
+        "Draft kind: decide which kind the fan's latest message calls for:",
+        "- ppv_offer: a sales opportunity",
+        "A ppv_offer goes out as a locked message priced $40.00",
         "Write 3 clearly different versions",
-        '{"variants": [{"text":',
+        '{"kind": "<one of reply, ppv_offer, tip_thanks>", "kind_confidence": <0-100',
+        '"variants": [{"text":',
     ):
         assert expected in system, expected
     assert "vulnerable" not in system

@@ -244,6 +244,11 @@ def test_disclosure_goes_on_approved_drafts_only(
         "ppv_price_threshold_cents": 5_000,
         "response_target_s": 300.0,
         "disclosure": "(AI-assisted reply)",
+        "daily_token_cap": None,
+        "daily_spend_cap_cents": None,
+        "nudges": True,
+        "follow_up_after_h": 24.0,
+        "re_engage_after_days": 7.0,
     }
 
     draft_id = _draft_id(draft_for, seeded.last)

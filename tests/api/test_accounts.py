@@ -110,3 +110,35 @@ def test_list_is_paginated(client: TestClient, admin: dict[str, str]) -> None:
     assert page["total"] == 3
     assert [a["name"] for a in page["items"]] == ["a1", "a2"]
     assert (page["limit"], page["offset"]) == (2, 1)
+
+
+def test_the_approval_policy_and_price_list_are_set_at_creation(
+    client: TestClient, admin: dict[str, str], db: Database
+) -> None:
+    body = {
+        "name": "Lu",
+        "username": "lu",
+        "password": "pw",
+        "persona": {"ppv_prices": {"none": 800, "low": 1_200, "mid": 2_000, "top": 6_000}},
+        "policy": {"daily_spend_cap_cents": 20_000, "follow_up_after_h": 12, "auto_send": None},
+    }
+    refused = client.post("/v1/accounts", headers=admin, json=body)
+    assert refused.status_code == 422
+    assert "body.policy.auto_send: Extra inputs are not permitted" in refused.json()["detail"]
+    del body["policy"]["auto_send"]
+    created = client.post("/v1/accounts", headers=admin, json=body)
+    assert created.status_code == 201, created.text
+    account = created.json()
+    assert account["persona"]["ppv_prices"] == body["persona"]["ppv_prices"]
+    assert account["policy"]["daily_spend_cap_cents"] == 20_000
+    assert account["policy"]["follow_up_after_h"] == 12
+    # Fields the body left out take their defaults.
+    assert account["policy"]["confidence_threshold"] == 80
+    with db.session() as session:
+        assert session.get(Account, account["id"]).policy["daily_spend_cap_cents"] == 20_000
+        event = session.query(AuditEvent).filter_by(action="account.created").one()
+        assert event.detail["policy"] is True
+    plain = client.post(
+        "/v1/accounts", headers=admin, json={"name": "Jo", "username": "jo", "password": "pw"}
+    )
+    assert plain.json()["policy"]["daily_spend_cap_cents"] is None

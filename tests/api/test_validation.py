@@ -24,6 +24,28 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ),
         ({"name": "A", "username": "u", "password": "p", "base_url": "ftp://x"}, "body.base_url"),
         ({"name": "A", "username": "u", "password": "p", "profile": "../etc"}, "body.profile"),
+        (
+            {"name": "A", "username": "u", "password": "p", "policy": {"nudges": "often"}},
+            "body.policy.nudges: Input should be a valid boolean",
+        ),
+        (
+            {
+                "name": "A",
+                "username": "u",
+                "password": "p",
+                "persona": {"ppv_prices": {"top": 100_001}},
+            },
+            "body.persona.ppv_prices.top: Input should be less than or equal to 100000",
+        ),
+        (
+            {
+                "name": "A",
+                "username": "u",
+                "password": "p",
+                "persona": {"ppv_prices": {"low": 3_000, "mid": 2_000}},
+            },
+            "body.persona.ppv_prices: Value error, the mid price (2000) is below the low price",
+        ),
     ],
     ("PATCH", "/v1/accounts/{account_id}"): [
         ({}, "give at least one field to change"),
@@ -36,6 +58,14 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ),
         ({"policy": {"disclosure": ""}}, "body.policy.disclosure: String should have at least"),
         ({"policy": {"auto": True}}, "body.policy.auto: Extra inputs are not permitted"),
+        (
+            {"policy": {"daily_spend_cap_cents": 0}},
+            "body.policy.daily_spend_cap_cents: Input should be greater than 0",
+        ),
+        (
+            {"policy": {"follow_up_after_h": 72, "re_engage_after_days": 3}},
+            "body.policy: Value error, re_engage_after_days must be longer than follow_up_after_h",
+        ),
     ],
     ("POST", "/v1/sweeps"): [
         ({}, "give either account_id or all: true"),
@@ -55,6 +85,12 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({"ids": [1, 1]}, "body.ids: Value error, ids must not repeat"),
         ({"ids": [0]}, "body.ids.0: Input should be greater than or equal to 1"),
         ({"ids": list(range(1, 102))}, "body.ids: List should have at most 100 items"),
+    ],
+    ("POST", "/v1/drafts/{draft_id}/redraft"): [
+        ({"variants": 0}, "body.variants: Input should be greater than or equal to 1"),
+        ({"variants": 6}, "body.variants: Input should be less than or equal to 5"),
+        ({"variants": "many"}, "body.variants: Input should be a valid integer"),
+        ({"count": 2}, "body.count: Extra inputs are not permitted"),
     ],
     ("POST", "/v1/drafts/{draft_id}/reject"): [
         ({}, "body.reason: Field required"),
@@ -204,6 +240,7 @@ def test_unknown_ids_are_404_with_the_id(
         ("GET", "/v1/conversations/42/messages", None, "conversation 42 not found"),
         ("POST", "/v1/drafts/42/approve", {}, "draft 42 not found"),
         ("POST", "/v1/drafts/42/reject", {"reason": "no"}, "draft 42 not found"),
+        ("POST", "/v1/drafts/42/redraft", {}, "draft 42 not found"),
         ("POST", "/v1/sends", {"conversation_id": 42, "text": "hi"}, "conversation 42 not found"),
         ("POST", "/v1/sweeps", {"account_id": 42}, "account 42 not found"),
     ]
