@@ -26,8 +26,8 @@ worker has none and is counted apart:
   expired and the reconciler recovered it); the run polls once a second;
 - `resume_s`: until the send's account delivers anything again;
 - `recovery_s` (the headline): until the send itself is delivered. A recovered send goes
-  to the front of its account's line, so this is the lease expiry, the reconciler's next
-  pass and one pacing gap, not the account's backlog.
+  to the front of its account's line, so this no longer waits behind the account's
+  backlog.
 
 Total time runs from the first send created to the last delivered, against the same load
 run first without chaos (or `--baseline SECONDS` from an earlier run). Retries per send
