@@ -265,10 +265,16 @@ def abandon_started(redis: Redis, job_id: str, reason: str) -> bool:
     if job_status(redis, job_id) != JobStatus.STARTED:
         return False
     job = Job.fetch(job_id, connection=redis)
-    with redis.pipeline() as pipe:
-        StartedJobRegistry(job.origin, connection=redis).remove_executions(job, pipeline=pipe)
-        record_job_failure(job, reason, pipe)
-        pipe.execute()
+    try:
+        with redis.pipeline() as pipe:
+            StartedJobRegistry(job.origin, connection=redis).remove_executions(job, pipeline=pipe)
+            record_job_failure(job, reason, pipe)
+            pipe.execute()
+    except ValueError:
+        # RQ lost the job's execution between the status read and here: its worker ended
+        # the job meanwhile, so it was not dead, and the slot is already its to free.
+        logger.bind(job_id=job_id).info("job ended before it could be abandoned")
+        return False
     release_slot(job)
     logger.bind(job_id=job_id).warning("abandoned job marked failed")
     return True

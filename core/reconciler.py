@@ -206,20 +206,31 @@ def _replaceable(
     return True
 
 
+# However small the time scale, a worker gets this many real seconds from taking a job to
+# claiming its row before it is judged dead: a loaded control plane can take seconds to
+# answer the claim and the heartbeat both.
+STALL_FLOOR_S = 10.0
+
+
+def stall_grace_s(settings: Settings) -> float:
+    """Real seconds a worker without a heartbeat or a lease may hold a started job whose
+    row it has not claimed before the job is taken back."""
+    return max(lease_ttl_s(settings), heartbeat_ttl_s(settings), STALL_FLOOR_S)
+
+
 def _stalled_by(
     redis: Redis, settings: Settings, job_id: str, now: datetime, alive: set[str]
 ) -> str | None:
     """The dead worker of a job RQ still marks started although the row never left
     `queued`: its worker died between taking the job and claiming the row. Such a job would
     hold its account's one slot until RQ's own cleanup, the job timeout and a minute later.
-    A worker counts as dead once it has neither a heartbeat nor a lease, and its job has
-    been started for longer than a lease TTL and a heartbeat TTL: a live worker claims well
-    within that."""
+    A worker counts as dead once it has neither a heartbeat nor a lease and its job has
+    been started for longer than `stall_grace_s`. Judging a slow worker dead costs a new
+    attempt, not a second send: the old attempt's claim is refused."""
     started = queues.started_job(redis, job_id)
     if started is None or started.worker_name in alive:
         return None
-    grace = max(lease_ttl_s(settings), heartbeat_ttl_s(settings))
-    if now - started.started_at < timedelta(seconds=grace):
+    if now - started.started_at < timedelta(seconds=stall_grace_s(settings)):
         return None
     return started.worker_name
 
@@ -412,6 +423,10 @@ def run_reconciler(
                 on_pass(report)
         except (RedisError, SQLAlchemyError) as exc:
             logger.bind(error=type(exc).__name__).warning("reconciler pass failed")
+        except Exception:
+            # A bug met in one pass must not stop the one process that heals the fleet;
+            # the traceback goes to the log and the next pass tries again.
+            logger.exception("reconciler pass failed unexpectedly")
         if stop.wait(every_s):
             return
 

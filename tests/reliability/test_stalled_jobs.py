@@ -15,8 +15,15 @@ from rq.rate_limit import RateLimitRegistry
 
 from core.db import Database, utcnow
 from core.models import Sweep
-from core.queues import QueueName, account_rate_limit, job_status, send_job_id, sweep_job_id
-from core.reconciler import heartbeat_ttl_s, lease_ttl_s, store_heartbeat
+from core.queues import (
+    QueueName,
+    abandon_started,
+    account_rate_limit,
+    job_status,
+    send_job_id,
+    sweep_job_id,
+)
+from core.reconciler import lease_ttl_s, stall_grace_s, store_heartbeat
 from core.settings import Settings
 from core.worker_protocol import WorkerHeartbeat
 from tests.reliability.conftest import (
@@ -56,7 +63,7 @@ def line(redis: Redis, account_id: int) -> tuple[list[str], list[str]]:
 
 
 def past_grace(settings: Settings, start: datetime) -> datetime:
-    return start + timedelta(seconds=max(lease_ttl_s(settings), heartbeat_ttl_s(settings)) + 1)
+    return start + timedelta(seconds=stall_grace_s(settings) + 1)
 
 
 def test_a_job_whose_worker_died_before_claiming_frees_the_account(
@@ -79,7 +86,7 @@ def test_a_job_whose_worker_died_before_claiming_frees_the_account(
 
     start = utcnow()
     # Within the grace a worker may still be on its way to the claim.
-    assert run_pass(start).sends_recovered == []
+    assert run_pass(start + timedelta(seconds=lease_ttl_s(settings) + 1)).sends_recovered == []
     report = run_pass(past_grace(settings, start))
     assert report.sends_recovered == [first["id"]]
 
@@ -187,3 +194,17 @@ def test_a_sweep_whose_worker_died_before_starting_it_is_queued_again(
         assert (row.status, row.attempt) == ("queued", 2)
     assert job_status(redis, sweep_job_id(sweep_id, 2)) == JobStatus.QUEUED
     assert job_status(redis, stalled) == JobStatus.FAILED
+
+
+def test_a_job_that_ends_while_it_is_abandoned_is_left_to_its_worker(redis: Redis) -> None:
+    # The worker finishes the job between the reconciler reading "started" and abandoning
+    # it: RQ no longer holds the job's execution. Nothing is failed, nothing raises.
+    Queue(QueueName.scrape.value, connection=redis).enqueue_call(
+        "workers.jobs.scrape_job", args=(1, 1), job_id="sweep-1"
+    )
+    job_id = take_next_job(redis, QueueName.scrape, "w-live")
+    executions = list(redis.scan_iter(match="rq:execution:*"))
+    assert executions
+    redis.delete(*executions)
+    assert abandon_started(redis, job_id, "judged dead") is False
+    assert job_status(redis, job_id) == JobStatus.STARTED
