@@ -51,11 +51,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cluster import BenchFailed, Cluster, FleetApi, parse_time, percentile
+from bench.cluster import BenchFailed, Cluster, FleetApi, parse_time
 from bench.script import run_as_script
 from cli.demo import Progress
 from core.logging import configure_logging
 from core.settings import get_settings
+from core.stats import percentile
 from sandbox.control_client import SandboxControl
 
 PASSWORD = "chaos-password-123"

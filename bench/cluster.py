@@ -10,7 +10,6 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,15 +55,6 @@ def kill_tagged(tag: str) -> int:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     return len(pids)
-
-
-def percentile(values: Sequence[float], share: float) -> float | None:
-    """The nearest-rank percentile (`share` in 0..1) of `values`; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, round(share * len(ordered) + 0.5))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def parse_time(value: str) -> float:

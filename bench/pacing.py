@@ -48,12 +48,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cluster import BenchFailed, Cluster, parse_time, percentile
+from bench.cluster import BenchFailed, Cluster, parse_time
 from bench.script import run_as_script
 from cli.demo import Progress
 from core.logging import configure_logging
 from core.profiles import TypingProfile, named_profile
 from core.settings import get_settings
+from core.stats import percentile
 from core.typing_plan import plan_typing, seed_for
 from sandbox.control_client import SandboxControl
 
@@ -257,7 +258,7 @@ def run_pacing(plan: PacingPlan, var_dir: Path, progress: Progress) -> PacingRes
         for ids in conversations.values():
             for send in api.call(
                 "POST", "/v1/sends/bulk", json={"conversation_ids": ids, "text": CAMPAIGN}
-            ):
+            )["sends"]:
                 released[int(send["id"])] = started_at
         progress(f"{len(released)} bulk sends created over {plan.accounts} accounts")
         replies = _reply_times(plan, rng, started_at)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.profiles import TypingProfile, load_profile
+from core.stats import percentile
 from core.typing_plan import TypingPlan, graphemes, pause_kind, plan_typing, seed_for
 from core.typing_plan import typo_candidates as typo_candidate_flags
 from sandbox.cadence import CadenceEvent, assess
@@ -162,15 +163,6 @@ def measure(plan: TypingPlan, guards: Guards) -> PlanFigures:
         duration_s=plan.expected_duration_s,
         flags=tuple(flag.reason for flag in assess(plan.text, cadence, guards)),
     )
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """The `fraction` quantile of `values` (linear between the nearest ranks)."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def run(

@@ -6,22 +6,25 @@ Everything reads one window `[since, until)`, optionally one account's rows:
 - decisions and confidence: drafts *created* in the window, whatever their status now;
   the rates are shares of the decided ones (approved + rejected), so approval and
   rejection add up to 1, and modified and auto-sent drafts are approved ones too;
-- filter hits and guard flags: their audit events in the window;
+- filter hits: each draft's latest filter-hits audit event in the window, so a draft
+  counts once however often it is redrafted (each redraft audits its fresh variants'
+  hits); a draft redrafted clean keeps its last hits, which the filter did catch;
+- guard flags: their audit events in the window (a conversation is flagged once per
+  signal);
 - tokens: `AiUsage` rows in the window, per UTC day;
 - wait times: approved replies (not nudges, which answer no message) created in the
   window, from the fan's message as the platform dates it (`Message.sent_at`: when the
   fan sent it, so the sweep's delay is counted, as the fan lived it) to the send's
   creation (the approval) and, once delivered, to its delivery.
 
-Counts, sums and averages are SQL; the percentiles are computed here over the waits,
-since SQLite has no percentile function (PostgreSQL's would answer the same).
+Counts, sums and averages are SQL; the percentiles (`core.stats.percentile`, nearest
+rank) are computed here over the waits, since SQLite has no percentile function
+(PostgreSQL's `percentile_disc` would answer the same).
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -30,7 +33,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from core.drafting.base import NUDGE_KINDS
-from core.drafts import AUTO_SEND_ACTOR
+from core.drafts import AUTO_SEND_ACTOR, FILTER_HITS_ACTION, GUARD_FLAG_ACTION
 from core.models import (
     AiUsage,
     AuditEvent,
@@ -42,9 +45,7 @@ from core.models import (
     Send,
 )
 from core.settings import Settings
-
-FILTER_HITS_ACTION = "draft.filter_hits"
-GUARD_FLAG_ACTION = "conversation.flagged"
+from core.stats import percentile
 
 
 @dataclass(frozen=True)
@@ -115,17 +116,6 @@ class AiReport:
     to_delivery: Waits
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The `q` quantile (0..1) of `values`, interpolated linearly between the closest
-    ranks (as numpy's default and PostgreSQL's `percentile_cont`); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def _waits(seconds: list[float]) -> Waits:
     return Waits(
         count=len(seconds), median_s=percentile(seconds, 0.5), p95_s=percentile(seconds, 0.95)
@@ -179,25 +169,31 @@ def _decisions(session: Session, window: Window) -> tuple[Decisions, float | Non
 
 
 def _filter_hits(session: Session, window: Window) -> tuple[dict[str, int], int]:
-    """Content filter hits per rule over every variant, as audited, and how many drafts
-    had any."""
-    stmt = (
-        select(AuditEvent.subject_id, AuditEvent.detail)
-        .join(Draft, Draft.id == AuditEvent.subject_id)
-        .join(Conversation, Draft.conversation_id == Conversation.id)
+    """Content filter hits per rule over every variant, as audited last for each draft in
+    the window, and how many drafts had any."""
+    latest = (
+        select(func.max(AuditEvent.id).label("id"))
         .where(
             AuditEvent.action == FILTER_HITS_ACTION,
             AuditEvent.subject_type == "draft",
             _in_window(AuditEvent.at, window),
         )
+        .group_by(AuditEvent.subject_id)
+        .subquery()
+    )
+    stmt = (
+        select(AuditEvent.detail)
+        .join(latest, latest.c.id == AuditEvent.id)
+        .join(Draft, Draft.id == AuditEvent.subject_id)
+        .join(Conversation, Draft.conversation_id == Conversation.id)
     )
     hits: Counter[str] = Counter()
-    drafts = set()
-    # Each event's detail is {rule: hits}: summed here, as JSON sums differ per database.
-    for draft_id, detail in session.execute(_of_account(stmt, window)):
-        drafts.add(draft_id)
+    # One event per draft; each detail is {rule: hits}, summed here, as JSON sums differ
+    # per database.
+    details = session.scalars(_of_account(stmt, window)).all()
+    for detail in details:
         hits.update({rule: int(count) for rule, count in (detail or {}).items()})
-    return dict(sorted(hits.items())), len(drafts)
+    return dict(sorted(hits.items())), len(details)
 
 
 def _guard_flags(session: Session, window: Window) -> tuple[dict[str, int], int]:

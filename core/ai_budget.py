@@ -2,11 +2,16 @@
 operator may ask for per hour.
 
 `drafter_for` is the one place a drafting path learns which drafter to use. Under budget
-it is the configured one; past a cap it is the offline drafter, whose drafts say which
-cap in their `fallback_reason`, and the LLM is not called at all. Either way the call is
-metered: its `AiUsage` row is committed as soon as the drafter returns, so what was spent
-counts even when the draft is then discarded (decided meanwhile, or written by a racing
-run of its job).
+it is the configured one; past a cap it is the configured drafter's fallback
+(`core.drafting.providers.FallbackDrafter`, held back with the cap as its reason: the
+seam every fallback goes through), so the LLM is not called at all and the draft says
+which cap in its `fallback_reason`. Either way the call is metered: its `AiUsage` row is
+committed as soon as the drafter returns, so what was spent counts even when the draft
+is then discarded (decided meanwhile, or written by a racing run of its job).
+
+The caps are soft. A call is let through while there is room, before its tokens are
+known, so the call that crosses a cap spends past it; and drafts running at once each
+see the room before any of them is metered, so each may overshoot by one call.
 
 Every figure is counted from `AiUsage` rows in SQL, the source of truth: a Redis wipe
 must not hand every account and operator a fresh budget. The windows are a UTC day for
@@ -15,7 +20,7 @@ tokens and a sliding hour for an operator's requests; both are indexed range sca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -28,7 +33,7 @@ from core.approval_policy import ApprovalPolicy
 from core.db import utcnow
 from core.drafting.base import DraftContext, Drafter, DraftResult
 from core.drafting.offline import OfflineDrafter
-from core.drafting.providers import llm_configured
+from core.drafting.providers import llm_configured, with_fallback
 from core.models import Account, AiUsage, AuditEvent
 from core.settings import Settings
 
@@ -166,20 +171,6 @@ def _audit_once_a_day(session: Session, exhausted: Exhausted, now: datetime) -> 
         )
 
 
-class _OverBudget:
-    """The offline drafter standing in for an LLM whose budget is used up; its drafts say
-    which budget."""
-
-    def __init__(self, reason: str) -> None:
-        self.offline = OfflineDrafter()
-        self.provider = self.offline.provider
-        self.reason = reason
-
-    def draft(self, context: DraftContext) -> DraftResult:
-        """The offline draft, with the budget as its `fallback_reason`."""
-        return replace(self.offline.draft(context), fallback_reason=self.reason)
-
-
 class MeteredDrafter:
     """Drafts with `drafter` and commits the call's `AiUsage` row in `session`. Drafting
     paths commit before they draft (no transaction may stay open through an LLM call), so
@@ -229,10 +220,11 @@ def drafter_for(
     operator: str | None = None,
 ) -> Drafter:
     """The drafter a drafting call for `account_id` must use, metered: `configured` while
-    every budget has room, else the offline drafter with the exhausted budget as its
-    `fallback_reason` (a token cap is audited once per UTC day). `operator` is who asked,
-    for a redraft; their hourly LLM requests count only then. A `configured` drafter that
-    is offline already spends no budget and is used as it is."""
+    every budget has room, else its fallback, held back with the exhausted budget as the
+    draft's `fallback_reason` (a token cap is audited once per UTC day). `operator` is who
+    asked (a redraft, an operator's nudge pass); their hourly LLM requests count only
+    then. A `configured` drafter that is offline already spends no budget and is used as
+    it is."""
     if configured.provider == OfflineDrafter.provider:
         return MeteredDrafter(
             configured, session, account_id=account_id, actor=operator, llm_called=False
@@ -253,7 +245,7 @@ def drafter_for(
         cap=exhausted.cap,
     ).warning("AI budget used up; drafting offline")
     return MeteredDrafter(
-        _OverBudget(exhausted.reason),
+        with_fallback(configured).holding(exhausted.reason),
         session,
         account_id=account_id,
         actor=operator,

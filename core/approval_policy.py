@@ -4,16 +4,20 @@ clock, no I/O.
 Auto-send is off by default. An account that turns it on (`Account.auto_send`) sends a
 draft by policy only when every condition holds:
 
-- its confidence is at least `confidence_threshold`;
+- its confidence is at least `confidence_threshold`; for a sales kind (`ppv_offer`) the
+  lower of the text's confidence and the kind detector's, since a well-written offer the
+  detector was unsure of is a sale the fan may not have asked for;
 - it offers no PPV priced at or above `ppv_price_threshold_cents`;
 - the fan is not in the top spend tier (those fans are worth a human's minute);
-- the content filter and the wellbeing guard found nothing.
+- the content filter and the wellbeing guard found nothing;
+- a nudge (`follow_up`, `re_engage`) only when the account also opted into `nudges`.
 
 Anything else is queued for an operator, with every failed condition as a reason.
 
 The policy also holds the account's other per-fan rules: the daily spend cap above which
-no PPV is offered (`core.offers`), and when the nudge pass (`core.nudges`) drafts a
-follow-up or a re-engagement.
+no PPV is offered (`core.offers`), and whether and when the nudge pass (`core.nudges`)
+drafts a follow-up or a re-engagement. Nudges are off by default: a message the fan did
+not ask for is sent only on an account that opted into it.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from core.drafting.base import NUDGE_KINDS, DraftKind
 from core.drafting.fan import SpendTier
+from core.wellbeing import SALES_KINDS
 
 AUTO_SEND_OFF = "auto_send_off"
 LOW_CONFIDENCE = "confidence_below_threshold"
 PRICEY_PPV = "ppv_at_or_above_threshold"
 TOP_TIER = "top_tier_fan"
+NUDGES_OFF = "nudges_off"
 
 
 class ApprovalPolicy(BaseModel):
@@ -71,11 +78,14 @@ class ApprovalPolicy(BaseModel):
         default=None,
         gt=0,
         le=10_000_000,
-        description="No PPV is offered to a fan whose spend in the last 24 hours (tips and "
-        "paid PPVs, cents) plus the offer's price would be above this; unset: no cap.",
+        description="No PPV is offered to a fan whose last 24 hours of tips, paid PPVs (by "
+        "when they were paid) and PPVs offered but not paid, plus the offer's price, would "
+        "be above this (cents); unset: no cap.",
     )
     nudges: bool = Field(
-        default=True, description="Whether the nudge pass drafts follow-ups and re-engagements."
+        default=False,
+        description="Whether the nudge pass drafts follow-ups and re-engagements (off unless "
+        "the account opts in; auto-send sends them only when it is on too).",
     )
     follow_up_after_h: float = Field(
         default=24.0,
@@ -91,14 +101,19 @@ class ApprovalPolicy(BaseModel):
         description="Days (wall clock) a fan may stay silent before a re_engage is drafted.",
     )
 
-    @model_validator(mode="after")
-    def _re_engage_after_follow_up(self) -> ApprovalPolicy:
-        if self.re_engage_after_days * 24 <= self.follow_up_after_h:
+    # A field validator, not a model one, so the error's location names the field; it sees
+    # follow_up_after_h, declared before it, in `info.data`.
+    @field_validator("re_engage_after_days")
+    @classmethod
+    def _re_engage_after_follow_up(cls, days: float, info: ValidationInfo) -> float:
+        # Absent when follow_up_after_h itself was invalid: that error is reported already.
+        hours = info.data.get("follow_up_after_h")
+        if hours is not None and days * 24 <= hours:
             raise ValueError(
-                "re_engage_after_days must be longer than follow_up_after_h, or no follow-up "
-                "would ever be drafted"
+                f"{days:g} days must be longer than follow_up_after_h ({hours:g} hours), or "
+                "no follow-up would ever be drafted"
             )
-        return self
+        return days
 
 
 class Route(StrEnum):
@@ -112,12 +127,24 @@ class Route(StrEnum):
 class Candidate:
     """What the policy reads of a draft. `block_reasons` are the content filter's and the
     wellbeing guard's (`filter:<rule>`, `guard:<signal>`); `confidence` is None when the
-    drafter gave none."""
+    drafter gave none, `kind_confidence` (the kind detector's) when no detector ran."""
 
     confidence: int | None
     ppv_price_cents: int | None
     fan_tier: SpendTier
     block_reasons: tuple[str, ...] = ()
+    kind: str = DraftKind.reply
+    kind_confidence: int | None = None
+
+    @property
+    def effective_confidence(self) -> int | None:
+        """The confidence the threshold applies to: for a sales kind, the lower of the
+        text's and the detector's (None, unknown, when either is)."""
+        if self.kind not in SALES_KINDS:
+            return self.confidence
+        if self.confidence is None or self.kind_confidence is None:
+            return None
+        return min(self.confidence, self.kind_confidence)
 
 
 @dataclass(frozen=True)
@@ -133,7 +160,8 @@ def decide(policy: ApprovalPolicy, auto_send: bool, candidate: Candidate) -> Dec
     reasons: list[str] = []
     if not auto_send:
         reasons.append(AUTO_SEND_OFF)
-    if candidate.confidence is None or candidate.confidence < policy.confidence_threshold:
+    confidence = candidate.effective_confidence
+    if confidence is None or confidence < policy.confidence_threshold:
         reasons.append(LOW_CONFIDENCE)
     price = candidate.ppv_price_cents
     if price is not None and price >= policy.ppv_price_threshold_cents:
@@ -141,4 +169,6 @@ def decide(policy: ApprovalPolicy, auto_send: bool, candidate: Candidate) -> Dec
     if candidate.fan_tier == SpendTier.top:
         reasons.append(TOP_TIER)
     reasons.extend(candidate.block_reasons)
+    if candidate.kind in NUDGE_KINDS and not policy.nudges:
+        reasons.append(NUDGES_OFF)
     return Decision(route=Route.queue if reasons else Route.auto_send, reasons=tuple(reasons))

@@ -12,13 +12,14 @@ one bulk send already being typed, then one pacing gap.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from loguru import logger
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, offer_check
 from core.db import utcnow
 from core.errors import NotFound
 from core.models import Conversation, Send, SendPriority
@@ -27,6 +28,22 @@ from core.settings import Settings
 from core.worker_protocol import SendStatus
 
 _LIVE = (SendStatus.queued, SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
+
+
+@dataclass(frozen=True)
+class BulkSkip:
+    """A conversation a bulk send left out, and why."""
+
+    conversation_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class BulkCreated:
+    """The sends a bulk send queued, and the conversations it left out."""
+
+    sends: list[Send]
+    skipped: list[BulkSkip]
 
 
 def create_bulk_sends(
@@ -38,8 +55,13 @@ def create_bulk_sends(
     text: str,
     ppv_price_cents: int | None,
     actor: str,
-) -> list[Send]:
-    """Queue one bulk send per conversation and release the first of each account."""
+) -> BulkCreated:
+    """Queue one bulk send per conversation and release the first of each account.
+
+    A PPV passes the offers check (`core.offer_check`) per conversation, in order, each
+    counting the sends queued before it: a conversation whose fan the wellbeing guard
+    flags, or whom the PPV would take past their daily spend cap, gets no send and is
+    returned as skipped with the reason (audited); the others are sent."""
     unique_ids = list(dict.fromkeys(conversation_ids))
     conversations = {
         c.id: c
@@ -48,8 +70,26 @@ def create_bulk_sends(
     missing = [cid for cid in unique_ids if cid not in conversations]
     if missing:
         raise NotFound(f"conversation(s) {missing} not found")
-    sends = [
-        Send(
+    now = utcnow()
+    sends: list[Send] = []
+    skipped: list[BulkSkip] = []
+    for cid in unique_ids:
+        if ppv_price_cents is not None:
+            barred = offer_check.barred(session, conversations[cid], ppv_price_cents, now)
+            if barred is not None:
+                skipped.append(BulkSkip(conversation_id=cid, reason=barred))
+                audit.record(
+                    session,
+                    actor,
+                    offer_check.OFFER_REFUSED_ACTION,
+                    "conversation",
+                    cid,
+                    reason=barred,
+                    ppv_price_cents=ppv_price_cents,
+                    priority=SendPriority.bulk.value,
+                )
+                continue
+        send = Send(
             account_id=conversations[cid].account_id,
             conversation_id=cid,
             text=text,
@@ -61,23 +101,27 @@ def create_bulk_sends(
             artifacts={},
             created_by=actor,
         )
-        for cid in unique_ids
-    ]
-    session.add_all(sends)
+        session.add(send)
+        sends.append(send)
+        if ppv_price_cents is not None:
+            # Flushed now, so a later conversation of the same fan counts it as offered.
+            session.flush()
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "bulk.created",
-        "send",
-        sends[0].id,
-        sends=len(sends),
-        ppv_price_cents=ppv_price_cents,
-    )
+    if sends:
+        audit.record(
+            session,
+            actor,
+            "bulk.created",
+            "send",
+            sends[0].id,
+            sends=len(sends),
+            skipped=len(skipped),
+            ppv_price_cents=ppv_price_cents,
+        )
     session.commit()
     for account_id in sorted({send.account_id for send in sends}):
         release_next_bulk(session, redis, settings, account_id)
-    return sends
+    return BulkCreated(sends=sends, skipped=skipped)
 
 
 def priority_send_waiting(session: Session, account_id: int) -> bool:

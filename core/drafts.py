@@ -15,7 +15,16 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import ai_budget, audit, content_filter, feedback, offers, review_queue, wellbeing
+from core import (
+    ai_budget,
+    audit,
+    content_filter,
+    feedback,
+    offer_check,
+    offers,
+    review_queue,
+    wellbeing,
+)
 from core.approval_policy import ApprovalPolicy, Candidate, Route, decide
 from core.db import Page, utcnow
 from core.drafting import intent
@@ -60,13 +69,17 @@ AUTO_SEND_ACTOR = "policy:auto_send"
 FILTER_ACTOR = "policy:content_filter"
 GUARD_ACTOR = "policy:wellbeing"
 SPEND_CAP_ACTOR = "policy:spend_cap"
+# Audit actions the AI analytics read back (`core.ai_analytics`).
+FILTER_HITS_ACTION = "draft.filter_hits"
+GUARD_FLAG_ACTION = "conversation.flagged"
 FLAG_REASON_MAX = 500
 # The longest text a send may carry: the API's and the platforms' limit.
 SEND_TEXT_MAX_CHARS = 5000
 
 
 class DraftBlocked(InvalidState):
-    """A draft held by the content filter or the wellbeing guard (answered with 409)."""
+    """A draft held by the content filter, the wellbeing guard or, for a PPV, the offers
+    check at approval (answered with 409)."""
 
     def __init__(self, draft_id: int, reasons: list[str]) -> None:
         super().__init__(
@@ -287,7 +300,7 @@ def _flag_conversation(
     audit.record(
         session,
         GUARD_ACTOR,
-        "conversation.flagged",
+        GUARD_FLAG_ACTION,
         "conversation",
         conversation.id,
         signals=added,
@@ -432,20 +445,26 @@ def compose_draft(
     """Draft for `message` and screen the variants: the one drafting path, shared by new
     drafts (`write_draft`) and redrafts. The session's transaction is committed before
     the drafter runs. `seed` and `variants` default to the message's id and
-    `settings.draft_variants`; `operator` is who asked, for a redraft. The AI budgets
-    (`core.ai_budget`) choose the drafter and meter the call."""
+    `settings.draft_variants`; `operator` is who asked, for a redraft or an operator's
+    nudge pass. The AI budgets (`core.ai_budget`) choose the drafter and meter the call.
+    `now` (default: the current time) is when a nudge is drafted and what the daily spend
+    cap counts up to."""
     conversation = message.conversation
     account = conversation.account
     persona = Persona.model_validate(account.persona)
     policy = policy_of(account)
-    at = message.sent_at if nudge is None else (now or utcnow())
+    moment = now or utcnow()
+    at = message.sent_at if nudge is None else moment
     recent = _recent(session, message)
     snapshot, events = _fan_snapshot(session, conversation.fan, message)
     if nudge is not None:
         snapshot = replace(snapshot, silent_for=at - message.sent_at)
     window = wellbeing.spend_window(events, at)
     guard = _guard(conversation, recent, window)
-    terms = offers.offer_terms(persona, policy, snapshot.tier, guard, window.recent_cents)
+    # The cap counts to the moment of drafting, not to the fan's message: a draft written
+    # late, or redrafted, must see what the fan spent and was offered since.
+    committed = offer_check.committed(session, conversation.fan_id, moment)
+    terms = offers.offer_terms(persona, policy, snapshot.tier, guard, committed)
     detection = _detection(message, nudge)
     planned = offers.decide_kind(detection.kind, terms, guard)
     context = DraftContext(
@@ -489,10 +508,13 @@ def write_draft(
     *,
     nudge: str | None = None,
     now: datetime | None = None,
+    operator: str | None = None,
 ) -> int | None:
     """Write a draft and commit it as pending; return its id. The one way every draft is
     written: a reply to the inbound `message`, or with `nudge` (a `NUDGE_KINDS` kind) a
     nudge breaking the silence since `message`, the fan's last message, at `now`.
+    `operator` is who asked for it (an operator's nudge pass), if anyone did: the LLM call
+    counts against their hourly requests (`core.ai_budget`).
 
     The wellbeing guard reads the fan first, and the offer terms (`core.offers`) price a
     PPV for their tier and say whether one may be offered. The kind comes from the
@@ -513,7 +535,9 @@ def write_draft(
     log = logger.bind(
         message_id=message.id, conversation_id=conversation.id, nudge=nudge, account_id=account.id
     )
-    composed = compose_draft(session, settings, drafter, message, nudge=nudge, now=now)
+    composed = compose_draft(
+        session, settings, drafter, message, nudge=nudge, now=now, operator=operator
+    )
     result, detection, guard, variants = (
         composed.result,
         composed.detection,
@@ -556,7 +580,7 @@ def write_draft(
     )
     hits = _hit_counts(variants)
     if hits:
-        audit.record(session, FILTER_ACTOR, "draft.filter_hits", "draft", draft.id, **hits)
+        audit.record(session, FILTER_ACTOR, FILTER_HITS_ACTION, "draft", draft.id, **hits)
     if draft.kind_withheld is not None:
         _audit_withheld(session, draft, detection)
     if guard.flagged:
@@ -581,6 +605,8 @@ def write_draft(
             ppv_price_cents=draft.ppv_price_cents,
             fan_tier=composed.fan_tier,
             block_reasons=tuple(draft.block_reasons),
+            kind=draft.kind,
+            kind_confidence=draft.kind_confidence,
         ),
     )
     if decision.route == Route.auto_send:
@@ -734,10 +760,13 @@ def approve_draft(
     passes the content filter first; what is checked is what gets sent. A blocked draft
     raises `DraftBlocked` (the refusal is audited) unless `override_reason` is given:
     callers pass it only for an admin who asked to override, and the override is audited
-    with its reason. The send carries the account's disclosure line, if it has one. The
-    decision, its feedback row (chosen and final text, edit distance) and the new send are
-    one transaction; the send job is enqueued after it commits. A nudge whose silence the
-    fan has broken since is refused (`InvalidState`): it would answer nothing.
+    with its reason. A draft carrying a PPV passes the offers check again as of now
+    (`core.offer_check`): a fan flagged, or nearer their daily spend cap, since it was
+    drafted makes it blocked the same way, with an `offer:` reason. The send carries the
+    account's disclosure line, if it has one. The decision, its feedback row (chosen and
+    final text, edit distance) and the new send are one transaction; the send job is
+    enqueued after it commits. A nudge whose silence the fan has broken since is refused
+    (`InvalidState`): it would answer nothing.
     """
     draft = _pending(session, draft_id, actor)
     _refuse_moot_nudge(session, draft)
@@ -746,9 +775,14 @@ def approve_draft(
     edited = final != original
     if final != draft.text:
         _screen_edit(draft, final)
+    barred = (
+        None
+        if draft.ppv_price_cents is None
+        else offer_check.barred(session, draft.conversation, draft.ppv_price_cents, utcnow())
+    )
     overridden = False
-    if draft.blocked:
-        reasons = draft.block_reasons
+    if draft.blocked or barred is not None:
+        reasons = draft.block_reasons + ([] if barred is None else [f"offer:{barred}"])
         if override_reason is None:
             # Drop the edit but keep a record: a refused approval is a decision too.
             session.rollback()
@@ -935,7 +969,7 @@ def redraft_draft(
     )
     hits = _hit_counts(composed.variants)
     if hits:
-        audit.record(session, FILTER_ACTOR, "draft.filter_hits", "draft", draft.id, **hits)
+        audit.record(session, FILTER_ACTOR, FILTER_HITS_ACTION, "draft", draft.id, **hits)
     if draft.kind_withheld is not None:
         _audit_withheld(session, draft, composed.detection)
     if composed.guard.flagged:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import as_utc
+from core.db import as_utc, utcnow
 from core.errors import Conflict, get_or_raise
 from core.models import Account, Conversation, Fan, Message, Sweep
 from core.outbox import dispatch_draft
@@ -73,7 +73,14 @@ def _spend_cents(message: ScrapedMessage) -> int:
 def _store_messages(
     session: Session, conversation: Conversation, fan: Fan, scraped: list[ScrapedMessage]
 ) -> tuple[list[Message], int]:
-    """Insert the messages not held yet; return them and how many were duplicates."""
+    """Insert the messages not held yet; return them and how many were duplicates.
+
+    A PPV first seen paid gets `paid_at`, the ingest time: platforms show no payment time,
+    and the scrape that sees it paid is the earliest the fleet can know. A PPV already paid
+    when first scraped (an account's first sweep) may have been paid long before, but
+    counting it as paid now errs toward protecting the fan for at most a day.
+    """
+    now = utcnow()
     held = {
         row.platform_message_id: row
         for row in session.scalars(
@@ -92,6 +99,7 @@ def _store_messages(
             # A PPV scraped unpaid earlier and paid now: the fan's spend grows by its price.
             if message.ppv_paid and not existing.ppv_paid and existing.ppv_price_cents:
                 existing.ppv_paid = True
+                existing.paid_at = now
                 fan.total_spend_cents += existing.ppv_price_cents
             continue
         row = Message(
@@ -103,6 +111,7 @@ def _store_messages(
             tip_cents=message.tip_cents,
             ppv_price_cents=message.ppv_price_cents,
             ppv_paid=message.ppv_paid,
+            paid_at=now if message.ppv_paid else None,
         )
         session.add(row)
         held[message.platform_message_id] = row

@@ -12,6 +12,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
+from core.drafting.base import NUDGE_KINDS
 from core.worker_protocol import Direction, SendStatus, SweepStatus
 
 
@@ -122,13 +123,17 @@ class Message(Base):
     tip_cents: Mapped[int] = mapped_column(default=0)
     ppv_price_cents: Mapped[int | None]
     ppv_paid: Mapped[bool | None]
+    # When the fan paid the PPV, as first seen by ingest: the daily spend cap dates a
+    # purchase by its payment, which may come days after the offer (`sent_at`).
+    paid_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship()
 
 
-# The nudge kinds (`core.drafting.base.NUDGE_KINDS`), for the drafts' partial indexes.
-_NUDGE_KINDS_SQL = "kind IN ('follow_up', 're_engage')"
+# The nudge kinds, for the drafts' partial indexes. Quoted as they are: they are the
+# `DraftKind` enum's own values, plain identifiers. Sorted, so the DDL is stable.
+_NUDGE_KINDS_SQL = "kind IN ({})".format(", ".join(f"'{kind}'" for kind in sorted(NUDGE_KINDS)))
 
 
 class Draft(Base):

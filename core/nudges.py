@@ -1,5 +1,6 @@
-"""The nudge pass: drafts that break a fan's silence, run by cron (`fleet nudge`) or an
-operator (`POST /v1/accounts/{id}/nudges`).
+"""The nudge pass: drafts that break a fan's silence, run by cron (`fleet nudge`, at
+once) or for an operator (`POST /v1/accounts/{id}/nudges`, queued on the `ai` queue:
+a pass drafts for minutes with an LLM, far longer than a request should wait).
 
 A conversation is due a nudge at `now` when the fan has written in it, we spoke last, and
 our last message has gone unanswered for the account's `follow_up_after_h`. It gets:
@@ -16,7 +17,10 @@ account that is not active or has `nudges` off. Thresholds are wall-clock time: 
 is about a person's days, not the fleet's test time scale.
 
 Each nudge is drafted through `core.drafts.write_draft`, like every draft: the content
-filter, the wellbeing guard, the approval policy and the AI budgets apply.
+filter, the wellbeing guard, the approval policy and the AI budgets apply. An operator's
+pass counts its LLM calls against that operator's hourly requests; cron's against no
+one's. The pass's job is transport, like any: should Redis lose it, nothing is lost but
+the pass itself, which the operator asks for again (and cron runs anyway).
 """
 
 from __future__ import annotations
@@ -30,17 +34,28 @@ from redis import Redis
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, queues
 from core.approval_policy import ApprovalPolicy
 from core.db import utcnow
 from core.drafting.base import NUDGE_KINDS, Drafter, DraftKind
 from core.drafts import policy_of, write_draft
 from core.errors import InvalidState, get_or_raise
 from core.models import Account, AccountStatus, Conversation, Draft, DraftStatus, Message, Send
+from core.sends import IN_FLIGHT
 from core.settings import Settings
 from core.worker_protocol import Direction, SendStatus
 
-FINISHED_SENDS = (SendStatus.delivered, SendStatus.failed, SendStatus.cancelled)
+# A send still on its way: not yet taken by a worker, or held by one.
+ON_ITS_WAY = (SendStatus.queued, *IN_FLIGHT)
+
+
+@dataclass(frozen=True)
+class QueuedPass:
+    """An operator's nudge pass on the `ai` queue: its job id, and whether this request
+    queued it (False: a pass over the account was already waiting or running)."""
+
+    job_id: str
+    queued: bool
 
 
 @dataclass(frozen=True)
@@ -94,9 +109,7 @@ def _candidates(
     pending = exists().where(
         Draft.conversation_id == Conversation.id, Draft.status == DraftStatus.pending
     )
-    sending = exists().where(
-        Send.conversation_id == Conversation.id, Send.status.not_in(FINISHED_SENDS)
-    )
+    sending = exists().where(Send.conversation_id == Conversation.id, Send.status.in_(ON_ITS_WAY))
     quiet_since = now - timedelta(hours=policy.follow_up_after_h)
     return session.scalars(
         select(Conversation.id)
@@ -119,6 +132,7 @@ def _nudge_account(
     account: Account,
     now: datetime,
     limit: int | None,
+    operator: str | None,
 ) -> list[int]:
     """Draft the nudges one account is due, at most `limit`; their draft ids."""
     account_id = account.id
@@ -133,12 +147,42 @@ def _nudge_account(
         if nudge is None:
             continue
         draft_id = write_draft(
-            session, redis, settings, drafter, nudge.message, nudge=nudge.kind, now=now
+            session,
+            redis,
+            settings,
+            drafter,
+            nudge.message,
+            nudge=nudge.kind,
+            now=now,
+            operator=operator,
         )
         if draft_id is not None:
             drafted.append(draft_id)
     logger.bind(account_id=account_id, drafted=len(drafted)).info("nudge pass done")
     return drafted
+
+
+def nudgeable(session: Session, account_id: int) -> Account:
+    """The account, when a nudge pass may run over it: `NotFound` when there is none,
+    `InvalidState` when it is not active or its policy has nudges off."""
+    account = get_or_raise(session, Account, account_id)
+    if account.status != AccountStatus.active:
+        raise InvalidState(f"account {account_id} is {account.status.value}; nothing is nudged")
+    if not policy_of(account).nudges:
+        raise InvalidState(f"account {account_id} has nudges off in its policy")
+    return account
+
+
+def queue_pass(
+    session: Session, redis: Redis, account_id: int, *, operator: str, limit: int
+) -> QueuedPass:
+    """Queue a nudge pass over one account for `operator`, at most `limit` drafts, on the
+    `ai` queue (`core.drafting.jobs.nudge_account` runs it). The account is checked now
+    (`nudgeable`), and again when the pass runs. One pass per account waits or runs at a
+    time: asking again meanwhile queues nothing and names the same job."""
+    nudgeable(session, account_id)
+    queued = queues.enqueue_nudges(redis, account_id, operator, limit)
+    return QueuedPass(job_id=queues.nudge_job_id(account_id), queued=queued)
 
 
 def run_nudges(
@@ -151,19 +195,17 @@ def run_nudges(
     actor: str,
     now: datetime | None = None,
     limit: int | None = None,
+    operator: str | None = None,
 ) -> list[Draft]:
     """Draft the nudges due at `now` (default: the current time), for one account or,
     when `account_id` is None, every active account with nudges on; at most `limit` per
     account. Returns the drafts written. An account asked for by id that is not active or
-    has nudges off is refused (`InvalidState`). Each pass over an account is audited."""
+    has nudges off is refused (`nudgeable`). Each pass over an account is audited as
+    `actor`'s. `operator` is the operator who asked for the pass, if one did: its LLM
+    calls count against their hourly requests."""
     now = now or utcnow()
     if account_id is not None:
-        account = get_or_raise(session, Account, account_id)
-        if account.status != AccountStatus.active:
-            raise InvalidState(f"account {account_id} is {account.status.value}; nothing is nudged")
-        if not policy_of(account).nudges:
-            raise InvalidState(f"account {account_id} has nudges off in its policy")
-        account_ids = [account.id]
+        account_ids = [nudgeable(session, account_id).id]
     else:
         accounts = session.scalars(
             select(Account).where(Account.status == AccountStatus.active).order_by(Account.id)
@@ -172,7 +214,7 @@ def run_nudges(
     drafted: list[int] = []
     for one in account_ids:
         ids = _nudge_account(
-            session, redis, settings, drafter, session.get_one(Account, one), now, limit
+            session, redis, settings, drafter, session.get_one(Account, one), now, limit, operator
         )
         audit.record(session, actor, "nudges.run", "account", one, drafted=ids)
         session.commit()

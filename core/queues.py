@@ -31,6 +31,10 @@ class QueueName(StrEnum):
 SCRAPE_JOB = "workers.jobs.scrape_job"
 SEND_JOB = "workers.jobs.send_job"
 DRAFT_JOB = "core.drafting.jobs.draft_for_message"
+NUDGE_JOB = "core.drafting.jobs.nudge_account"
+# Seconds one draft may take, its LLM call's retries included; a nudge pass gets this
+# much per draft it may write.
+DRAFT_TIMEOUT_S = 120
 
 
 def account_rate_limit(account_id: int) -> RateLimit:
@@ -50,6 +54,11 @@ def send_job_id(send_id: int, attempt: int) -> str:
 
 def draft_job_id(message_id: int) -> str:
     return f"draft-{message_id}"
+
+
+def nudge_job_id(account_id: int) -> str:
+    # One per account, not per request: a second ask while a pass waits or runs finds it.
+    return f"nudges-{account_id}"
 
 
 def _enqueue(
@@ -172,7 +181,25 @@ def enqueue_send(
 
 def enqueue_draft(redis: Redis, message_id: int) -> bool:
     """Queue drafting a reply to an inbound message row."""
-    return _enqueue(redis, QueueName.ai, DRAFT_JOB, (message_id,), draft_job_id(message_id), 120)
+    return _enqueue(
+        redis, QueueName.ai, DRAFT_JOB, (message_id,), draft_job_id(message_id), DRAFT_TIMEOUT_S
+    )
+
+
+def enqueue_nudges(redis: Redis, account_id: int, operator: str, limit: int) -> bool:
+    """Queue an operator's nudge pass over one account: at most `limit` drafts, whose LLM
+    calls count against `operator`'s hourly requests. False when a pass over the account
+    is already waiting or running; a finished one's job is replaced."""
+    job_id = nudge_job_id(account_id)
+    discard_job(redis, job_id)
+    return _enqueue(
+        redis,
+        QueueName.ai,
+        NUDGE_JOB,
+        (account_id, operator, limit),
+        job_id,
+        DRAFT_TIMEOUT_S * limit,
+    )
 
 
 def queue_depths(redis: Redis) -> dict[str, int]:

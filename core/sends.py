@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, bulk, queues
+from core import audit, bulk, offer_check, queues
 from core.accounts import account_access
 from core.db import Page, paginate, utcnow
 from core.errors import InvalidState, NotFound, get_or_raise
@@ -96,8 +96,29 @@ def create_direct_send(
     ppv_price_cents: int | None,
     actor: str,
 ) -> Send:
-    """Queue a message an operator wrote themselves, and enqueue its job after commit."""
+    """Queue a message an operator wrote themselves, and enqueue its job after commit.
+
+    A PPV passes the offers check first (`core.offer_check`), like a drafted one: to a
+    fan the wellbeing guard flags, or past their daily spend cap, it is refused
+    (`InvalidState`, naming the reason) and the refusal is audited."""
     conversation = get_or_raise(session, Conversation, conversation_id)
+    if ppv_price_cents is not None:
+        barred = offer_check.barred(session, conversation, ppv_price_cents, utcnow())
+        if barred is not None:
+            audit.record(
+                session,
+                actor,
+                offer_check.OFFER_REFUSED_ACTION,
+                "conversation",
+                conversation.id,
+                reason=barred,
+                ppv_price_cents=ppv_price_cents,
+                priority=SendPriority.direct.value,
+            )
+            session.commit()
+            raise InvalidState(
+                f"no PPV may be sent to conversation {conversation.id} now: {barred}"
+            )
     send = Send(
         account_id=conversation.account_id,
         conversation_id=conversation.id,

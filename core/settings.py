@@ -139,19 +139,21 @@ class Settings(BaseSettings):
         default=5_000_000,
         ge=0,
         description="LLM tokens (prompt + completion) the whole fleet may spend per UTC day; "
-        "past it every draft is written offline. None: no fleet-wide cap.",
+        "past it every draft is written offline. None (an empty variable): no fleet-wide "
+        "cap; 0: no LLM tokens at all.",
     )
     ai_account_daily_token_cap: int | None = Field(
         default=1_000_000,
         ge=0,
         description="LLM tokens one account may spend per UTC day unless its approval policy "
-        "sets `daily_token_cap`; past it the account's drafts are written offline. None: no cap.",
+        "sets `daily_token_cap`; past it the account's drafts are written offline. None (an "
+        "empty variable): no cap; 0: no LLM tokens at all.",
     )
     ai_operator_requests_per_hour: int = Field(
         default=30,
         ge=0,
-        description="LLM redrafts one operator may ask for in any hour; past it their "
-        "redrafts are written offline.",
+        description="LLM calls one operator may cause in any hour, by redrafts and the nudge "
+        "passes they queue; past it their drafts are written offline.",
     )
     ai_price_prompt_per_1k_usd: float = Field(
         default=0.00015,
@@ -170,6 +172,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("ai_daily_token_cap", "ai_account_daily_token_cap", mode="before")
+    @classmethod
+    def _empty_is_no_cap(cls, value: object) -> object:
+        # An environment variable cannot be None, so `FLEET_AI_DAILY_TOKEN_CAP=` says it.
+        # Per field, not `env_parse_none_str`: that would make every empty variable None,
+        # and 0 already means something (no LLM tokens at all).
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     def scaled(self, seconds: float) -> float:
         """Return a human-time duration scaled by `time_scale`."""

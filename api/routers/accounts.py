@@ -16,11 +16,15 @@ from api.deps import (
     SettingsDep,
     StaffDep,
 )
-from api.schemas.accounts import AccountCreate, AccountOut, AccountPacing, AccountUpdate
+from api.schemas.accounts import (
+    AccountCreate,
+    AccountOut,
+    AccountPacing,
+    AccountUpdate,
+    NudgePassOut,
+)
 from api.schemas.common import PageOut, page_out
-from api.schemas.drafts import DraftOut
 from core import accounts, nudges
-from core.drafting.providers import get_drafter
 from core.pacing import Pacer
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -85,27 +89,21 @@ def get_pacing(
     return AccountPacing.of(account, budgets, status, settings.time_scale)
 
 
-@router.post("/{account_id}/nudges", response_model=list[DraftOut])
-def run_nudges(
+@router.post(
+    "/{account_id}/nudges", status_code=status.HTTP_202_ACCEPTED, response_model=NudgePassOut
+)
+def queue_nudges(
     account_id: IdPath,
     session: SessionDep,
     redis: RedisDep,
-    settings: SettingsDep,
     principal: StaffDep,
-    limit: Annotated[
-        int, Query(ge=1, le=200, description="The most nudges to draft in this call.")
-    ] = 50,
-) -> list[DraftOut]:
-    """Draft the follow-ups and re-engagements the account's conversations are due now
-    (see `core.nudges`), and return them; they wait in the approval queue like any draft.
-    A paused account, or one whose policy has nudges off, answers 409."""
-    drafted = nudges.run_nudges(
-        session,
-        redis,
-        settings,
-        get_drafter(settings),
-        account_id=account_id,
-        actor=principal.name,
-        limit=limit,
-    )
-    return [DraftOut.model_validate(draft) for draft in drafted]
+    limit: Annotated[int, Query(ge=1, le=200, description="The most nudges the pass drafts.")] = 50,
+) -> NudgePassOut:
+    """Queue a pass drafting the follow-ups and re-engagements the account's conversations
+    are due (see `core.nudges`) and answer at once (202) with its job; the drafts join the
+    approval queue as the `ai` worker writes them. Their LLM calls count against the
+    caller's hourly LLM requests. While a pass over the account waits or runs, asking again
+    queues nothing (`queued: false`). A paused account, or one whose policy has nudges
+    off, answers 409."""
+    queued = nudges.queue_pass(session, redis, account_id, operator=principal.name, limit=limit)
+    return NudgePassOut(job_id=queued.job_id, queued=queued.queued)

@@ -127,8 +127,10 @@ def approve_draft(
     """Approve a pending draft, as written, as another `variant`, or with edited `text`;
     it becomes a queued send, with the account's disclosure line if it has one.
 
-    Edited text passes the content filter. A blocked draft answers 409 with its reasons,
-    unless an admin sends `override: true` with an `override_reason` (audited). An operator
+    Edited text passes the content filter, and a PPV the offers check again as of now (a
+    fan flagged, or nearer their daily spend cap, since drafting). A blocked draft answers
+    409 with its reasons, unless an admin sends `override: true` with an `override_reason`
+    (audited). An operator
     asking to override gets 403: the role may not override, whatever the draft's state.
     A draft another operator has claimed answers 409.
     """

@@ -16,7 +16,7 @@ from api.deps import (
 )
 from api.schemas.common import PageOut, page_out
 from api.schemas.fleet import SendRequeue
-from api.schemas.sends import BulkSendCreate, SendCreate, SendOut
+from api.schemas.sends import BulkSendCreate, BulkSendsOut, SendCreate, SendOut
 from core import bulk, sends
 from core.worker_protocol import SendStatus
 
@@ -53,7 +53,8 @@ def create_send(
     settings: SettingsDep,
     principal: StaffDep,
 ) -> SendOut:
-    """Queue a message written by the operator into a conversation."""
+    """Queue a message written by the operator into a conversation. A PPV to a fan the
+    wellbeing guard flags, or past their daily spend cap, answers 409 with the reason."""
     send = sends.create_direct_send(
         session,
         redis,
@@ -66,15 +67,17 @@ def create_send(
     return SendOut.model_validate(send)
 
 
-@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=list[SendOut])
+@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkSendsOut)
 def create_bulk_sends(
     body: BulkSendCreate,
     session: SessionDep,
     redis: RedisDep,
     settings: SettingsDep,
     principal: StaffDep,
-) -> list[SendOut]:
-    """Send one message to many conversations; replies and direct sends still go first."""
+) -> BulkSendsOut:
+    """Send one message to many conversations; replies and direct sends still go first. A
+    PPV skips each conversation whose fan the wellbeing guard flags or the price would take
+    past their daily spend cap: `skipped` lists them with the reason."""
     created = bulk.create_bulk_sends(
         session,
         redis,
@@ -84,7 +87,7 @@ def create_bulk_sends(
         ppv_price_cents=body.ppv_price_cents,
         actor=principal.name,
     )
-    return [SendOut.model_validate(send) for send in created]
+    return BulkSendsOut.of(created)
 
 
 @router.post("/requeue", response_model=list[SendOut])

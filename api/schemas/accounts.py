@@ -170,3 +170,14 @@ class AccountPacing(ResponseBody):
             next_action_in_s=status.next_action_in_s,
             paused_for_s=status.paused_for_s,
         )
+
+
+class NudgePassOut(ResponseBody):
+    """A nudge pass queued on the `ai` queue. Its drafts join the approval queue as they
+    are written."""
+
+    job_id: str = Field(description="The pass's RQ job: one per account.")
+    queued: bool = Field(
+        description="Whether this request queued it; false when a pass over the account was "
+        "already waiting or running, which this request joins."
+    )

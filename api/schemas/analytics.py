@@ -96,8 +96,8 @@ class TokensOut(BaseModel):
 
 
 class WaitsOut(BaseModel):
-    """Seconds fans waited: how many waits, the median and the 95th percentile (linear
-    interpolation); None when there is none."""
+    """Seconds fans waited: how many waits, the median and the 95th percentile (nearest
+    rank: each is a wait some fan had); None when there is none."""
 
     count: int
     median_s: float | None

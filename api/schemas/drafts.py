@@ -119,8 +119,8 @@ OverrideReason = Annotated[
 class DraftApprove(RequestBody):
     """Approve as written, as another `variant`, or with `text` edited by the operator
     (from `variant` when both are given). A draft the content filter or the wellbeing
-    guard blocked needs `override: true` and an `override_reason`, and only an admin may
-    send them."""
+    guard blocked, or a PPV the offers check bars now, needs `override: true` and an
+    `override_reason`, and only an admin may send them."""
 
     text: Text | None = None
     variant: int | None = Field(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from api.schemas.common import PriceCents, RequestBody, ResponseBody, RowId, Text
+from core.bulk import BulkCreated
 from core.models import SendPriority
 from core.worker_protocol import SendStatus
 
@@ -50,3 +51,29 @@ class SendOut(ResponseBody):
     created_by: str
     created_at: datetime
     updated_at: datetime
+
+
+class BulkSkipOut(BaseModel):
+    """A conversation a bulk PPV left out: the wellbeing guard or the daily spend cap
+    bars an offer to its fan."""
+
+    conversation_id: int
+    reason: str
+
+
+class BulkSendsOut(BaseModel):
+    """What a bulk send queued, and which conversations it left out and why."""
+
+    sends: list[SendOut]
+    skipped: list[BulkSkipOut]
+
+    @classmethod
+    def of(cls, created: BulkCreated) -> BulkSendsOut:
+        """The response body of a bulk send."""
+        return cls(
+            sends=[SendOut.model_validate(send) for send in created.sends],
+            skipped=[
+                BulkSkipOut(conversation_id=skip.conversation_id, reason=skip.reason)
+                for skip in created.skipped
+            ],
+        )

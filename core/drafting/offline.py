@@ -3,11 +3,12 @@
 It writes for the draft kind: a sales tease for a `ppv_offer` (the platform shows the
 locked message's price, so the text need not), thanks for a `tip_thanks`, a nudge for a
 `follow_up` or `re_engage`; a `reply` answers what the fan did (a compliment, a question,
-a greeting; `core.drafting.intent`). It picks templates written for the persona's tone
-and adds the persona's name, phrases and emojis: one variant per template, then
-recombinations, each text different. Every choice comes from a RNG seeded with
-`context.seed`, so the same context always gives the same variants while different
-messages read differently.
+a greeting; `core.drafting.intent`). A fan nothing may be sold to (flagged by the
+wellbeing guard, or at their daily spend cap) gets no template that pitches content
+(`UNSOLD`). It picks templates written for the persona's tone and adds the persona's
+name, phrases and emojis: one variant per template, then recombinations, each text
+different. Every choice comes from a RNG seeded with `context.seed`, so the same context
+always gives the same variants while different messages read differently.
 
 Confidence says how completely a template answers that intent: thanking a tip or
 greeting back is all the fan asked for (85), a tease or a nudge fits but cannot name
@@ -202,6 +203,13 @@ TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# Templates that pitch content, and what a fan nothing may be sold to gets instead.
+UNSOLD: dict[str, str] = {
+    "Hello{ name}, just reaching out to say hi. Lots of new content since we last talked.": (
+        "Hello{ name}, just reaching out to say hi. I hope things are going well for you."
+    ),
+}
+
 
 # How completely a template answers each intent (see the module docstring), and why.
 CONFIDENCE: dict[Intent, int] = {
@@ -275,7 +283,10 @@ class OfflineDrafter:
         persona = context.persona
         rng = random.Random(context.seed)
         intent = template_intent(context.inbound_text, context.kind)
-        templates = _allowed(TEMPLATES[intent][persona.tone], persona.forbidden_words)
+        templates = list(TEMPLATES[intent][persona.tone])
+        if context.sales_barred:
+            templates = [UNSOLD.get(template, template) for template in templates]
+        templates = _allowed(templates, persona.forbidden_words)
         # Every template once before any repeats, in a seeded order.
         order = rng.sample(templates, len(templates))
         texts: list[str] = []

@@ -56,7 +56,8 @@ def llm_settings(settings: Settings, llm_stub: LLMStub) -> Settings:
 
 @dataclass(frozen=True)
 class Line:
-    """A message to seed: who wrote it, what, `minute` minutes after T0, and its money."""
+    """A message to seed: who wrote it, what, `minute` minutes after T0, and its money; a
+    paid PPV was paid `paid_minute` minutes after T0 (default: when it was sent)."""
 
     direction: str
     text: str
@@ -64,6 +65,7 @@ class Line:
     tip_cents: int = 0
     ppv_price_cents: int | None = None
     ppv_paid: bool | None = None
+    paid_minute: float | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def seed(
         session.flush()
         ids = []
         for index, line in enumerate(lines):
+            paid_minute = line.minute if line.paid_minute is None else line.paid_minute
             message = Message(
                 conversation_id=conversation.id,
                 platform_message_id=f"m{index}",
@@ -130,6 +133,7 @@ def seed(
                 tip_cents=line.tip_cents,
                 ppv_price_cents=line.ppv_price_cents,
                 ppv_paid=line.ppv_paid,
+                paid_at=start + timedelta(minutes=paid_minute) if line.ppv_paid else None,
             )
             session.add(message)
             session.flush()

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from core.approval_policy import (
     AUTO_SEND_OFF,
     LOW_CONFIDENCE,
+    NUDGES_OFF,
     PRICEY_PPV,
     TOP_TIER,
     ApprovalPolicy,
@@ -22,6 +23,9 @@ from core.drafting.fan import SpendTier
 
 DEFAULTS = ApprovalPolicy()
 CLEAN = Candidate(confidence=90, ppv_price_cents=None, fan_tier=SpendTier.mid)
+# A PPV under the price threshold that the writer and the detector were both sure of.
+OFFER = replace(CLEAN, ppv_price_cents=2_000, kind="ppv_offer", kind_confidence=95)
+NUDGES_ON = ApprovalPolicy(nudges=True)
 
 CASES: list[tuple[str, bool, Candidate, ApprovalPolicy, tuple[str, ...]]] = [
     # id, auto_send, candidate, policy, reasons (none: auto-send)
@@ -38,6 +42,45 @@ CASES: list[tuple[str, bool, Candidate, ApprovalPolicy, tuple[str, ...]]] = [
         (),
     ),
     ("ppv-below", True, replace(CLEAN, ppv_price_cents=4_999), DEFAULTS, ()),
+    # A sales kind is only as sure as the detector that called it one.
+    ("offer-both-sure", True, OFFER, DEFAULTS, ()),
+    ("offer-detector-at", True, replace(OFFER, kind_confidence=80), DEFAULTS, ()),
+    (
+        "offer-detector-unsure",
+        True,
+        replace(OFFER, kind_confidence=40),
+        DEFAULTS,
+        (LOW_CONFIDENCE,),
+    ),
+    (
+        "offer-detector-unknown",
+        True,
+        replace(OFFER, kind_confidence=None),
+        DEFAULTS,
+        (LOW_CONFIDENCE,),
+    ),
+    ("offer-text-unsure", True, replace(OFFER, confidence=79), DEFAULTS, (LOW_CONFIDENCE,)),
+    # Only a sales kind: a reply the detector was unsure about is judged by its text.
+    ("reply-detector-unsure", True, replace(CLEAN, kind_confidence=40), DEFAULTS, ()),
+    (
+        "offer-detector-own-threshold",
+        True,
+        replace(OFFER, kind_confidence=40),
+        ApprovalPolicy(confidence_threshold=40),
+        (),
+    ),
+    # A nudge goes out alone only on an account that opted into nudges and auto-send.
+    ("follow-up-nudges-off", True, replace(CLEAN, kind="follow_up"), DEFAULTS, (NUDGES_OFF,)),
+    ("re-engage-nudges-off", True, replace(CLEAN, kind="re_engage"), DEFAULTS, (NUDGES_OFF,)),
+    ("follow-up-nudges-on", True, replace(CLEAN, kind="follow_up"), NUDGES_ON, ()),
+    (
+        "nudge-auto-send-off",
+        False,
+        replace(CLEAN, kind="re_engage"),
+        NUDGES_ON,
+        (AUTO_SEND_OFF,),
+    ),
+    ("reply-nudges-off", True, replace(CLEAN, kind="tip_thanks"), DEFAULTS, ()),
     ("ppv-at", True, replace(CLEAN, ppv_price_cents=5_000), DEFAULTS, (PRICEY_PPV,)),
     ("ppv-above", True, replace(CLEAN, ppv_price_cents=20_000), DEFAULTS, (PRICEY_PPV,)),
     (
@@ -97,7 +140,7 @@ def test_policy_defaults_and_bounds() -> None:
         "disclosure": None,
         "daily_token_cap": None,
         "daily_spend_cap_cents": None,
-        "nudges": True,
+        "nudges": False,
         "follow_up_after_h": 24.0,
         "re_engage_after_days": 7.0,
     }

@@ -14,7 +14,8 @@ from redis import Redis
 from api.app import create_app
 from core import ai_budget
 from core.db import Database, utcnow
-from core.drafting.providers import get_drafter
+from core.drafting.offline import OfflineDrafter
+from core.drafting.providers import FallbackDrafter, get_drafter
 from core.drafts import create_draft_for_message
 from core.models import AiUsage, AuditEvent, Draft, Message
 from core.settings import Settings
@@ -157,6 +158,31 @@ def test_account_cap_counts_that_accounts_llm_spend_and_audits_once_a_day(
     )
 
 
+def test_past_a_cap_the_configured_fallback_drafts(
+    db: Database, redis: Redis, llm_settings: Settings, llm_stub: LLMStub
+) -> None:
+    """Over budget goes through the one fallback seam: whatever `FallbackDrafter` falls
+    back to writes the draft, with the cap as its reason."""
+
+    class Backup(OfflineDrafter):
+        provider = "backup"
+
+    settings = llm_settings.model_copy(update={"ai_daily_token_cap": 0})
+    configured = get_drafter(settings)
+    assert isinstance(configured, FallbackDrafter)
+    seeded = seed(db, [Line("inbound", "hey you")])
+    with db.session() as session:
+        draft_id = create_draft_for_message(
+            session, redis, settings, FallbackDrafter(configured.primary, Backup()), seeded.last
+        )
+        draft = session.get_one(Draft, draft_id)
+        assert (draft.provider, draft.fallback_reason) == (
+            "backup",
+            "fleet daily token cap reached (0/0 tokens today, UTC)",
+        )
+    assert llm_stub.requests == []
+
+
 def test_the_fleet_default_account_cap_applies_without_a_policy(
     db: Database, redis: Redis, llm_settings: Settings, llm_stub: LLMStub
 ) -> None:
@@ -181,6 +207,31 @@ def test_an_offline_configuration_spends_no_budget(
     assert _cap_events(db) == []
     [usage] = _usage(db)
     assert (usage.llm_called, usage.prompt_tokens) == (False, 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_empty_variable_lifts_a_cap_and_0_allows_none(
+    db: Database,
+    redis: Redis,
+    llm_settings: Settings,
+    llm_stub: LLMStub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLEET_AI_DAILY_TOKEN_CAP", "")
+    monkeypatch.setenv("FLEET_AI_ACCOUNT_DAILY_TOKEN_CAP", " ")
+    from_env = Settings(_env_file=None)
+    assert (from_env.ai_daily_token_cap, from_env.ai_account_daily_token_cap) == (None, None)
+    monkeypatch.setenv("FLEET_AI_DAILY_TOKEN_CAP", "0")
+    assert Settings(_env_file=None).ai_daily_token_cap == 0
+
+    uncapped = llm_settings.model_copy(
+        update={"ai_daily_token_cap": None, "ai_account_daily_token_cap": None}
+    )
+    seeded = seed(db, [Line("inbound", "hey you")])
+    # Past both default caps (5,000,000 and 1,000,000 tokens a day).
+    _spend(db, seeded.account_id, 6_000_000)
+    assert _draft(db, redis, uncapped, seeded.last).provider == "openai"
+    assert len(llm_stub.requests) == 1
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """The nudge pass: which silences earn a follow-up or a re-engagement, never twice; what
-is never nudged; and the pass through core, the API and `fleet nudge`."""
+is never nudged; and the pass through core, the API (queued on the `ai` queue, counted
+against the asking operator's LLM requests) and `fleet nudge`."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,17 +15,21 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
+from rq import Queue
+from rq.job import Job
 from sqlalchemy.exc import IntegrityError
 
-from core.approval_policy import ApprovalPolicy
+from core.approval_policy import NUDGES_OFF, ApprovalPolicy
 from core.db import Database, utcnow
 from core.drafting.offline import TEMPLATES, OfflineDrafter
 from core.drafting.providers import get_drafter
-from core.drafts import approve_draft
+from core.drafts import approve_draft, write_draft
 from core.errors import InvalidState
 from core.models import (
     Account,
     AccountStatus,
+    AiUsage,
+    AuditEvent,
     Conversation,
     Draft,
     DraftStatus,
@@ -31,9 +37,10 @@ from core.models import (
     Send,
 )
 from core.nudges import due, run_nudges
-from core.settings import Settings
+from core.queues import QueueName
+from core.settings import Settings, get_settings
 from core.worker_protocol import Direction, SendStatus
-from tests.ai.conftest import T0, Line, seed
+from tests.ai.conftest import STUB_KEY, STUB_MODEL, T0, Line, seed
 from tests.ai.llm_stub import LLMStub
 from tests.conftest import TEST_KEY_PREFIX
 from tests.fixtures.control_plane import ApiKeys
@@ -42,6 +49,8 @@ REPO = Path(__file__).resolve().parents[2]
 H = 60  # minutes in an hour
 D = 24 * H
 FAN_THEN_US = [Line("inbound", "hey you", 0), Line("outbound", "hi babe, how was work?", H)]
+# Nudges are opt-in: every account nudged here opted in.
+NUDGES_ON: dict[str, Any] = {"nudges": True}
 
 # id, the conversation, nudges already drafted for the fan's last message, hours after
 # T0 it is, the policy, the nudge due (None: none).
@@ -147,7 +156,7 @@ def _run(
 def test_a_silence_gets_a_follow_up_then_a_re_engagement_never_twice(
     db: Database, redis: Redis, settings: Settings
 ) -> None:
-    seeded = seed(db, FAN_THEN_US)
+    seeded = seed(db, FAN_THEN_US, policy=NUDGES_ON)
     fans_last = seeded.message_ids[0]
     day2 = T0 + timedelta(days=2)
 
@@ -179,10 +188,10 @@ def test_a_silence_gets_a_follow_up_then_a_re_engagement_never_twice(
 def test_flagged_pending_or_sending_conversations_are_not_nudged(
     db: Database, redis: Redis, settings: Settings
 ) -> None:
-    flagged = seed(db, FAN_THEN_US)
-    pending = seed(db, FAN_THEN_US)
-    sending = seed(db, FAN_THEN_US)
-    delivered = seed(db, FAN_THEN_US)
+    flagged = seed(db, FAN_THEN_US, policy=NUDGES_ON)
+    pending = seed(db, FAN_THEN_US, policy=NUDGES_ON)
+    sending = seed(db, FAN_THEN_US, policy=NUDGES_ON)
+    delivered = seed(db, FAN_THEN_US, policy=NUDGES_ON)
     with db.session() as session:
         session.get_one(Conversation, flagged.conversation_id).flagged_for_review = True
         for seeded, status in ((sending, SendStatus.queued), (delivered, SendStatus.delivered)):
@@ -208,9 +217,11 @@ def test_flagged_pending_or_sending_conversations_are_not_nudged(
 def test_paused_accounts_and_nudges_off_are_skipped_or_refused(
     db: Database, redis: Redis, settings: Settings
 ) -> None:
-    paused = seed(db, FAN_THEN_US)
+    paused = seed(db, FAN_THEN_US, policy=NUDGES_ON)
     off = seed(db, FAN_THEN_US, policy={"nudges": False})
-    on = seed(db, FAN_THEN_US)
+    on = seed(db, FAN_THEN_US, policy=NUDGES_ON)
+    # An account that never chose is not nudged: unsolicited messages are opt-in.
+    unset = seed(db, FAN_THEN_US)
     with db.session() as session:
         session.get_one(Account, paused.account_id).status = AccountStatus.paused
         session.commit()
@@ -220,12 +231,42 @@ def test_paused_accounts_and_nudges_off_are_skipped_or_refused(
         _run(db, redis, settings, now, account_id=paused.account_id)
     with pytest.raises(InvalidState, match=f"account {off.account_id} has nudges off"):
         _run(db, redis, settings, now, account_id=off.account_id)
+    with pytest.raises(InvalidState, match=f"account {unset.account_id} has nudges off"):
+        _run(db, redis, settings, now, account_id=unset.account_id)
+
+
+def test_a_nudge_is_auto_sent_only_with_nudges_and_auto_send_both_on(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    # The offline follow-up's 70 clears this threshold: only the opt-ins decide.
+    lenient = {"confidence_threshold": 50}
+    off = seed(db, FAN_THEN_US, auto_send=True, policy=lenient)
+    on = seed(db, FAN_THEN_US, auto_send=True, policy={**lenient, **NUDGES_ON})
+    now = T0 + timedelta(days=2)
+    with db.session() as session:
+        for seeded in (off, on):
+            write_draft(
+                session,
+                redis,
+                settings,
+                OfflineDrafter(),
+                session.get_one(Message, seeded.message_ids[0]),
+                nudge="follow_up",
+                now=now,
+            )
+        held = session.query(AuditEvent).filter_by(action="draft.auto_send_held").one()
+        assert held.detail["reasons"] == [NUDGES_OFF]
+        by_conversation = {d.conversation_id: d.status for d in session.query(Draft)}
+    assert by_conversation == {
+        off.conversation_id: DraftStatus.pending,
+        on.conversation_id: DraftStatus.approved,
+    }
 
 
 def test_a_limit_caps_the_drafts_per_account(
     db: Database, redis: Redis, settings: Settings
 ) -> None:
-    seeded = seed(db, FAN_THEN_US)
+    seeded = seed(db, FAN_THEN_US, policy=NUDGES_ON)
     with db.session() as session:
         # A second silent conversation on the same account.
         conversation = Conversation(
@@ -248,7 +289,7 @@ def test_nudges_are_drafted_like_any_draft(
         FAN_THEN_US,
         spend_cents=10_000,
         auto_send=True,
-        policy={"confidence_threshold": 80},
+        policy={**NUDGES_ON, "confidence_threshold": 80},
     )
     [draft] = _run(
         db, redis, llm_settings, T0 + timedelta(days=3), drafter=get_drafter(llm_settings)
@@ -267,34 +308,61 @@ def test_nudges_are_drafted_like_any_draft(
         assert send.conversation_id == seeded.conversation_id
 
 
-def test_the_api_runs_a_pass_and_nudges_never_jump_the_queue(
-    client: TestClient, api_keys: ApiKeys, db: Database
+def _drafts(client: TestClient, api_keys: ApiKeys) -> list[dict[str, Any]]:
+    return client.get("/v1/drafts", headers=api_keys.headers("operator")).json()["items"]
+
+
+def test_the_api_queues_a_pass_and_nudges_never_jump_the_queue(
+    client: TestClient,
+    api_keys: ApiKeys,
+    db: Database,
+    redis: Redis,
+    run_draft_jobs: Callable[[], int],
 ) -> None:
-    seeded = seed(db, FAN_THEN_US, start=utcnow() - timedelta(days=3))
+    seeded = seed(db, FAN_THEN_US, start=utcnow() - timedelta(days=3), policy=NUDGES_ON)
     url = f"/v1/accounts/{seeded.account_id}/nudges"
+    operator = api_keys.headers("operator")
     refused = client.post(url, headers=api_keys.headers("worker"))
     assert refused.status_code == 403
-    bad = client.post(f"{url}?limit=0", headers=api_keys.headers("operator"))
+    bad = client.post(f"{url}?limit=0", headers=operator)
     assert bad.status_code == 422
     assert "query.limit: Input should be greater than or equal to 1" in bad.json()["detail"]
     assert client.post("/v1/accounts/424242/nudges", headers=api_keys.headers("admin")).json() == {
         "detail": "account 424242 not found"
     }
 
-    response = client.post(url, headers=api_keys.headers("operator"))
-    assert response.status_code == 200, response.text
-    [draft] = response.json()
+    response = client.post(url, headers=operator)
+    assert response.status_code == 202, response.text
+    job_id = f"nudges-{seeded.account_id}"
+    assert response.json() == {"job_id": job_id, "queued": True}
+    # Nothing is drafted in the request; asking again joins the waiting pass.
+    assert _drafts(client, api_keys) == []
+    again = client.post(url, headers=operator)
+    assert (again.status_code, again.json()) == (202, {"job_id": job_id, "queued": False})
+    assert Queue(QueueName.ai.value, connection=redis).job_ids == [job_id]
+
+    assert run_draft_jobs() == 1
+    [draft] = _drafts(client, api_keys)
     assert (draft["kind"], draft["kind_source"], draft["message_id"]) == (
         "follow_up",
         "rule",
         seeded.message_ids[0],
     )
-    assert client.post(url, headers=api_keys.headers("operator")).json() == []
+    assert Job.fetch(job_id, connection=redis).return_value() == [draft["id"]]
+    with db.session() as session:
+        run = session.query(AuditEvent).filter_by(action="nudges.run").one()
+        assert (run.actor, run.subject_id, run.detail) == (
+            "operator",
+            seeded.account_id,
+            {"drafted": [draft["id"]]},
+        )
     # The fan wrote three days ago, far past the response target, but nobody is waiting.
-    [queued] = client.get("/v1/drafts", headers=api_keys.headers("operator")).json()["items"]
-    assert queued["id"] == draft["id"]
-    assert queued["overdue"] is False
-    assert queued["waiting_s"] < 60
+    assert draft["overdue"] is False
+    assert draft["waiting_s"] < 60
+    # Once the pass is done, asking again queues a new one, which finds nothing more due.
+    assert client.post(url, headers=operator).json() == {"job_id": job_id, "queued": True}
+    assert run_draft_jobs() == 1
+    assert [d["id"] for d in _drafts(client, api_keys)] == [draft["id"]]
 
     patched = client.patch(
         f"/v1/accounts/{seeded.account_id}",
@@ -302,14 +370,56 @@ def test_the_api_runs_a_pass_and_nudges_never_jump_the_queue(
         json={"status": "paused"},
     )
     assert patched.status_code == 200
-    paused = client.post(url, headers=api_keys.headers("operator"))
+    paused = client.post(url, headers=operator)
     assert paused.status_code == 409
     assert paused.json()["detail"] == f"account {seeded.account_id} is paused; nothing is nudged"
 
 
+def test_an_operators_pass_counts_against_their_hourly_llm_requests(
+    client: TestClient,
+    api_keys: ApiKeys,
+    db: Database,
+    llm_stub: LLMStub,
+    run_draft_jobs: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The ai worker reads the process settings: the stub, one LLM call per operator-hour.
+    for name, value in {
+        "FLEET_OPENAI_BASE_URL": llm_stub.url,
+        "FLEET_OPENAI_API_KEY": STUB_KEY,
+        "FLEET_OPENAI_MODEL": STUB_MODEL,
+        "FLEET_AI_OPERATOR_REQUESTS_PER_HOUR": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    start = utcnow() - timedelta(days=3)
+    first = seed(db, FAN_THEN_US, start=start, policy=NUDGES_ON)
+    second = seed(db, FAN_THEN_US, start=start, policy=NUDGES_ON)
+    operator = api_keys.headers("operator")
+
+    for seeded in (first, second):
+        response = client.post(f"/v1/accounts/{seeded.account_id}/nudges", headers=operator)
+        assert response.status_code == 202, response.text
+        run_draft_jobs()
+
+    with db.session() as session:
+        drafts = session.query(Draft).order_by(Draft.id).all()
+        assert [(d.conversation_id, d.provider, d.fallback_reason) for d in drafts] == [
+            (first.conversation_id, "openai", None),
+            (
+                second.conversation_id,
+                "offline",
+                "operator operator hourly LLM request limit reached (1/1 in the last hour)",
+            ),
+        ]
+        usage = session.query(AiUsage).order_by(AiUsage.id).all()
+        assert [(u.actor, u.llm_called) for u in usage] == [("operator", True), ("operator", False)]
+    assert len(llm_stub.requests) == 1
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_fleet_nudge_drafts_what_is_due(db: Database, settings: Settings) -> None:
-    seeded = seed(db, FAN_THEN_US, start=utcnow() - timedelta(days=2))
+    seeded = seed(db, FAN_THEN_US, policy=NUDGES_ON, start=utcnow() - timedelta(days=2))
     env = {
         **os.environ,
         "FLEET_DATABASE_URL": settings.database_url,
@@ -344,7 +454,7 @@ def test_fleet_nudge_drafts_what_is_due(db: Database, settings: Settings) -> Non
 def test_the_database_keeps_one_reply_and_one_nudge_of_each_kind_per_message(
     db: Database,
 ) -> None:
-    seeded = seed(db, FAN_THEN_US)
+    seeded = seed(db, FAN_THEN_US, policy=NUDGES_ON)
     fans_last = seeded.message_ids[0]
     for kind in ("reply", "follow_up", "re_engage"):
         _nudged(db, seeded.conversation_id, fans_last, kind)
@@ -356,7 +466,7 @@ def test_the_database_keeps_one_reply_and_one_nudge_of_each_kind_per_message(
 def test_a_nudge_the_fan_has_answered_cannot_be_approved(
     db: Database, redis: Redis, settings: Settings
 ) -> None:
-    seeded = seed(db, FAN_THEN_US)
+    seeded = seed(db, FAN_THEN_US, policy=NUDGES_ON)
     [draft] = _run(db, redis, settings, T0 + timedelta(days=2))
     with db.session() as session:
         session.add(

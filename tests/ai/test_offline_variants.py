@@ -3,6 +3,8 @@ with a confidence that says how completely a template answers the fan."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.drafting.base import DraftContext, Persona
@@ -69,3 +71,27 @@ def test_fewer_variants_when_nothing_is_left_to_vary() -> None:
     assert len({v.text for v in result.variants}) == len(result.variants) == 3
     assert result.variants[0].confidence == CONFIDENCE[Intent.question]
     assert "cannot answer" in result.variants[0].reason
+
+
+@pytest.mark.parametrize(
+    "barred", [{"wellbeing_flagged": True}, {"spend_capped": True}], ids=["flagged", "capped"]
+)
+def test_a_re_engagement_pitches_no_content_to_a_fan_nothing_may_be_sold_to(
+    barred: dict[str, bool],
+) -> None:
+    persona = Persona(name="Mia", tone="professional", emoji_style="none")
+
+    def texts(**flags: bool) -> set[str]:
+        return {
+            variant.text
+            for seed in range(10)
+            for variant in OfflineDrafter()
+            .draft(replace(_context("", persona=persona, seed=seed), kind="re_engage", **flags))
+            .variants
+        }
+
+    assert any("new content" in text for text in texts())
+    unsold = texts(**barred)
+    assert not any("content" in text for text in unsold)
+    # The pitch is replaced by a plain check-in, not dropped.
+    assert any(text.startswith("Hello Sam, just reaching out to say hi. I hope") for text in unsold)

@@ -9,6 +9,7 @@ import pytest
 from redis import Redis
 
 from core.db import Database
+from core.drafting.base import DraftContext, DraftResult, Persona
 from core.drafting.offline import OfflineDrafter
 from core.drafting.openai_provider import MAX_COMPLETION_TOKENS_PER_VARIANT, OpenAIDrafter
 from core.drafting.providers import FallbackDrafter, get_drafter
@@ -50,6 +51,23 @@ def test_get_drafter_follows_the_settings() -> None:
     # A keyless local server (Ollama, vLLM) is configured by its base URL alone.
     local = get_drafter(base.model_copy(update={"openai_base_url": "http://127.0.0.1:1/v1"}))
     assert isinstance(local, FallbackDrafter)
+
+
+def test_a_held_fallback_drafter_never_calls_its_primary() -> None:
+    class Unreachable:
+        provider = "openai"
+
+        def draft(self, context: DraftContext) -> DraftResult:
+            raise AssertionError("the held primary was called")
+
+    context = DraftContext(persona=Persona(), fan_name="Sam", inbound_text="hey")
+    drafter = FallbackDrafter(Unreachable(), OfflineDrafter())
+    held = drafter.holding("a budget is spent")
+    result = held.draft(context)
+    assert (result.provider, result.fallback_reason) == ("offline", "a budget is spent")
+    assert (result.prompt_tokens, result.completion_tokens) == (0, 0)
+    # Holding makes a new drafter: the configured one still calls its primary.
+    assert drafter.held is None
 
 
 def test_prompt_carries_persona_history_and_fan(

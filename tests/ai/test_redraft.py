@@ -226,3 +226,26 @@ def test_offline_redrafts_are_fresh(
         assert (redrafted["provider"], redrafted["fallback_reason"]) == ("offline", None)
         seen.append([v["text"] for v in redrafted["variants"]])
     assert len({tuple(texts) for texts in seen}) > 1
+
+
+def test_analytics_count_a_redrafted_drafts_filter_hits_once(
+    db: Database,
+    draft_for: DraftFor,
+    llm_stub: LLMStub,
+    llm_client: TestClient,
+    api_keys: ApiKeys,
+) -> None:
+    """Each redraft audits its fresh variants' hits; the report reads a draft's latest."""
+    phone, email = "text me on 555-123-4567", "mail me at mia.rose@gmail.com"
+    llm_stub.will(StubReply.draft(phone), StubReply.draft(phone), StubReply.draft(email))
+    draft_id = _pending_draft(db, draft_for)
+    operator = api_keys.headers("operator")
+    for _ in range(2):
+        assert _redraft(llm_client, operator, draft_id).status_code == 200
+    with db.session() as session:
+        audited = session.query(AuditEvent).filter_by(action="draft.filter_hits").count()
+    assert audited == 3
+
+    report = llm_client.get("/v1/analytics/ai", headers=operator, params={"days": 1}).json()
+    # The latest hits only: the address (an email, and its domain a link), not the phone.
+    assert report["filter_hits"] == {"by_rule": {"email": 1, "link": 1}, "drafts": 1}

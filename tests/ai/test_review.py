@@ -246,7 +246,7 @@ def test_disclosure_goes_on_approved_drafts_only(
         "disclosure": "(AI-assisted reply)",
         "daily_token_cap": None,
         "daily_spend_cap_cents": None,
-        "nudges": True,
+        "nudges": False,
         "follow_up_after_h": 24.0,
         "re_engage_after_days": 7.0,
     }

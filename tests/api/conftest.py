@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from core.queues import QueueName
-from core.settings import Settings, get_settings
 from tests.fixtures.control_plane import ApiKeys
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -101,23 +99,3 @@ def ingest(
 def queued_job_ids(redis: Redis, queue: QueueName) -> list[str]:
     """Ids of the jobs waiting on `queue`, in order."""
     return Queue(queue.value, connection=redis).job_ids
-
-
-@pytest.fixture
-def run_draft_jobs(
-    settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[], int]]:
-    """Run the `ai` queue to empty with a real RQ worker in this process; return how many
-    jobs it ran. The job reads the process settings, so they point at the test's stores."""
-    monkeypatch.setenv("FLEET_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("FLEET_REDIS_URL", settings.redis_url or "")
-    get_settings.cache_clear()
-
-    def run() -> int:
-        queue = Queue(QueueName.ai.value, connection=redis)
-        waiting = queue.count
-        SimpleWorker([queue], connection=redis).work(burst=True, logging_level="WARNING")
-        return waiting
-
-    yield run
-    get_settings.cache_clear()

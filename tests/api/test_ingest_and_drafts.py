@@ -4,13 +4,14 @@ pending drafts; operators approve them into sends or reject them with a reason."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 from redis import Redis
 from rq.job import Job
 
-from core.db import Database
+from core.db import Database, utcnow
 from core.drafting.jobs import draft_for_message
 from core.models import AuditEvent, Draft, Message
 from core.queues import QueueName, draft_job_id, job_exists, send_job_id
@@ -86,7 +87,11 @@ def test_older_inbound_messages_queue_nothing(
 
 
 def test_fan_spend_counts_tips_and_paid_ppv_once(
-    client: TestClient, worker: dict[str, str], admin: dict[str, str], account: dict[str, Any]
+    client: TestClient,
+    worker: dict[str, str],
+    admin: dict[str, str],
+    account: dict[str, Any],
+    db: Database,
 ) -> None:
     batch = [
         conv(
@@ -98,8 +103,19 @@ def test_fan_spend_counts_tips_and_paid_ppv_once(
             ],
         )
     ]
+    first_seen = utcnow()
     ingest(client, worker, account["id"], batch)
     ingest(client, worker, account["id"], batch)
+
+    def paid_at() -> dict[str, datetime | None]:
+        with db.session() as session:
+            return dict(session.query(Message.platform_message_id, Message.paid_at).all())
+
+    # No platform says when a PPV was paid: the scrape that first sees it paid dates it,
+    # and a later scrape seeing it paid again does not move it.
+    seen = paid_at()
+    assert seen["t1"] is None and seen["p1"] is None
+    assert seen["p2"] is not None and first_seen <= seen["p2"] <= utcnow()
 
     def spend() -> int:
         conversations = client.get("/v1/conversations", headers=admin).json()["items"]
@@ -108,8 +124,14 @@ def test_fan_spend_counts_tips_and_paid_ppv_once(
     assert spend() == 500 + 700
     # The fan unlocks p1 later: the next scrape sees it paid.
     paid = msg("p1", "outbound", 1, "new set", ppv_price_cents=1500, ppv_paid=True)
+    unlocked = utcnow()
     assert ingest(client, worker, account["id"], [conv("c", [paid])])["duplicates"] == 1
     assert spend() == 500 + 700 + 1500
+    now_paid = paid_at()
+    assert now_paid["p1"] is not None and unlocked <= now_paid["p1"] <= utcnow()
+    assert now_paid["p2"] == seen["p2"]
+    ingest(client, worker, account["id"], [conv("c", [paid])])
+    assert paid_at()["p1"] == now_paid["p1"]
 
 
 def test_draft_job_writes_an_offline_draft(

@@ -64,7 +64,8 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ),
         (
             {"policy": {"follow_up_after_h": 72, "re_engage_after_days": 3}},
-            "body.policy: Value error, re_engage_after_days must be longer than follow_up_after_h",
+            "body.policy.re_engage_after_days: Value error, 3 days must be longer than "
+            "follow_up_after_h (72 hours)",
         ),
     ],
     ("POST", "/v1/sweeps"): [

@@ -54,7 +54,7 @@ def test_a_reply_overtakes_a_running_bulk_load(fleet: Fleet) -> None:
         "/v1/sends/bulk",
         {"conversation_ids": [c["id"] for c in conversations], "text": "New set tonight 🔥"},
     )
-    assert len(bulk) == BULK
+    assert len(bulk["sends"]) == BULK
 
     process = _start_worker(fleet, time_scale=0.01)
     try:

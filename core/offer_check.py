@@ -1,0 +1,133 @@
+"""The offers check against the database at a moment: whether a PPV may go to a fan now.
+
+Every PPV that leaves the fleet passes `core.offers.why_barred` with what the database
+says at that moment: a drafted `ppv_offer` (`core.drafts.compose_draft`), its approval
+(`core.drafts.approve_draft`, bulk approval too), a direct send (`core.sends`) and a bulk
+send (`core.bulk`). A draft can wait in the queue for hours; the fan's words and spend
+since then decide, not those it was drafted with.
+
+The daily spend cap counts, over the 24 hours up to the moment:
+
+- tips, by when they were sent;
+- paid PPVs, by when they were paid (`Message.paid_at`), not when they were offered;
+- open offers: priced PPVs we sent the fan in that window and they have not paid, and
+  priced sends still on their way (queued to submitted). A fan can unlock each with one
+  click, so the cap bars a new offer when spent + open + its price is above the cap, and
+  several offers each under the cap cannot together take the fan past it. An offer left
+  unpaid for 24 hours stops counting, or one ignored PPV would bar the fan for good; paid
+  later, it counts as spent from its payment.
+
+The guard is the wellbeing guard over the conversation's recent messages, the fan's spend
+spike in the 24 hours up to the moment (purchases dated by their message, as when
+drafting), and the conversation's standing flag.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from core import offers, wellbeing
+from core.approval_policy import ApprovalPolicy
+from core.models import Conversation, Message, Send
+from core.wellbeing import GuardResult, SpendEvent
+from core.worker_protocol import Direction, SendStatus
+
+# The audit action of a send refused (direct) or skipped (bulk) by the check.
+OFFER_REFUSED_ACTION = "send.offer_refused"
+CAP_WINDOW = timedelta(hours=24)
+# As many of the conversation's messages as a draft's guard reads (`core.drafts`).
+GUARD_MESSAGES = 10
+# Sends that may still reach the fan.
+ON_THEIR_WAY = (SendStatus.queued, SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
+
+
+def _sum(session: Session, column: QueryableAttribute[Any], *where: ColumnElement[bool]) -> int:
+    """The sum of `column` over the fan's messages matching `where`, 0 when none."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(column), 0))
+        .select_from(Message)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(*where)
+    )
+    return int(total or 0)
+
+
+def committed(session: Session, fan_id: int, now: datetime) -> offers.Committed:
+    """What the fan spent and was offered without paying in the `CAP_WINDOW` up to `now`
+    (the module docstring says what counts)."""
+    since = now - CAP_WINDOW
+    fan = Conversation.fan_id == fan_id
+    tips = _sum(session, Message.tip_cents, fan, Message.sent_at > since, Message.sent_at <= now)
+    # A paid PPV stored without its payment time counts from its offer, not never.
+    paid_at = func.coalesce(Message.paid_at, Message.sent_at)
+    paid = _sum(
+        session,
+        Message.ppv_price_cents,
+        fan,
+        Message.ppv_paid.is_(True),
+        paid_at > since,
+        paid_at <= now,
+    )
+    sent_open = _sum(
+        session,
+        Message.ppv_price_cents,
+        fan,
+        Message.direction == Direction.outbound,
+        Message.ppv_price_cents.is_not(None),
+        or_(Message.ppv_paid.is_(False), Message.ppv_paid.is_(None)),
+        Message.sent_at > since,
+        Message.sent_at <= now,
+    )
+    sending = session.scalar(
+        select(func.coalesce(func.sum(Send.ppv_price_cents), 0))
+        .join(Conversation, Send.conversation_id == Conversation.id)
+        .where(fan, Send.status.in_(ON_THEIR_WAY), Send.ppv_price_cents.is_not(None))
+    )
+    return offers.Committed(
+        spent_cents=tips + paid, open_offers_cents=sent_open + int(sending or 0)
+    )
+
+
+def guard(session: Session, conversation: Conversation, now: datetime) -> GuardResult:
+    """The wellbeing guard over the conversation as it stands at `now`."""
+    recent = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(GUARD_MESSAGES)
+    ).all()
+    spends = session.execute(
+        select(Message.sent_at, Message.tip_cents, Message.ppv_price_cents, Message.ppv_paid)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(
+            Conversation.fan_id == conversation.fan_id,
+            or_(Message.tip_cents > 0, Message.ppv_paid.is_(True)),
+        )
+    ).all()
+    events = [
+        SpendEvent(at=sent_at, cents=tip + ((price or 0) if paid else 0))
+        for sent_at, tip, price, paid in spends
+    ]
+    return wellbeing.assess(
+        [(m.id, m.text) for m in recent if m.direction == Direction.inbound],
+        wellbeing.spend_window(events, now),
+        standing_flag=conversation.flag_reason if conversation.flagged_for_review else None,
+    )
+
+
+def barred(
+    session: Session, conversation: Conversation, price_cents: int, now: datetime
+) -> str | None:
+    """Why a PPV priced `price_cents` may not go to the conversation's fan at `now`
+    (`core.offers.why_barred`), or None when it may."""
+    policy = ApprovalPolicy.model_validate(conversation.account.policy or {})
+    return offers.why_barred(
+        policy,
+        guard(session, conversation, now),
+        committed(session, conversation.fan_id, now),
+        price_cents,
+    )
