@@ -1,4 +1,5 @@
-# One image for every part: `fleet api`, `fleet worker`, `fleet sandbox`, `fleet sweep`.
+# One image for every part: `fleet api`, `fleet worker`, `fleet reconcile`, `fleet sandbox`,
+# and the cron commands `fleet sweep` and `fleet nudge`.
 # Browser workers use Debian's Chromium (the same package the tests run against).
 FROM python:3.11-slim-bookworm
 
