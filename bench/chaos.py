@@ -39,10 +39,7 @@ Human-readable progress and figures first, then one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import shutil
 import statistics
 import time
 from collections import Counter
@@ -52,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster import BenchFailed, Cluster, FleetApi, parse_time
-from bench.script import run_as_script
+from bench.script import add_run_dir_options, finish, run_as_script, run_dir
 from cli.demo import Progress
 from core.logging import configure_logging
 from core.settings import get_settings
@@ -485,10 +482,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     baseline.add_argument(
         "--no-baseline", action="store_true", help="do not run the load without chaos first"
     )
-    parser.add_argument("--keep-var", action="store_true", help="keep logs and databases")
-    parser.add_argument(
-        "--var-dir", type=Path, default=None, help="where logs and databases go (default: var/)"
-    )
+    add_run_dir_options(parser)
     args = parser.parse_args(argv)
     if args.sends < 1 or args.accounts < 1 or args.workers < 1 or args.kill_every <= 0:
         parser.error("--sends, --accounts, --workers and --kill-every must be positive")
@@ -512,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     settings = get_settings()
     # The bench speaks through its progress lines; each child logs to its own file.
     configure_logging(settings.model_copy(update={"log_level": "WARNING"}), "bench")
-    root = ((args.var_dir or settings.var_dir) / f"bench-chaos-{os.getpid()}").resolve()
+    root = run_dir(args, settings.var_dir, "chaos")
     progress = Progress()
     baseline_s = args.baseline
     try:
@@ -528,13 +522,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except (BenchFailed, TimeoutError, RuntimeError) as exc:
         progress(f"FAILED: {exc}")
         figure = {"bench": "chaos", "passed": False, "error": str(exc)[:500]}
-    keep = args.keep_var or not figure["passed"]
-    if keep:
-        print(f"logs and databases are in {root}", flush=True)
-    else:
-        shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(figure), flush=True)
-    return figure
+    return finish(figure, root, args.keep_var)
 
 
 if __name__ == "__main__":

@@ -36,10 +36,7 @@ Human-readable progress and figures first, then one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import shutil
 import statistics
 import time
 from collections import defaultdict
@@ -49,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster import BenchFailed, Cluster, parse_time
-from bench.script import run_as_script
+from bench.script import add_run_dir_options, finish, run_as_script, run_dir
 from cli.demo import Progress
 from core.logging import configure_logging
 from core.profiles import TypingProfile, named_profile
@@ -458,10 +455,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-ratio", type=float, default=defaults.max_ratio)
     parser.add_argument("--timeout", type=float, default=defaults.timeout_s)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--keep-var", action="store_true", help="keep logs and databases")
-    parser.add_argument(
-        "--var-dir", type=Path, default=None, help="where logs and databases go (default: var/)"
-    )
+    add_run_dir_options(parser)
     args = parser.parse_args(argv)
     if min(args.sends, args.accounts, args.workers, args.sends_per_hour) < 1 or args.gap <= 0:
         parser.error("--sends, --accounts, --workers, --sends-per-hour and --gap must be positive")
@@ -490,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     settings = get_settings()
     configure_logging(settings.model_copy(update={"log_level": "WARNING"}), "bench")
     typing = named_profile(settings.profiles_dir, "sandbox").typing
-    root = ((args.var_dir or settings.var_dir) / f"bench-pacing-{os.getpid()}").resolve()
+    root = run_dir(args, settings.var_dir, "pacing")
     progress = Progress()
     try:
         result = run_pacing(plan, root, progress)
@@ -499,12 +493,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except (BenchFailed, TimeoutError, RuntimeError) as exc:
         progress(f"FAILED: {exc}")
         figure = {"bench": "pacing", "passed": False, "error": str(exc)[:500]}
-    if args.keep_var or not figure["passed"]:
-        print(f"logs and databases are in {root}", flush=True)
-    else:
-        shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(figure), flush=True)
-    return figure
+    return finish(figure, root, args.keep_var)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,9 @@ Progress lines while running; ONE JSON line at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -46,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster import BenchFailed, Cluster, FleetApi
-from bench.script import run_as_script
+from bench.script import add_run_dir_options, finish, run_as_script, run_dir
 from cli.demo import Progress
 from core.logging import configure_logging
 from core.settings import get_settings
@@ -379,10 +377,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=defaults.timeout_s,
         help=f"seconds for the jobs (default: {SECONDS_PER_JOB:g} per job)",
     )
-    parser.add_argument("--keep-var", action="store_true", help="keep logs and databases")
-    parser.add_argument(
-        "--var-dir", type=Path, default=None, help="where logs and databases go (default: var/)"
-    )
+    add_run_dir_options(parser)
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.accounts < 1:
         parser.error("--jobs and --accounts must be positive")
@@ -403,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     settings = get_settings()
     # The bench speaks through its progress lines; each child logs to its own file.
     configure_logging(settings.model_copy(update={"log_level": "WARNING"}), "bench")
-    root = ((args.var_dir or settings.var_dir) / f"bench-soak-{os.getpid()}").resolve()
+    root = run_dir(args, settings.var_dir, "soak")
     progress = Progress()
     try:
         figure = run_soak(plan, root, progress)
@@ -418,12 +413,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         progress(f"FAILED: {exc}")
         figure, passed = {"bench": "soak", "error": str(exc)[:500]}, False
     figure["passed"] = passed
-    if args.keep_var or not passed:
-        print(f"logs and databases are in {root}", flush=True)
-    else:
-        shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(figure), flush=True)
-    return figure
+    return finish(figure, root, args.keep_var)
 
 
 if __name__ == "__main__":
