@@ -327,6 +327,17 @@ def _screened_variants(result: DraftResult, persona: Persona) -> list[dict[str, 
     return sorted(variants, key=lambda v: (bool(v["filter_hits"]), -v["confidence"]))
 
 
+def _drafted_by(result: DraftResult) -> dict[str, Any]:
+    """What produced a draft's text, as its audit entries record it."""
+    return {
+        "provider": result.provider,
+        "model": result.model,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "fallback_reason": result.fallback_reason,
+    }
+
+
 def _hit_counts(variants: list[dict[str, Any]]) -> dict[str, int]:
     """Filter hits per rule over every variant, for the audit log."""
     return dict(Counter(hit["rule"] for v in variants for hit in v["filter_hits"]))
@@ -563,11 +574,7 @@ def write_draft(
         "draft.created",
         "draft",
         draft.id,
-        provider=result.provider,
-        model=result.model,
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        fallback_reason=result.fallback_reason,
+        **_drafted_by(result),
         kind=draft.kind,
         detected_kind=detection.kind,
         kind_confidence=detection.confidence,
@@ -956,11 +963,7 @@ def redraft_draft(
         "draft.redrafted",
         "draft",
         draft.id,
-        provider=result.provider,
-        model=result.model,
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        fallback_reason=result.fallback_reason,
+        **_drafted_by(result),
         kind=draft.kind,
         variants=len(composed.variants),
         confidence=draft.confidence,
