@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from redis import Redis
@@ -18,7 +19,23 @@ from workers.browser import CHROMIUM_ARGS
 os.environ.setdefault("FLEET_TIME_SCALE", "0.01")
 os.environ.setdefault("FLEET_LOG_LEVEL", "WARNING")
 
-TEST_REDIS_URL = os.environ.get("FLEET_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+def _worker_redis_url(base: str, worker: str) -> str:
+    """The Redis URL for one pytest-xdist worker: `gwN` gets the base database + N, so
+    parallel workers never flush each other's keys."""
+    if not worker.startswith("gw"):
+        return base
+    url = urlsplit(base)
+    database = int(url.path.lstrip("/") or 0) + int(worker[2:])
+    if database > 15:
+        raise RuntimeError(f"too many test workers for Redis databases from {base}: {worker}")
+    return url._replace(path=f"/{database}").geturl()
+
+
+TEST_REDIS_URL = _worker_redis_url(
+    os.environ.get("FLEET_TEST_REDIS_URL", "redis://127.0.0.1:6379/13"),
+    os.environ.get("PYTEST_XDIST_WORKER", ""),
+)
 TEST_KEY_PREFIX = "fleettest:"
 CHROMIUM = os.environ.get("FLEET_CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -51,6 +68,13 @@ def redis(redis_url: str) -> Iterator[Redis]:
 def browser_type_launch_args() -> dict:
     """pytest-playwright launches Debian's Chromium, never a downloaded build."""
     return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS), "headless": True}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long tests first: `--dist load` hands out tests round robin, so the long
+    ones spread over the workers instead of one finishing the run alone."""
+    long_marks = ("chaos", "e2e")
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in long_marks))
 
 
 pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.control_plane"]

@@ -21,14 +21,22 @@ from tests.fixtures.sandbox import Sandbox, SandboxAccount
 
 REPO = Path(__file__).resolve().parents[2]
 
-# The worker tests run on SQLite only: PostgreSQL is covered by the API tests, and the
-# browser loop is the slow part of the suite.
-pytestmark = pytest.mark.browser
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here drives Chromium through `fleet worker` child processes. (A
+    `pytestmark` in a conftest marks nothing, so the marks are added here.)"""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture
 def database_url(tmp_path) -> str:
-    """SQLite only for the loop tests (the API tests cover PostgreSQL)."""
+    """SQLite only for the loop tests: the API tests cover PostgreSQL, and the browser
+    loop is the slow part of the suite."""
     from core.db import Database
 
     url = f"sqlite:///{tmp_path / 'var' / 'fleet.db'}"
