@@ -136,6 +136,7 @@ def ingest_batch(session: Session, redis: Redis, batch: IngestBatch, *, actor: s
     newest message is an inbound one this batch brought. Only the newest: answering each of
     three consecutive fan lines separately would spam the fan."""
     account = get_or_raise(session, Account, batch.account_id)
+    sweep = None
     if batch.sweep_id is not None:
         sweep = get_or_raise(session, Sweep, batch.sweep_id)
         if sweep.account_id != account.id:
@@ -158,6 +159,11 @@ def ingest_batch(session: Session, redis: Redis, batch: IngestBatch, *, actor: s
         newest = _newest_message(session, conversation_id)
         if newest and newest.id in inserted_ids and newest.direction == Direction.inbound:
             to_draft.append(newest.id)
+    if sweep is not None:
+        # Counted here, in SQL, rather than taken from the worker's report: a sweep retried
+        # or recovered after an attempt stored messages still counts what that attempt
+        # brought, and nothing twice.
+        sweep.messages_found = Sweep.messages_found + len(inserted_ids)
     audit.record(
         session,
         actor,

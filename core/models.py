@@ -323,6 +323,7 @@ class Sweep(Base):
     worker_id: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Messages stored for this sweep over all its attempts, counted by ingest.
     messages_found: Mapped[int] = mapped_column(default=0)
     conversations_read: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -133,7 +133,6 @@ def finish_sweep(session: Session, sweep_id: int, result: SweepResult, *, key_na
     now = utcnow()
     sweep.status = result.status
     sweep.finished_at = now
-    sweep.messages_found = result.messages_found
     sweep.conversations_read = result.conversations_read
     sweep.error = result.error
     sweep.artifacts = {**sweep.artifacts, **result.artifacts}
@@ -146,7 +145,7 @@ def finish_sweep(session: Session, sweep_id: int, result: SweepResult, *, key_na
         "sweep",
         sweep.id,
         key=key_name,
-        messages_found=result.messages_found,
+        reported_messages=result.messages_found,
     )
     session.commit()
     return sweep

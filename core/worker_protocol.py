@@ -106,7 +106,12 @@ class IngestResult(_Body):
 
 class SweepResult(_Body):
     status: SweepStatus = Field(description="done or failed")
-    messages_found: int = Field(default=0, ge=0)
+    messages_found: int = Field(
+        default=0,
+        ge=0,
+        description="Messages this attempt read; audited. The sweep's own count is what "
+        "ingest stored for it, over every attempt.",
+    )
     conversations_read: int = Field(default=0, ge=0)
     error: str | None = Field(default=None, max_length=4000)
     artifacts: dict[str, str] = Field(default_factory=dict)

@@ -55,20 +55,27 @@ def test_sweep_lifecycle(
     }
     running = client.get(f"/v1/sweeps/{sweep['id']}", headers=operator).json()
     assert (running["status"], running["worker_id"]) == ("running", "w1")
-    # A worker that picks up the job of a dead one may start it again.
+    # The first run stores one new message (and one the control plane already has) ...
+    first = [conv("c-1", [msg("m2", "outbound", 4), msg("m3", "inbound", 9)])]
+    assert ingest(client, worker, account["id"], first, sweep_id=sweep["id"])["inserted"] == 1
+    # ... then dies; a worker that picks up the job of a dead one starts it again, reads the
+    # same page, and finds one more.
     restarted = client.post(
         f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w2"}
     )
     assert restarted.status_code == 200
+    second = [conv("c-1", [msg("m3", "inbound", 9)]), conv("c-3", [msg("y", "inbound", 11)])]
+    assert ingest(client, worker, account["id"], second, sweep_id=sweep["id"])["inserted"] == 1
 
     finished = client.post(
         f"/v1/worker/sweeps/{sweep['id']}/result",
         headers=worker,
-        json={"status": "done", "messages_found": 3, "conversations_read": 2},
+        json={"status": "done", "messages_found": 2, "conversations_read": 2},
     )
     assert finished.status_code == 200, finished.text
     done = finished.json()
-    assert (done["status"], done["messages_found"], done["conversations_read"]) == ("done", 3, 2)
+    # The sweep counts what its runs stored, not what the last run reported reading.
+    assert (done["status"], done["messages_found"], done["conversations_read"]) == ("done", 2, 2)
     assert done["finished_at"] is not None
     last_sweep = client.get(f"/v1/accounts/{account['id']}", headers=admin).json()["last_sweep_at"]
     assert last_sweep == done["finished_at"]
