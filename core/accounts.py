@@ -147,3 +147,8 @@ def store_session_state(
     audit.record(session, actor, "account.session_stored", "account", account.id)
     session.commit()
     return account
+
+
+def policy_of(account: Account) -> ApprovalPolicy:
+    """The account's approval policy, its defaults filling whatever it does not set."""
+    return ApprovalPolicy.model_validate(account.policy or {})

@@ -4,7 +4,7 @@ The rules are data: `RULES` below is a table of named rules, each a category and
 regular expressions (matched case-insensitively on the raw text, so spans point into it),
 and `GLOBAL_FORBIDDEN_WORDS` is the word list every account shares; an account's persona
 adds its own forbidden words. `check` runs them all and returns every hit with its rule and
-span. Any hit blocks: a blocked draft waits for a human (see `core.drafts`).
+span. Any hit blocks: a blocked draft waits for a human (see `core.draft_review`).
 
 The patterns lean towards blocking: a false positive costs an operator one look, a false
 negative can put a fan's safety or the account at risk. `tests/ai/test_content_filter.py`

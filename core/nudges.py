@@ -35,10 +35,11 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from core import audit, queues
+from core.accounts import policy_of
 from core.approval_policy import ApprovalPolicy
 from core.db import utcnow
 from core.drafting.base import NUDGE_KINDS, Drafter, DraftKind
-from core.drafts import policy_of, write_draft
+from core.drafts import write_draft
 from core.errors import InvalidState, get_or_raise
 from core.models import Account, AccountStatus, Conversation, Draft, DraftStatus, Message, Send
 from core.sends import IN_FLIGHT

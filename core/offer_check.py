@@ -2,7 +2,7 @@
 
 Every PPV that leaves the fleet passes `core.offers.why_barred` with what the database
 says at that moment: a drafted `ppv_offer` (`core.drafts.compose_draft`), its approval
-(`core.drafts.approve_draft`, bulk approval too), a direct send (`core.sends`) and a bulk
+(`core.draft_review.approve_draft`, bulk approval too), a direct send (`core.sends`) and a bulk
 send (`core.bulk`). A draft can wait in the queue for hours; the fan's words and spend
 since then decide, not those it was drafted with.
 

@@ -31,7 +31,7 @@ from api.schemas.drafts import (
     QueuedDraftOut,
 )
 from api.schemas.sends import SendOut
-from core import drafts
+from core import draft_listing, draft_review, drafts
 from core.drafting.base import DraftKind
 from core.drafting.fan import SpendTier
 from core.models import DraftStatus, Role
@@ -58,7 +58,7 @@ def list_drafts(
     waiting past their account's response target first, then by priority (fan tier and
     spend, draft kind, wait); others oldest first. Each carries its variants, filter hits,
     guard signals, claim, and the fan's wait (`waiting_s`, `overdue`)."""
-    page = drafts.list_drafts(
+    page = draft_listing.list_drafts(
         session,
         settings,
         status=status,
@@ -82,7 +82,7 @@ def approve_drafts(
 ) -> BulkApproval:
     """Approve many drafts as written. Blocked drafts (no override in bulk), drafts another
     operator has claimed, decided ones and unknown ids are skipped, each with its reason."""
-    outcomes = drafts.approve_many(session, redis, settings, body.ids, actor=principal.name)
+    outcomes = draft_review.approve_many(session, redis, settings, body.ids, actor=principal.name)
     results = [BulkResult.of(outcome) for outcome in outcomes]
     approved = sum(result.status == "approved" for result in results)
     return BulkApproval(approved=approved, skipped=len(results) - approved, results=results)
@@ -93,7 +93,7 @@ def get_draft(
     draft_id: IdPath, session: SessionDep, settings: SettingsDep, _principal: StaffDep
 ) -> QueuedDraftOut:
     """One draft, with its place in the queue."""
-    return QueuedDraftOut.of(drafts.queued_draft(session, settings, draft_id))
+    return QueuedDraftOut.of(draft_listing.queued_draft(session, settings, draft_id))
 
 
 @router.post("/{draft_id}/claim", response_model=DraftOut)
@@ -102,14 +102,14 @@ def claim_draft(
 ) -> DraftOut:
     """Take a review lock on a pending draft (renewed when you hold it already). While it
     holds, nobody else may claim, approve or reject the draft: they get 409."""
-    draft = drafts.claim_draft(session, settings, draft_id, actor=principal.name)
+    draft = draft_review.claim_draft(session, settings, draft_id, actor=principal.name)
     return DraftOut.model_validate(draft)
 
 
 @router.post("/{draft_id}/release", response_model=DraftOut)
 def release_draft(draft_id: IdPath, session: SessionDep, principal: StaffDep) -> DraftOut:
     """Drop your review lock on a draft; an admin may drop anyone's."""
-    draft = drafts.release_draft(
+    draft = draft_review.release_draft(
         session, draft_id, actor=principal.name, admin=principal.role == Role.admin
     )
     return DraftOut.model_validate(draft)
@@ -139,7 +139,7 @@ def approve_draft(
             http_status.HTTP_403_FORBIDDEN,
             "only an admin may override the content filter and the wellbeing guard",
         )
-    draft, send = drafts.approve_draft(
+    draft, send = draft_review.approve_draft(
         session,
         redis,
         settings,
@@ -158,7 +158,7 @@ def reject_draft(
 ) -> DraftOut:
     """Reject a pending draft with a reason; a draft another operator has claimed
     answers 409."""
-    draft = drafts.reject_draft(session, draft_id, actor=principal.name, reason=body.reason)
+    draft = draft_review.reject_draft(session, draft_id, actor=principal.name, reason=body.reason)
     return DraftOut.model_validate(draft)
 
 

@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 
 from api.schemas.common import RequestBody, ResponseBody, RowId, Text
 from api.schemas.sends import SendOut
+from core.draft_listing import QueuedDraft
+from core.draft_review import BulkOutcome
 from core.drafting.base import MAX_VARIANTS, MIN_VARIANTS
 from core.drafting.fan import SpendTier
-from core.drafts import BulkOutcome, QueuedDraft
 from core.models import DraftStatus
 
 

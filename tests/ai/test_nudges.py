@@ -21,9 +21,10 @@ from sqlalchemy.exc import IntegrityError
 
 from core.approval_policy import NUDGES_OFF, ApprovalPolicy
 from core.db import Database, utcnow
+from core.draft_review import approve_draft
 from core.drafting.offline import TEMPLATES, OfflineDrafter
 from core.drafting.providers import get_drafter
-from core.drafts import approve_draft, write_draft
+from core.drafts import write_draft
 from core.errors import InvalidState
 from core.models import (
     Account,
