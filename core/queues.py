@@ -6,9 +6,11 @@ row and its attempt), so re-enqueueing a row that Redis still holds is a no-op.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
+from typing import Literal
 
 from loguru import logger
 from redis import Redis
@@ -50,6 +52,27 @@ def sweep_job_id(sweep_id: int, attempt: int = 1) -> str:
 
 def send_job_id(send_id: int, attempt: int) -> str:
     return f"send-{send_id}-a{attempt}"
+
+
+_BROWSER_JOB_ID = re.compile(r"^(send|sweep)-(\d+)(?:-a(\d+))?$")
+
+
+@dataclass(frozen=True)
+class BrowserJobRef:
+    """What a send or sweep job id names: the row and the attempt the job was queued for."""
+
+    kind: Literal["send", "sweep"]
+    row_id: int
+    attempt: int
+
+
+def parse_browser_job_id(job_id: str) -> BrowserJobRef | None:
+    """The row and attempt behind a `send_job_id` or `sweep_job_id`; None for any other."""
+    match = _BROWSER_JOB_ID.match(job_id)
+    if match is None:
+        return None
+    kind = "send" if match[1] == "send" else "sweep"
+    return BrowserJobRef(kind, int(match[2]), int(match[3] or 1))
 
 
 def draft_job_id(message_id: int) -> str:
@@ -323,6 +346,11 @@ def started_job(redis: Redis, job_id: str) -> StartedJob | None:
     if not job.worker_name or job.started_at is None:
         return None
     return StartedJob(worker_name=job.worker_name, started_at=as_utc(job.started_at))
+
+
+def started_job_ids(redis: Redis, queue: QueueName) -> list[str]:
+    """Ids of the jobs RQ marks started on `queue`, running or left by a dead worker."""
+    return StartedJobRegistry(queue.value, connection=redis).get_job_ids(cleanup=False)
 
 
 def drop_scheduled(redis: Redis, job_id: str) -> bool:

@@ -8,6 +8,8 @@ Rule 1 says Redis may lose everything at any moment. Each pass:
   a new job id (a recovered send is claimed with `verify`), ahead of its account's other
   waiting sends; so does a queued row whose job a dead worker had started but not claimed,
   which would otherwise hold its account's RQ slot until the job timed out;
+- frees the account slot of a job a dead worker left started after its row moved on (the
+  send delivered, say, before the worker died), which would stall the account as long;
 - re-creates every job a row still wants but Redis does not hold (queued sends, queued
   sweeps, draft jobs of unanswered inbound messages) under its stable job id, so a second
   pass adds nothing;
@@ -165,6 +167,7 @@ class ReconcileReport:
     sweeps_enqueued: list[int] = field(default_factory=list)
     drafts_enqueued: list[int] = field(default_factory=list)
     bulk_released: list[int] = field(default_factory=list)
+    jobs_released: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many of each, for logs and the CLI."""
@@ -293,6 +296,43 @@ def _restore_sends(
             report.sends_enqueued.append(send.id)
 
 
+# Where a send or sweep row stands once its job has nothing left to do.
+_DONE = {
+    "send": {SendStatus.delivered, SendStatus.failed, SendStatus.cancelled},
+    "sweep": {SweepStatus.done, SweepStatus.failed},
+}
+
+
+def _release_moved_on(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    now: datetime,
+    alive: set[str],
+    report: ReconcileReport,
+) -> None:
+    """Free the account slot of a started job whose worker died after the job's row moved
+    on: the send delivered, failed or cancelled, the sweep finished, or either taken back
+    as a later attempt. No row is left to recover, so no other path frees the slot, and RQ
+    holds it until the job's execution runs out (its timeout plus a minute), stalling the
+    account's every job. A row still queued or in flight at the job's attempt is left to
+    the paths that recover it."""
+    for queue in (queues.QueueName.send, queues.QueueName.scrape):
+        for job_id in queues.started_job_ids(redis, queue):
+            ref = queues.parse_browser_job_id(job_id)
+            if ref is None:
+                continue
+            row = session.get(Send if ref.kind == "send" else Sweep, ref.row_id)
+            moved_on = row is None or row.attempt != ref.attempt or row.status in _DONE[ref.kind]
+            _end_read(session)
+            if not moved_on:
+                continue
+            dead = _stalled_by(redis, settings, job_id, now, alive)
+            reason = f"worker {dead} died after its {ref.kind} moved on"
+            if dead is not None and queues.abandon_started(redis, job_id, reason):
+                report.jobs_released.append(job_id)
+
+
 def _restore_sweeps(
     session: Session,
     redis: Redis,
@@ -381,6 +421,7 @@ def reconcile(
             ):
                 report.sweeps_recovered.append(sweep.id)
         alive = _alive(redis, settings)
+        _release_moved_on(session, redis, settings, now, alive, report)
         _restore_sends(session, redis, settings, now, alive, report)
         for account_id in bulk.accounts_with_unreleased_bulk(session):
             released = bulk.release_next_bulk(session, redis, settings, account_id)

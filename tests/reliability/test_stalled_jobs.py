@@ -34,6 +34,7 @@ from tests.reliability.conftest import (
     make_conversation,
     make_send,
     progress,
+    result,
     send_row,
 )
 
@@ -119,6 +120,44 @@ def test_a_job_whose_worker_died_before_claiming_frees_the_account(
     )
     assert ticket.status_code == 200, ticket.text
     assert ticket.json()["verify"] is False
+
+
+def test_a_job_whose_worker_died_after_delivering_frees_the_account(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+    run_pass: Reconcile,
+) -> None:
+    # The worker delivers the send, then dies before RQ hears the job ended: no row is
+    # left to recover, and the job would hold the account's slot until it timed out.
+    account = make_account(client, admin)
+    conversation = make_conversation(client, worker, admin, account["id"], "c")["id"]
+    first = make_send(client, operator, conversation, "first")
+    second = make_send(client, operator, conversation, "second")
+    stalled = take_next_job(redis, QueueName.send, "w-dead")
+    assert claim(client, worker, first["id"], "w-dead").status_code == 200
+    for status in ("typing", "submitted"):
+        assert progress(client, worker, first["id"], "w-dead", status).status_code == 200
+    delivered = result(
+        client, worker, first["id"], worker_id="w-dead", status="delivered", platform_message_id="m"
+    )
+    assert delivered.status_code == 200, delivered.text
+    assert line(redis, account["id"]) == ([], [send_job_id(second["id"], 1)])
+
+    start = utcnow()
+    assert run_pass(start + timedelta(seconds=lease_ttl_s(settings) + 1)).jobs_released == []
+    report = run_pass(past_grace(settings, start))
+    assert report.jobs_released == [stalled]
+    assert (report.sends_recovered, report.sends_enqueued) == ([], [])
+    assert job_status(redis, stalled) == JobStatus.FAILED
+    assert line(redis, account["id"]) == ([send_job_id(second["id"], 1)], [])
+    row = send_row(db, first["id"])
+    assert (row.status, row.attempt) == ("delivered", 1)
+    assert run_pass(past_grace(settings, start)).jobs_released == []
 
 
 def test_a_live_workers_unclaimed_job_is_left_alone(
