@@ -131,51 +131,14 @@ class LoadResult:
 
 
 def seed(cluster: Cluster, plan: LoadPlan, progress: Progress) -> list[list[int]]:
-    """Create sandbox accounts with fans who wrote in, register them over the API, sweep
-    each once, and return each account's conversation ids."""
-    control = SandboxControl(cluster.sandbox_url)
-    admin = cluster.api()
-    try:
-        account_ids = []
-        for index in range(1, plan.accounts + 1):
-            username = f"chaos{index}"
-            control.create_account(username, PASSWORD, f"Chaos Creator {index}")
-            for fan in range(1, plan.fans_per_account + 1):
-                control.inbound(username, control.create_fan(username, f"Fan {fan}"), INBOUND)
-            account = admin.call(
-                "POST",
-                "/v1/accounts",
-                json={
-                    "name": f"Chaos Creator {index}",
-                    "profile": "sandbox",
-                    "base_url": cluster.sandbox_url,
-                    "username": username,
-                    "password": PASSWORD,
-                },
-            )
-            account_ids.append(int(account["id"]))
-        sweeps = [
-            admin.call("POST", "/v1/sweeps", json={"account_id": account_id})[0]["id"]
-            for account_id in account_ids
-        ]
-        progress(f"seeded {plan.accounts} accounts; {len(sweeps)} sweeps queued")
-        deadline = time.monotonic() + 120
-        for sweep_id in sweeps:
-            while (sweep := admin.call("GET", f"/v1/sweeps/{sweep_id}"))["status"] != "done":
-                if sweep["status"] == "failed" or time.monotonic() > deadline:
-                    raise BenchFailed(f"sweep {sweep_id} did not finish: {sweep}")
-                cluster.check_alive()
-                time.sleep(0.2)
-        conversations = [
-            [int(c["id"]) for c in admin.all_items("/v1/conversations", account_id=account_id)]
-            for account_id in account_ids
-        ]
-    finally:
-        admin.close()
-    if any(len(ids) != plan.fans_per_account for ids in conversations):
-        raise BenchFailed(f"sweeps found {[len(ids) for ids in conversations]} conversations")
+    """Sandbox accounts with fans who wrote in, registered and swept once; each account's
+    conversation ids."""
+    progress(f"seeding {plan.accounts} accounts x {plan.fans_per_account} fans; sweeping")
+    conversations = cluster.seed_accounts(
+        "chaos", plan.accounts, plan.fans_per_account, password=PASSWORD, inbound=INBOUND
+    )
     progress("every account swept; its conversations exist")
-    return conversations
+    return list(conversations.values())
 
 
 def create_sends(api: FleetApi, conversations: list[list[int]], count: int) -> dict[int, str]:

@@ -20,6 +20,7 @@ import httpx
 from cli.processes import Child, ChildGroup, http_ok, wait_until
 from cli.redis_server import PrivateRedis, free_port
 from core.settings import get_settings
+from sandbox.control_client import SandboxControl
 
 # Every process a run starts carries this variable with the run's own value; Chromium and
 # its helpers inherit it, so leftovers are found by it, never by a process name that other
@@ -239,6 +240,68 @@ class Cluster:
         self._api = self.children.start("api", ["-m", "cli.main", "api"], self.env)
         wait_until(http_ok(f"{self.api_url}/health"), 30, "the control plane", self.check_alive)
         return time.monotonic() - started
+
+    def seed_accounts(
+        self,
+        name: str,
+        accounts: int,
+        fans: int,
+        *,
+        password: str,
+        inbound: str,
+        pacing: dict[str, Any] | None = None,
+        timeout_s: float = 120.0,
+    ) -> dict[int, list[int]]:
+        """Create `accounts` sandbox accounts (`<name>1`, ...) with `fans` fans who each
+        wrote `inbound`, register them over the API (with `pacing` overrides), sweep each
+        once, and return each account's conversation ids by account id."""
+        control = SandboxControl(self.sandbox_url)
+        admin = self.api()
+        try:
+            account_ids = []
+            for index in range(1, accounts + 1):
+                username = f"{name}{index}"
+                display = f"{name.title()} Creator {index}"
+                control.create_account(username, password, display)
+                for fan in range(1, fans + 1):
+                    control.inbound(username, control.create_fan(username, f"Fan {fan}"), inbound)
+                account = admin.call(
+                    "POST",
+                    "/v1/accounts",
+                    json={
+                        "name": display,
+                        "profile": "sandbox",
+                        "base_url": self.sandbox_url,
+                        "username": username,
+                        "password": password,
+                        "pacing": pacing or {},
+                    },
+                )
+                account_ids.append(int(account["id"]))
+            sweeps = [
+                admin.call("POST", "/v1/sweeps", json={"account_id": account_id})[0]["id"]
+                for account_id in account_ids
+            ]
+            deadline = time.monotonic() + timeout_s
+            for sweep_id in sweeps:
+                while (sweep := admin.call("GET", f"/v1/sweeps/{sweep_id}"))["status"] != "done":
+                    if sweep["status"] == "failed" or time.monotonic() > deadline:
+                        raise BenchFailed(f"sweep {sweep_id} did not finish: {sweep}")
+                    self.check_alive()
+                    time.sleep(0.2)
+            conversations = {
+                account_id: [
+                    int(c["id"])
+                    for c in admin.all_items("/v1/conversations", account_id=account_id)
+                ]
+                for account_id in account_ids
+            }
+        finally:
+            admin.close()
+        if any(len(ids) != fans for ids in conversations.values()):
+            found = [len(ids) for ids in conversations.values()]
+            raise BenchFailed(f"sweeps found {found} conversations, not {fans} per account")
+        return conversations
 
     def check_alive(self) -> None:
         """Raise if the sandbox, the API or the reconciler died (workers may; the run

@@ -157,56 +157,22 @@ def chain_bound_s(
 def _seed(cluster: Cluster, plan: PacingPlan, progress: Progress) -> dict[int, list[int]]:
     """Sandbox accounts with fans who wrote in, registered with the bench's budgets and
     swept once; each account's conversation ids."""
-    control = SandboxControl(cluster.sandbox_url)
-    control.update_guards(min_send_gap_s=plan.min_send_gap_s * SANDBOX_GAP_SHARE)
+    SandboxControl(cluster.sandbox_url).update_guards(
+        min_send_gap_s=plan.min_send_gap_s * SANDBOX_GAP_SHARE
+    )
+    progress(f"seeding {plan.accounts} accounts x {plan.fans_per_account} fans; sweeping")
+    deadline = time.monotonic() + 300
+    conversations = cluster.seed_accounts(
+        "pacing",
+        plan.accounts,
+        plan.fans_per_account,
+        password=PASSWORD,
+        inbound=INBOUND,
+        pacing={"min_send_gap_s": plan.min_send_gap_s, "sends_per_hour": plan.sends_per_hour},
+        timeout_s=300,
+    )
     admin = cluster.api()
     try:
-        account_ids = []
-        for index in range(1, plan.accounts + 1):
-            username = f"pacing{index}"
-            control.create_account(username, PASSWORD, f"Pacing Creator {index}")
-            for fan in range(1, plan.fans_per_account + 1):
-                control.inbound(username, control.create_fan(username, f"Fan {fan}"), INBOUND)
-            account = admin.call(
-                "POST",
-                "/v1/accounts",
-                json={
-                    "name": f"Pacing Creator {index}",
-                    "profile": "sandbox",
-                    "base_url": cluster.sandbox_url,
-                    "username": username,
-                    "password": PASSWORD,
-                },
-            )
-            admin.call(
-                "PATCH",
-                f"/v1/accounts/{account['id']}",
-                json={
-                    "pacing": {
-                        "min_send_gap_s": plan.min_send_gap_s,
-                        "sends_per_hour": plan.sends_per_hour,
-                    }
-                },
-            )
-            account_ids.append(int(account["id"]))
-        sweeps = [
-            admin.call("POST", "/v1/sweeps", json={"account_id": account_id})[0]["id"]
-            for account_id in account_ids
-        ]
-        progress(f"seeded {plan.accounts} accounts x {plan.fans_per_account} fans; sweeping")
-        deadline = time.monotonic() + 300
-        for sweep_id in sweeps:
-            while (sweep := admin.call("GET", f"/v1/sweeps/{sweep_id}"))["status"] != "done":
-                if sweep["status"] == "failed" or time.monotonic() > deadline:
-                    raise BenchFailed(f"sweep {sweep_id} did not finish: {sweep}")
-                cluster.check_alive()
-                time.sleep(0.3)
-        conversations = {
-            account_id: [
-                int(c["id"]) for c in admin.all_items("/v1/conversations", account_id=account_id)
-            ]
-            for account_id in account_ids
-        }
         wanted = plan.accounts * plan.fans_per_account
         while len(admin.all_items("/v1/drafts")) < wanted:
             if time.monotonic() > deadline:
@@ -215,8 +181,6 @@ def _seed(cluster: Cluster, plan: PacingPlan, progress: Progress) -> dict[int, l
             time.sleep(0.3)
     finally:
         admin.close()
-    if any(len(ids) != plan.fans_per_account for ids in conversations.values()):
-        raise BenchFailed(f"sweeps found {[len(v) for v in conversations.values()]} conversations")
     progress("every account swept and every fan's message drafted")
     return conversations
 
