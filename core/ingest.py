@@ -159,7 +159,7 @@ def ingest_batch(session: Session, redis: Redis, batch: IngestBatch, *, actor: s
         newest = _newest_message(session, conversation_id)
         if newest and newest.id in inserted_ids and newest.direction == Direction.inbound:
             to_draft.append(newest.id)
-    if sweep is not None:
+    if sweep is not None and inserted_ids:
         # Counted here, in SQL, rather than taken from the worker's report: a sweep retried
         # or recovered after an attempt stored messages still counts what that attempt
         # brought, and nothing twice.

@@ -217,23 +217,31 @@ STALL_FLOOR_S = 10.0
 
 def stall_grace_s(settings: Settings) -> float:
     """Real seconds a worker without a heartbeat or a lease may hold a started job whose
-    row it has not claimed before the job is taken back."""
+    row it has not claimed, or whose row has moved on, before the job is taken back."""
     return max(lease_ttl_s(settings), heartbeat_ttl_s(settings), STALL_FLOOR_S)
 
 
 def _stalled_by(
-    redis: Redis, settings: Settings, job_id: str, now: datetime, alive: set[str]
+    redis: Redis,
+    settings: Settings,
+    job_id: str,
+    now: datetime,
+    alive: set[str],
+    since: datetime | None = None,
 ) -> str | None:
-    """The dead worker of a job RQ still marks started although the row never left
-    `queued`: its worker died between taking the job and claiming the row. Such a job would
-    hold its account's one slot until RQ's own cleanup, the job timeout and a minute later.
-    A worker counts as dead once it has neither a heartbeat nor a lease and its job has
-    been started for longer than `stall_grace_s`. Judging a slow worker dead costs a new
-    attempt, not a second send: the old attempt's claim is refused."""
+    """The dead worker of a job RQ still marks started: its worker died between taking the
+    job and claiming the row, or after the row moved on but before RQ heard the job end.
+    Such a job would hold its account's one slot until RQ's own cleanup, the job timeout
+    and a minute later. A worker counts as dead once it has neither a heartbeat nor a lease
+    and `stall_grace_s` has passed since the job started and since `since` (when the row
+    moved on: a live worker reports the result, then tells RQ). Judging a slow worker dead
+    costs a new attempt at most, never a second send: the old attempt's claim is
+    refused."""
     started = queues.started_job(redis, job_id)
     if started is None or started.worker_name in alive:
         return None
-    if now - started.started_at < timedelta(seconds=stall_grace_s(settings)):
+    grace = timedelta(seconds=stall_grace_s(settings))
+    if now - max(started.started_at, since or started.started_at) < grace:
         return None
     return started.worker_name
 
@@ -303,6 +311,13 @@ _DONE = {
 }
 
 
+def _last_change(row: Send | Sweep) -> datetime:
+    """When the row last moved, as far as its columns tell."""
+    if isinstance(row, Send):
+        return row.updated_at
+    return row.finished_at or row.started_at or row.created_at
+
+
 def _release_moved_on(
     session: Session,
     redis: Redis,
@@ -324,10 +339,11 @@ def _release_moved_on(
                 continue
             row = session.get(Send if ref.kind == "send" else Sweep, ref.row_id)
             moved_on = row is None or row.attempt != ref.attempt or row.status in _DONE[ref.kind]
+            since = None if row is None else _last_change(row)
             _end_read(session)
             if not moved_on:
                 continue
-            dead = _stalled_by(redis, settings, job_id, now, alive)
+            dead = _stalled_by(redis, settings, job_id, now, alive, since)
             reason = f"worker {dead} died after its {ref.kind} moved on"
             if dead is not None and queues.abandon_started(redis, job_id, reason):
                 report.jobs_released.append(job_id)

@@ -26,7 +26,10 @@ def _worker_redis_url(base: str, worker: str) -> str:
     if not worker.startswith("gw"):
         return base
     url = urlsplit(base)
-    database = int(url.path.lstrip("/") or 0) + int(worker[2:])
+    base_db = url.path.lstrip("/") or "0"
+    if url.scheme not in ("redis", "rediss") or url.query or not base_db.isdigit():
+        raise RuntimeError(f"FLEET_TEST_REDIS_URL must look like redis://host:port/db: {base}")
+    database = int(base_db) + int(worker[2:])
     if database > 15:
         raise RuntimeError(f"too many test workers for Redis databases from {base}: {worker}")
     return url._replace(path=f"/{database}").geturl()
@@ -70,6 +73,7 @@ def browser_type_launch_args() -> dict:
     return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS), "headless": True}
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the long tests first: `--dist load` hands out tests round robin, so the long
     ones spread over the workers instead of one finishing the run alone."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from api.schemas.common import RequestBody, ResponseBody, RowId
 from core.worker_protocol import SweepStatus
@@ -32,8 +32,8 @@ class SweepOut(ResponseBody):
     worker_id: str | None
     started_at: datetime | None
     finished_at: datetime | None
-    messages_found: int
-    conversations_read: int
+    messages_found: int = Field(description="Messages stored for the sweep, over every attempt.")
+    conversations_read: int = Field(description="Conversations its last attempt read.")
     error: str | None
     artifacts: dict[str, str]
     created_at: datetime

@@ -160,6 +160,47 @@ def test_a_job_whose_worker_died_after_delivering_frees_the_account(
     assert run_pass(past_grace(settings, start)).jobs_released == []
 
 
+def test_a_cancelled_send_or_finished_sweep_frees_the_account_only_from_a_dead_worker(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    worker: dict[str, str],
+    redis: Redis,
+    settings: Settings,
+    run_pass: Reconcile,
+) -> None:
+    account = make_account(client, admin)
+    conversation = make_conversation(client, worker, admin, account["id"], "c")["id"]
+    send = make_send(client, operator, conversation, "never typed")
+    cancelled_job = take_next_job(redis, QueueName.send, "w-dead")
+    assert client.post(f"/v1/sends/{send['id']}/cancel", headers=operator).status_code == 200
+    created = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]})
+    sweep_id = created.json()[0]["id"]
+    # The sweep's job waits for the account's slot, which the cancelled send's job holds.
+    assert job_status(redis, sweep_job_id(sweep_id)) != JobStatus.QUEUED
+
+    start = utcnow()
+    report = run_pass(past_grace(settings, start))
+    assert report.jobs_released == [cancelled_job]
+    assert job_status(redis, sweep_job_id(sweep_id)) == JobStatus.QUEUED
+
+    # A live worker runs the sweep to the end; until its heartbeat lapses, its job is its own.
+    sweep_job = take_next_job(redis, QueueName.scrape, "w-live")
+    store_heartbeat(
+        redis, settings, WorkerHeartbeat(worker_id="w-live", host="h", pid=1, rss_bytes=1)
+    )
+    path = f"/v1/worker/sweeps/{sweep_id}"
+    body = {"worker_id": "w-live"}
+    assert client.post(f"{path}/start", headers=worker, json=body).status_code == 200
+    assert client.post(f"{path}/result", headers=worker, json={"status": "done"}).status_code == 200
+    later = past_grace(settings, utcnow())
+    assert run_pass(later).jobs_released == []
+    assert job_status(redis, sweep_job) == JobStatus.STARTED
+    redis.delete(*redis.keys(f"{settings.redis_key_prefix}heartbeat:*"))
+    assert run_pass(later).jobs_released == [sweep_job]
+    assert job_status(redis, sweep_job) == JobStatus.FAILED
+
+
 def test_a_live_workers_unclaimed_job_is_left_alone(
     client: TestClient,
     admin: dict[str, str],
