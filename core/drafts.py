@@ -12,7 +12,7 @@ from typing import Any
 
 from loguru import logger
 from redis import Redis
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,10 +37,9 @@ from core.drafting.fan import FanSnapshot, SpendTier, spend_tier
 from core.errors import get_or_raise
 from core.models import Conversation, Draft, DraftStatus, Fan, Message
 from core.settings import Settings
-from core.wellbeing import GuardResult, SpendEvent, SpendWindow
+from core.wellbeing import GuardResult
 from core.worker_protocol import Direction
 
-HISTORY_MESSAGES = 10
 AUTO_SEND_ACTOR = "policy:auto_send"
 FILTER_ACTOR = "policy:content_filter"
 GUARD_ACTOR = "policy:wellbeing"
@@ -51,36 +50,10 @@ GUARD_FLAG_ACTION = "conversation.flagged"
 FLAG_REASON_MAX = 500
 
 
-def _recent(session: Session, message: Message) -> list[Message]:
-    """The conversation's last `HISTORY_MESSAGES` messages up to `message`, oldest first."""
-    rows = session.scalars(
-        select(Message)
-        .where(Message.conversation_id == message.conversation_id)
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(HISTORY_MESSAGES)
-    ).all()
-    return list(reversed(rows))
-
-
 def _fan_snapshot(
-    session: Session, fan: Fan, message: Message
-) -> tuple[FanSnapshot, list[SpendEvent]]:
-    """The fan as the prompt describes them, and their dated spend for the guard."""
-    spends = session.execute(
-        select(Message.sent_at, Message.tip_cents, Message.ppv_price_cents, Message.ppv_paid)
-        .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(
-            Conversation.fan_id == fan.id,
-            or_(Message.tip_cents > 0, Message.ppv_paid.is_(True)),
-        )
-    ).all()
-    events = []
-    tips = paid_ppvs = 0
-    for sent_at, tip_cents, ppv_price_cents, ppv_paid in spends:
-        tips += tip_cents > 0
-        paid = (ppv_price_cents or 0) if ppv_paid else 0
-        paid_ppvs += paid > 0
-        events.append(SpendEvent(at=sent_at, cents=tip_cents + paid))
+    session: Session, fan: Fan, message: Message, spends: Sequence[offer_check.FanSpend]
+) -> FanSnapshot:
+    """The fan as the prompt describes them."""
     previous = session.scalar(
         select(Message.sent_at)
         .where(
@@ -92,27 +65,14 @@ def _fan_snapshot(
         .order_by(Message.sent_at.desc())
         .limit(1)
     )
-    snapshot = FanSnapshot(
+    return FanSnapshot(
         tier=spend_tier(fan.total_spend_cents),
         total_spend_cents=fan.total_spend_cents,
-        tips=tips,
-        paid_ppvs=paid_ppvs,
+        tips=sum(spend.tip_cents > 0 for spend in spends),
+        paid_ppvs=sum(spend.ppv_cents > 0 for spend in spends),
         tags=tuple(fan.tags or ()),
         notes=fan.notes or "",
         since_previous_message=None if previous is None else message.sent_at - previous,
-    )
-    return snapshot, events
-
-
-def _guard(
-    conversation: Conversation, recent: Sequence[Message], window: SpendWindow
-) -> GuardResult:
-    """The wellbeing guard over the fan's recent messages and spend window."""
-    fan_messages = [(m.id, m.text) for m in recent if m.direction == Direction.inbound]
-    return wellbeing.assess(
-        fan_messages,
-        window,
-        standing_flag=conversation.flag_reason if conversation.flagged_for_review else None,
     )
 
 
@@ -298,12 +258,12 @@ def compose_draft(
     policy = policy_of(account)
     moment = now or utcnow()
     at = message.sent_at if nudge is None else moment
-    recent = _recent(session, message)
-    snapshot, events = _fan_snapshot(session, conversation.fan, message)
+    recent = offer_check.recent_messages(session, conversation.id)
+    spends = offer_check.fan_spends(session, conversation.fan_id)
+    snapshot = _fan_snapshot(session, conversation.fan, message, spends)
     if nudge is not None:
         snapshot = replace(snapshot, silent_for=at - message.sent_at)
-    window = wellbeing.spend_window(events, at)
-    guard = _guard(conversation, recent, window)
+    guard = offer_check.assess(conversation, recent, spends, at)
     # The cap counts to the moment of drafting, not to the fan's message: a draft written
     # late, or redrafted, must see what the fan spent and was offered since.
     committed = offer_check.committed(session, conversation.fan_id, moment)

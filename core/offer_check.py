@@ -24,6 +24,8 @@ drafting), and the conversation's standing flag.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +33,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from core import offers, wellbeing
-from core.approval_policy import ApprovalPolicy
+from core.accounts import policy_of
 from core.models import Conversation, Message, Send
 from core.wellbeing import GuardResult, SpendEvent
 from core.worker_protocol import Direction, SendStatus
@@ -39,8 +41,8 @@ from core.worker_protocol import Direction, SendStatus
 # The audit action of a send refused (direct) or skipped (bulk) by the check.
 OFFER_REFUSED_ACTION = "send.offer_refused"
 CAP_WINDOW = timedelta(hours=24)
-# As many of the conversation's messages as a draft's guard reads (`core.drafts`).
-GUARD_MESSAGES = 10
+# The conversation's last messages the guard reads, and a draft's prompt shows.
+RECENT_MESSAGES = 10
 # Sends that may still reach the fan.
 ON_THEIR_WAY = (SendStatus.queued, SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
 
@@ -92,30 +94,69 @@ def committed(session: Session, fan_id: int, now: datetime) -> offers.Committed:
     )
 
 
-def guard(session: Session, conversation: Conversation, now: datetime) -> GuardResult:
-    """The wellbeing guard over the conversation as it stands at `now`."""
-    recent = session.scalars(
+def recent_messages(session: Session, conversation_id: int) -> list[Message]:
+    """The conversation's last `RECENT_MESSAGES` messages, oldest first."""
+    rows = session.scalars(
         select(Message)
-        .where(Message.conversation_id == conversation.id)
+        .where(Message.conversation_id == conversation_id)
         .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(GUARD_MESSAGES)
+        .limit(RECENT_MESSAGES)
     ).all()
-    spends = session.execute(
+    return list(reversed(rows))
+
+
+@dataclass(frozen=True)
+class FanSpend:
+    """One time a fan spent: a tip, a paid PPV, or both on one message."""
+
+    at: datetime
+    tip_cents: int
+    ppv_cents: int
+
+    @property
+    def event(self) -> SpendEvent:
+        """The spend as the wellbeing guard reads it."""
+        return SpendEvent(at=self.at, cents=self.tip_cents + self.ppv_cents)
+
+
+def fan_spends(session: Session, fan_id: int) -> list[FanSpend]:
+    """Every tip and paid PPV of the fan, over all their conversations."""
+    rows = session.execute(
         select(Message.sent_at, Message.tip_cents, Message.ppv_price_cents, Message.ppv_paid)
         .join(Conversation, Message.conversation_id == Conversation.id)
         .where(
-            Conversation.fan_id == conversation.fan_id,
+            Conversation.fan_id == fan_id,
             or_(Message.tip_cents > 0, Message.ppv_paid.is_(True)),
         )
     ).all()
-    events = [
-        SpendEvent(at=sent_at, cents=tip + ((price or 0) if paid else 0))
-        for sent_at, tip, price, paid in spends
+    return [
+        FanSpend(at=sent_at, tip_cents=tip, ppv_cents=(price or 0) if paid else 0)
+        for sent_at, tip, price, paid in rows
     ]
+
+
+def assess(
+    conversation: Conversation,
+    recent: Sequence[Message],
+    spends: Sequence[FanSpend],
+    at: datetime,
+) -> GuardResult:
+    """The wellbeing guard over the fan's `recent` messages, their spend window up to
+    `at`, and the conversation's standing flag."""
     return wellbeing.assess(
         [(m.id, m.text) for m in recent if m.direction == Direction.inbound],
-        wellbeing.spend_window(events, now),
+        wellbeing.spend_window([spend.event for spend in spends], at),
         standing_flag=conversation.flag_reason if conversation.flagged_for_review else None,
+    )
+
+
+def guard(session: Session, conversation: Conversation, now: datetime) -> GuardResult:
+    """The wellbeing guard over the conversation as it stands at `now`."""
+    return assess(
+        conversation,
+        recent_messages(session, conversation.id),
+        fan_spends(session, conversation.fan_id),
+        now,
     )
 
 
@@ -124,7 +165,7 @@ def barred(
 ) -> str | None:
     """Why a PPV priced `price_cents` may not go to the conversation's fan at `now`
     (`core.offers.why_barred`), or None when it may."""
-    policy = ApprovalPolicy.model_validate(conversation.account.policy or {})
+    policy = policy_of(conversation.account)
     return offers.why_barred(
         policy,
         guard(session, conversation, now),
