@@ -25,9 +25,7 @@ from core.errors import NotFound
 from core.models import Conversation, Send, SendPriority
 from core.outbox import dispatch_send
 from core.settings import Settings
-from core.worker_protocol import SendStatus
-
-_LIVE = (SendStatus.queued, SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
+from core.worker_protocol import ON_ITS_WAY, SendStatus
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ def release_next_bulk(
         .where(
             Send.account_id == account_id,
             Send.priority == SendPriority.bulk,
-            Send.status.in_(_LIVE),
+            Send.status.in_(ON_ITS_WAY),
             Send.released_at.is_not(None),
         )
         .limit(1)

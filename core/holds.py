@@ -14,9 +14,7 @@ from core import audit
 from core.errors import InvalidState, get_or_raise
 from core.models import Account, AccountStatus, Send, Sweep
 from core.sends import back_to_queue
-from core.worker_protocol import LoginRejected, SendStatus, SweepStatus
-
-_IN_FLIGHT = (SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
+from core.worker_protocol import IN_FLIGHT, LoginRejected, SweepStatus
 
 
 def hold_for_login(
@@ -48,7 +46,7 @@ def _hold_send(session: Session, account: Account, report: LoginRejected) -> Non
     send = get_or_raise(session, Send, report.send_id or 0, for_update=True)
     if send.account_id != account.id:
         raise InvalidState(f"send {send.id} is not account {account.id}'s")
-    if send.status not in _IN_FLIGHT or send.worker_id != report.worker_id:
+    if send.status not in IN_FLIGHT or send.worker_id != report.worker_id:
         raise InvalidState(f"send {send.id} is not held by worker {report.worker_id!r}")
     back_to_queue(send, uses_attempt=False)
     send.artifacts = report.artifacts

@@ -42,12 +42,8 @@ from core.drafting.base import NUDGE_KINDS, Drafter, DraftKind
 from core.drafts import write_draft
 from core.errors import InvalidState, get_or_raise
 from core.models import Account, AccountStatus, Conversation, Draft, DraftStatus, Message, Send
-from core.sends import IN_FLIGHT
 from core.settings import Settings
-from core.worker_protocol import Direction, SendStatus
-
-# A send still on its way: not yet taken by a worker, or held by one.
-ON_ITS_WAY = (SendStatus.queued, *IN_FLIGHT)
+from core.worker_protocol import ON_ITS_WAY, Direction
 
 
 @dataclass(frozen=True)

@@ -36,15 +36,13 @@ from core import offers, wellbeing
 from core.accounts import policy_of
 from core.models import Conversation, Message, Send
 from core.wellbeing import GuardResult, SpendEvent
-from core.worker_protocol import Direction, SendStatus
+from core.worker_protocol import ON_ITS_WAY, Direction
 
 # The audit action of a send refused (direct) or skipped (bulk) by the check.
 OFFER_REFUSED_ACTION = "send.offer_refused"
 CAP_WINDOW = timedelta(hours=24)
 # The conversation's last messages the guard reads, and a draft's prompt shows.
 RECENT_MESSAGES = 10
-# Sends that may still reach the fan.
-ON_THEIR_WAY = (SendStatus.queued, SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
 
 
 def _sum(session: Session, column: QueryableAttribute[Any], *where: ColumnElement[bool]) -> int:
@@ -87,7 +85,7 @@ def committed(session: Session, fan_id: int, now: datetime) -> offers.Committed:
     sending = session.scalar(
         select(func.coalesce(func.sum(Send.ppv_price_cents), 0))
         .join(Conversation, Send.conversation_id == Conversation.id)
-        .where(fan, Send.status.in_(ON_THEIR_WAY), Send.ppv_price_cents.is_not(None))
+        .where(fan, Send.status.in_(ON_ITS_WAY), Send.ppv_price_cents.is_not(None))
     )
     return offers.Committed(
         spent_cents=tips + paid, open_offers_cents=sent_open + int(sending or 0)

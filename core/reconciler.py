@@ -43,10 +43,10 @@ from core.db import Database, utcnow
 from core.lease import held_accounts
 from core.models import Account, AccountStatus, Draft, Message, Send, SendPriority, Sweep
 from core.outbox import dispatch_draft, dispatch_send, dispatch_sweep, line_place
-from core.sends import IN_FLIGHT, RECONCILER_ACTOR, recover_send
+from core.sends import RECONCILER_ACTOR, recover_send
 from core.settings import Settings
 from core.sweeps import recover_sweep
-from core.worker_protocol import Direction, SendStatus, SweepStatus, WorkerHeartbeat
+from core.worker_protocol import IN_FLIGHT, Direction, SendStatus, SweepStatus, WorkerHeartbeat
 
 # The shortest window trusted to real clocks and Redis round trips, however small the time
 # scale; workers floor their lease TTL at the same value.

@@ -22,6 +22,8 @@ from core.outbox import dispatch_send
 from core.profiles import named_profile
 from core.settings import Settings
 from core.worker_protocol import (
+    IN_FLIGHT,
+    ON_ITS_WAY,
     Direction,
     SendClaim,
     SendProgress,
@@ -32,8 +34,6 @@ from core.worker_protocol import (
 )
 
 # Statuses a worker holds a send in; the order is the only direction progress may take.
-_IN_FLIGHT = (SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
-IN_FLIGHT = frozenset(_IN_FLIGHT)
 # Nothing has been typed yet in these, so an operator may still call the send off.
 _CANCELLABLE = (SendStatus.queued, SendStatus.claimed)
 # Backoff jitter: a uniform factor around 1, so retries of sends that failed together
@@ -154,7 +154,7 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
     from a dead worker: the worker reads the thread before typing again. Finished and
     cancelled sends are refused."""
     send = get_or_raise(session, Send, send_id, for_update=True)
-    if send.status not in (SendStatus.queued, *_IN_FLIGHT):
+    if send.status not in ON_ITS_WAY:
         raise InvalidState(f"send {send_id} is {send.status.value}; it cannot be claimed")
     if claim.attempt is not None and claim.attempt != send.attempt:
         # The job outlived its attempt (its worker was judged dead before it claimed, say):
@@ -177,7 +177,7 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
         raise InvalidState(f"send {send_id} is bulk and steps aside for a waiting reply")
     previous = send.status
     since = send.typing_at or send.verify_since
-    verify = previous in _IN_FLIGHT or since is not None
+    verify = previous in IN_FLIGHT or since is not None
     send.status = SendStatus.claimed
     send.worker_id = claim.worker_id
     send.claimed_at = utcnow()
@@ -185,7 +185,7 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
     audit.record(
         session,
         claim.worker_id,
-        "send.reclaimed" if previous in _IN_FLIGHT else "send.claimed",
+        "send.reclaimed" if previous in IN_FLIGHT else "send.claimed",
         "send",
         send.id,
         key=key_name,
@@ -226,7 +226,7 @@ def _answered_length(session: Session, send: Send) -> int:
 def _check_holder(send: Send, worker_id: str) -> None:
     """Refuse unless `worker_id` holds the send in flight: a stale worker whose send was
     re-claimed by another must stop."""
-    if send.status not in _IN_FLIGHT:
+    if send.status not in IN_FLIGHT:
         raise InvalidState(f"send {send.id} is {send.status.value}, not in flight")
     if send.worker_id != worker_id:
         raise InvalidState(
@@ -245,7 +245,7 @@ def record_progress(
     _check_holder(send, progress.worker_id)
     if send.status == progress.status:
         return send
-    if _IN_FLIGHT.index(progress.status) < _IN_FLIGHT.index(send.status):
+    if IN_FLIGHT.index(progress.status) < IN_FLIGHT.index(send.status):
         raise InvalidState(
             f"send {send_id} is already {send.status.value}; it cannot go back to "
             f"{progress.status.value}"

@@ -34,6 +34,12 @@ class SendStatus(StrEnum):
     cancelled = "cancelled"
 
 
+# A send in a worker's hands, in the order it moves through them.
+IN_FLIGHT = (SendStatus.claimed, SendStatus.typing, SendStatus.submitted)
+# A send that may still reach the fan: waiting for a worker, or in one's hands.
+ON_ITS_WAY = (SendStatus.queued, *IN_FLIGHT)
+
+
 class SweepStatus(StrEnum):
     queued = "queued"
     running = "running"
