@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.accounts import policy_of
 from core.approval_policy import ApprovalPolicy
 from core.db import utcnow
 from core.drafting.base import DraftContext, Drafter, DraftResult
@@ -104,11 +105,6 @@ def account_cap(settings: Settings, policy: ApprovalPolicy) -> int | None:
     return settings.ai_account_daily_token_cap
 
 
-def _account_policy(session: Session, account_id: int) -> ApprovalPolicy:
-    policy = session.scalar(select(Account.policy).where(Account.id == account_id))
-    return ApprovalPolicy.model_validate(policy or {})
-
-
 def check(
     session: Session,
     settings: Settings,
@@ -127,7 +123,8 @@ def check(
         used = tokens_since(session, today)
         if used >= fleet_cap:
             return Exhausted(Scope.fleet, used, fleet_cap)
-    cap = account_cap(settings, _account_policy(session, account_id))
+    # From the session's identity map when the caller holds the account, as drafting does.
+    cap = account_cap(settings, policy_of(session.get_one(Account, account_id)))
     if cap is not None:
         used = tokens_since(session, today, account_id=account_id)
         if used >= cap:

@@ -233,6 +233,18 @@ class Composed:
         draft.blocked = bool(best["filter_hits"]) or self.guard.flagged
 
 
+def _record_screening(session: Session, draft: Draft, composed: Composed) -> None:
+    """Audit what screening found on a draft just (re)drafted: filter hits per rule, a
+    sales kind withheld; new guard signals also flag its conversation."""
+    hits = _hit_counts(composed.variants)
+    if hits:
+        audit.record(session, FILTER_ACTOR, FILTER_HITS_ACTION, "draft", draft.id, **hits)
+    if draft.kind_withheld is not None:
+        _audit_withheld(session, draft, composed.detection)
+    if composed.guard.flagged:
+        _flag_conversation(session, draft.conversation, composed.guard, draft)
+
+
 def compose_draft(
     session: Session,
     settings: Settings,
@@ -341,12 +353,7 @@ def write_draft(
     composed = compose_draft(
         session, settings, drafter, message, nudge=nudge, now=now, operator=operator
     )
-    result, detection, guard, variants = (
-        composed.result,
-        composed.detection,
-        composed.guard,
-        composed.variants,
-    )
+    result, detection, variants = composed.result, composed.detection, composed.variants
     draft = Draft(
         conversation_id=message.conversation_id,
         message_id=message.id,
@@ -377,13 +384,7 @@ def write_draft(
         blocked=draft.blocked,
         message_id=message.id,
     )
-    hits = _hit_counts(variants)
-    if hits:
-        audit.record(session, FILTER_ACTOR, FILTER_HITS_ACTION, "draft", draft.id, **hits)
-    if draft.kind_withheld is not None:
-        _audit_withheld(session, draft, detection)
-    if guard.flagged:
-        _flag_conversation(session, conversation, guard, draft)
+    _record_screening(session, draft, composed)
     session.commit()
     log.bind(
         draft_id=draft.id,
@@ -477,13 +478,7 @@ def redraft_draft(
         blocked=draft.blocked,
         redrafts=draft.redrafts,
     )
-    hits = _hit_counts(composed.variants)
-    if hits:
-        audit.record(session, FILTER_ACTOR, FILTER_HITS_ACTION, "draft", draft.id, **hits)
-    if draft.kind_withheld is not None:
-        _audit_withheld(session, draft, composed.detection)
-    if composed.guard.flagged:
-        _flag_conversation(session, draft.conversation, composed.guard, draft)
+    _record_screening(session, draft, composed)
     session.commit()
     logger.bind(
         draft_id=draft.id,
