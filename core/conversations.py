@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from core.db import Page, paginate
 from core.errors import get_or_raise
 from core.models import Conversation, Message
+from core.worker_protocol import Direction
 
 
 def list_conversations(
@@ -38,3 +39,14 @@ def list_messages(
         .order_by(Message.sent_at.desc(), Message.id.desc())
     )
     return paginate(session, stmt, limit, offset)
+
+
+def newest_message(
+    session: Session, conversation_id: int, direction: Direction | None = None
+) -> Message | None:
+    """The conversation's newest message, or its newest in `direction`."""
+    stmt = select(Message).where(Message.conversation_id == conversation_id)
+    if direction is not None:
+        stmt = stmt.where(Message.direction == direction)
+    stmt = stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)
+    return session.scalars(stmt).first()

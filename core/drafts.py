@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import ai_budget, audit, content_filter, offer_check, offers, wellbeing
 from core.accounts import policy_of
 from core.approval_policy import Candidate, Route, decide
+from core.conversations import newest_message
 from core.db import utcnow
 from core.draft_review import approve_draft, pending_draft
 from core.drafting import intent
@@ -158,13 +159,8 @@ def create_draft_for_message(
     if existing is not None:
         return existing
     message = get_or_raise(session, Message, message_id)
-    newest = session.scalar(
-        select(Message.id)
-        .where(Message.conversation_id == message.conversation_id)
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(1)
-    )
-    if message.direction != Direction.inbound or newest != message.id:
+    newest = newest_message(session, message.conversation_id)
+    if message.direction != Direction.inbound or newest is None or newest.id != message.id:
         logger.bind(message_id=message_id, conversation_id=message.conversation_id).info(
             "message superseded or outbound; no draft"
         )

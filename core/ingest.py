@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.conversations import newest_message
 from core.db import as_utc, utcnow
 from core.errors import Conflict, get_or_raise
 from core.models import Account, Conversation, Fan, Message, Sweep
@@ -122,15 +123,6 @@ def _store_messages(
     return inserted, duplicates
 
 
-def _newest_message(session: Session, conversation_id: int) -> Message | None:
-    return session.scalars(
-        select(Message)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(1)
-    ).first()
-
-
 def ingest_batch(session: Session, redis: Redis, batch: IngestBatch, *, actor: str) -> IngestResult:
     """Store a scraped batch and commit, then queue one draft job per conversation whose
     newest message is an inbound one this batch brought. Only the newest: answering each of
@@ -156,7 +148,7 @@ def ingest_batch(session: Session, redis: Redis, batch: IngestBatch, *, actor: s
         touched.add(conversation.id)
     to_draft = []
     for conversation_id in sorted(touched):
-        newest = _newest_message(session, conversation_id)
+        newest = newest_message(session, conversation_id)
         if newest and newest.id in inserted_ids and newest.direction == Direction.inbound:
             to_draft.append(newest.id)
     if sweep is not None and inserted_ids:

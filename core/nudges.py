@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from core import audit, queues
 from core.accounts import policy_of
 from core.approval_policy import ApprovalPolicy
+from core.conversations import newest_message
 from core.db import utcnow
 from core.drafting.base import NUDGE_KINDS, Drafter, DraftKind
 from core.drafts import write_draft
@@ -63,26 +64,17 @@ class Nudge:
     message: Message
 
 
-def _newest(session: Session, conversation_id: int, direction: Direction | None) -> Message | None:
-    """The conversation's newest message, or its newest in `direction`."""
-    stmt = select(Message).where(Message.conversation_id == conversation_id)
-    if direction is not None:
-        stmt = stmt.where(Message.direction == direction)
-    stmt = stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)
-    return session.scalars(stmt).first()
-
-
 def due(
     session: Session, conversation_id: int, policy: ApprovalPolicy, now: datetime
 ) -> Nudge | None:
     """The nudge `conversation_id` is due at `now` under `policy`, if any (the module
     docstring's rules; the caller checks the conversation's flag, drafts and sends)."""
-    newest = _newest(session, conversation_id, None)
+    newest = newest_message(session, conversation_id)
     if newest is None or newest.direction != Direction.outbound:
         return None
     if now - newest.sent_at < timedelta(hours=policy.follow_up_after_h):
         return None
-    fans_last = _newest(session, conversation_id, Direction.inbound)
+    fans_last = newest_message(session, conversation_id, Direction.inbound)
     if fans_last is None:
         return None
     nudged = set(
