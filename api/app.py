@@ -24,6 +24,7 @@ from api.routers import (
     worker,
 )
 from core.db import Database
+from core.models import create_tables
 from core.settings import Settings, get_settings
 
 
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        database.create_all()
+        create_tables(database)
         yield
         redis.close()
         database.dispose()

@@ -14,8 +14,8 @@ from core.auth import Principal, verify_key
 from core.db import Database
 from core.drafting.base import Drafter
 from core.drafting.providers import get_drafter
+from core.enums import Role
 from core.errors import MAX_ID
-from core.models import Role
 from core.settings import Settings
 
 

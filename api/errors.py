@@ -7,7 +7,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Forbidden, NotFound, Refused
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -19,7 +19,14 @@ async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
 
 
 async def _conflict(_request: Request, exc: Conflict) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+    body: dict[str, object] = {"detail": str(exc)}
+    if isinstance(exc, Refused):
+        body["reasons"] = exc.reasons
+    return JSONResponse(body, status_code=status.HTTP_409_CONFLICT)
+
+
+async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
 
 
 async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -35,7 +42,9 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """404 for unknown ids, 409 for state conflicts, 422 with a readable `detail`."""
+    """403 for a role that may not, 404 for unknown ids, 409 for state conflicts (with the
+    `reasons` a guardrail gave), 422 with a readable `detail`."""
+    app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -51,9 +51,9 @@ from typing import Any
 from bench.cluster import BenchFailed, Cluster, FleetApi, parse_time
 from bench.script import add_run_dir_options, finish, run_as_script, run_dir
 from cli.demo import Progress
+from core.analytics.stats import percentile
 from core.logging import configure_logging
 from core.settings import get_settings
-from core.stats import percentile
 from sandbox.control_client import SandboxControl
 
 PASSWORD = "chaos-password-123"

@@ -112,11 +112,13 @@ class FleetApi:
 
 def _create_keys(database_url: str) -> dict[str, str]:
     """An admin and a worker key in a fresh database."""
-    from core.auth import Role, create_api_key
+    from core.auth import create_api_key
     from core.db import Database
+    from core.enums import Role
+    from core.models import create_tables
 
     database = Database(database_url)
-    database.create_all()
+    create_tables(database)
     with database.session() as session:
         keys = {
             role.value: create_api_key(session, f"bench-{role.value}", role)

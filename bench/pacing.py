@@ -48,11 +48,11 @@ from typing import Any
 from bench.cluster import BenchFailed, Cluster, parse_time
 from bench.script import add_run_dir_options, finish, run_as_script, run_dir
 from cli.demo import Progress
+from core.analytics.stats import percentile
 from core.logging import configure_logging
-from core.profiles import TypingProfile, named_profile
+from core.platform.profiles import TypingProfile, named_profile
+from core.platform.typing_plan import plan_typing, seed_for
 from core.settings import get_settings
-from core.stats import percentile
-from core.typing_plan import plan_typing, seed_for
 from sandbox.control_client import SandboxControl
 
 PASSWORD = "pacing-password-123"

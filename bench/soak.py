@@ -14,12 +14,10 @@ Figures:
   and its helpers), sampled with `workers.resources.tree_rss` about once a second; growth
   per 1,000 jobs is the least-squares slope of RSS over jobs done, after the first 10% of
   jobs (start-up and first page loads excluded);
-- browser launches ("chromium launched" in the worker's log) and planned restarts
-  ("browser due for a restart"), against `FLEET_BROWSER_RESTART_EVERY`;
-- contexts recycled, against `FLEET_CONTEXTS_RECYCLE_EVERY`. The worker does not log a
-  recycle, so it is counted from its log by the worker's own rule: each "inbox read" is a
-  job on that account's context, a launch starts every context afresh, and a context
-  that served the setting's number of jobs is replaced at its account's next job;
+- browser launches, planned restarts (against `FLEET_BROWSER_RESTART_EVERY`), unplanned
+  relaunches and contexts recycled (against `FLEET_CONTEXTS_RECYCLE_EVERY`): the events
+  the worker's browser host records, read from its JSON log
+  (`workers.browser.events_in_log`);
 - orphans: after the worker is stopped as its supervisor stops it (SIGTERM), the
   processes of its tree (recorded just before) or of its process group still alive once
   it has exited. Must be 0 (and the worker must exit within a minute of SIGTERM).
@@ -32,12 +30,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import signal
 import statistics
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +45,7 @@ from cli.demo import Progress
 from core.logging import configure_logging
 from core.settings import get_settings
 from sandbox.control_client import SandboxControl
+from workers.browser import BrowserEvent, events_in_log
 from workers.resources import descendants, tree_rss
 
 MB = 2**20
@@ -74,17 +71,6 @@ class Sample:
     chromium_rss: int
 
 
-@dataclass(frozen=True)
-class LogCounts:
-    """What the worker's log says it did to its browser and contexts."""
-
-    launches: int
-    planned_restarts: int
-    suspect_relaunches: int
-    contexts_recycled: int
-    jobs_logged: int
-
-
 def growth_per_1k(samples: Sequence[Sample], field: str) -> float | None:
     """Least-squares slope of `field` over jobs done, in MB per 1,000 jobs; None with
     fewer than two distinct job counts."""
@@ -95,29 +81,6 @@ def growth_per_1k(samples: Sequence[Sample], field: str) -> float | None:
         [float(jobs) for jobs, _ in points], [rss for _, rss in points]
     )
     return slope * 1000
-
-
-def read_worker_log(text: str, recycle_every: int) -> LogCounts:
-    """Count launches, planned restarts and context recycles in a worker's log (see the
-    module doc for the recycle rule, which is `workers.browser.BrowserHost.context_for`'s)."""
-    launches = planned = suspect = recycled = jobs = 0
-    served: Counter[int] = Counter()
-    for line in text.splitlines():
-        if "chromium launched" in line:
-            launches += 1
-            served.clear()
-        elif "browser due for a restart" in line:
-            planned += 1
-        elif "browser suspect or disconnected" in line:
-            suspect += 1
-        elif "inbox read" in line and (match := re.search(r"'account_id': (\d+)", line)):
-            account = int(match.group(1))
-            jobs += 1
-            if served[account] >= recycle_every:
-                recycled += 1
-                served[account] = 0
-            served[account] += 1
-    return LogCounts(launches, planned, suspect, recycled, jobs)
 
 
 def _alive(pid: int) -> bool:
@@ -235,6 +198,7 @@ def run_soak(plan: SoakPlan, var_dir: Path, progress: Progress) -> dict[str, Any
         extra_env={
             "FLEET_CONTEXTS_RECYCLE_EVERY": str(recycle_every),
             "FLEET_BROWSER_RESTART_EVERY": str(restart_every),
+            "FLEET_LOG_JSON": "true",
         },
     )
     rng = random.Random(plan.seed)
@@ -282,7 +246,7 @@ def run_soak(plan: SoakPlan, var_dir: Path, progress: Progress) -> dict[str, Any
         duration = time.monotonic() - started
         api.close()
         stop_s, orphans = stop_and_count_orphans(cluster)
-        counts = read_worker_log(worker.log_path.read_text(errors="replace"), recycle_every)
+        events = [e.kind for e in events_in_log(worker.log_path.read_text(errors="replace"))]
     finally:
         leftovers = cluster.stop()
     warm = [s for s in samples if s.jobs >= WARM_UP_SHARE * plan.jobs]
@@ -317,10 +281,10 @@ def run_soak(plan: SoakPlan, var_dir: Path, progress: Progress) -> dict[str, Any
         "chromium_rss_growth_mb_per_1k_jobs": slope("chromium_rss"),
         "contexts_recycle_every": recycle_every,
         "browser_restart_every": restart_every,
-        "contexts_recycled": counts.contexts_recycled,
-        "browser_launches": counts.launches,
-        "browser_planned_restarts": counts.planned_restarts,
-        "browser_suspect_relaunches": counts.suspect_relaunches,
+        "contexts_recycled": events.count(BrowserEvent.context_recycled),
+        "browser_launches": events.count(BrowserEvent.launched),
+        "browser_planned_restarts": events.count(BrowserEvent.restarted),
+        "browser_suspect_relaunches": events.count(BrowserEvent.relaunched),
         "worker_stop_s": None if stop_s is None else round(stop_s, 1),
         "orphans": orphans,
         "leftover_processes": leftovers,

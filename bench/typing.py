@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.profiles import TypingProfile, load_profile
-from core.stats import percentile
-from core.typing_plan import TypingPlan, graphemes, pause_kind, plan_typing, seed_for
-from core.typing_plan import typo_candidates as typo_candidate_flags
+from core.analytics.stats import percentile
+from core.platform.profiles import TypingProfile, load_profile
+from core.platform.typing_plan import TypingPlan, graphemes, pause_kind, plan_typing, seed_for
+from core.platform.typing_plan import typo_candidates as typo_candidate_flags
 from sandbox.cadence import CadenceEvent, assess
 from sandbox.config import SandboxConfig
 from sandbox.guards import Guards

@@ -21,8 +21,8 @@ import httpx
 from cli.processes import ChildGroup, http_ok, wait_until
 from cli.redis_server import PrivateRedis, free_port
 from core.logging import configure_logging
+from core.platform.typing_plan import graphemes
 from core.settings import get_settings
-from core.typing_plan import graphemes
 from sandbox.control_client import SandboxControl
 
 # (fan name, inbound messages). About ten messages, emoji and a two-line one among them.
@@ -77,11 +77,13 @@ class Api:
 
 
 def _create_keys(database_url: str) -> dict[str, str]:
-    from core.auth import Role, create_api_key
+    from core.auth import create_api_key
     from core.db import Database
+    from core.enums import Role
+    from core.models import create_tables
 
     database = Database(database_url)
-    database.create_all()
+    create_tables(database)
     with database.session() as session:
         keys = {role.value: create_api_key(session, f"demo-{role.value}", role) for role in Role}
         session.commit()

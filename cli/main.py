@@ -78,7 +78,8 @@ def worker(
         if burst:
             argv.append("--burst")
         raise typer.Exit(supervise(argv, n))
-    from workers.worker import ConfigurationError, build_worker
+    from workers.errors import ConfigurationError
+    from workers.worker import build_worker
 
     redis = Redis.from_url(settings.redis_url or "")
     try:
@@ -117,8 +118,10 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what holds the key.")] = "",
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
-    from core.auth import Role, create_api_key
+    from core.auth import create_api_key
     from core.db import Database
+    from core.enums import Role
+    from core.models import create_tables
 
     settings = get_settings()
     configure_logging(settings, "cli")
@@ -129,7 +132,7 @@ def keys_create(
             f"unknown role {role!r}; choose admin, operator or worker", param_hint="--role"
         ) from None
     database = Database(settings.database_url)
-    database.create_all()
+    create_tables(database)
     with database.session() as session:
         plaintext = create_api_key(session, name or f"{parsed.value}-key", parsed)
         session.commit()
@@ -141,12 +144,13 @@ def sweep(
     account: Annotated[int | None, typer.Option(help="Account id; omit for every account.")] = None,
 ) -> None:
     """Queue a scrape sweep (what cron runs): one account, or every active one."""
+    from core.crm.sweeps import trigger_sweeps
     from core.db import Database
-    from core.sweeps import trigger_sweeps
+    from core.models import create_tables
 
     settings = _settings_with_redis("cli")
     database = Database(settings.database_url)
-    database.create_all()
+    create_tables(database)
     redis = Redis.from_url(settings.redis_url or "")
     with database.session() as session:
         sweeps = trigger_sweeps(session, redis, settings, account_id=account, actor="cli")
@@ -167,11 +171,12 @@ def nudge(
     from core.db import Database
     from core.drafting.providers import get_drafter
     from core.errors import InvalidState, NotFound
-    from core.nudges import run_nudges
+    from core.models import create_tables
+    from core.review.nudges import run_nudges
 
     settings = _settings_with_redis("cli")
     database = Database(settings.database_url)
-    database.create_all()
+    create_tables(database)
     redis = Redis.from_url(settings.redis_url or "")
     with database.session() as session:
         try:
@@ -206,7 +211,8 @@ def reconcile(
     import threading
 
     from core.db import Database
-    from core.reconciler import interval_s, reconcile, run_reconciler
+    from core.models import create_tables
+    from core.recovery.reconcile import interval_s, reconcile, run_reconciler
 
     settings = get_settings()
     configure_logging(settings, "reconciler")
@@ -216,7 +222,7 @@ def reconcile(
     if interval is not None and interval <= 0:
         raise typer.BadParameter("must be positive", param_hint="--interval")
     database = Database(settings.database_url)
-    database.create_all()
+    create_tables(database)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
     if once:
         with database.session() as session:

@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import utcnow
+from core.clock import utcnow
+from core.enums import Role
 from core.errors import Conflict, InvalidState, get_or_raise
-from core.models import ApiKey, Role
+from core.models import ApiKey
 from core.settings import Settings
 
 KEY_PREFIX = "ifk_"

@@ -1,4 +1,5 @@
-"""Database plumbing: engine and sessions from a URL, UTC datetimes, and pagination.
+"""Database plumbing: engine and sessions from a URL, the column types every table uses
+(UTC datetimes, typed JSON), and pagination.
 
 SQLite is the one-machine default and PostgreSQL the production database; every query in
 `core/` runs on both. Datetimes are stored as UTC and always come back timezone-aware.
@@ -6,29 +7,31 @@ SQLite is the one-machine default and PostgreSQL the production database; every 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, Dialect, Engine, Select, create_engine, event, func, select
+from loguru import logger
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Engine,
+    Select,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """`value` in UTC; a naive datetime is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+from core.clock import as_utc
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -52,10 +55,81 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+class TypedJSON(TypeDecorator[Any]):
+    """A JSON column whose Python value is a pydantic-validated type (a model, a list of
+    models): rows hand back `account.policy.nudges`, never a dict to parse again.
+
+    Written values are validated and stored in JSON mode. Read values are validated back;
+    one that no longer validates (stored by an older release, or edited by hand) never
+    breaks a read: it is logged by where it fails, never by its content, and read as
+    `fallback()`. NULL reads as `fallback()` too, when there is one. Set on a row, a plain
+    dict or list is validated at once (`Base`'s set listener), so a row never holds
+    unvalidated JSON either.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, value_type: Any, fallback: Callable[[], Any] | None = None) -> None:
+        super().__init__()
+        self.value_type = value_type
+        self.fallback = fallback
+        self._adapter: TypeAdapter[Any] = TypeAdapter(value_type)
+
+    def coerce(self, value: Any) -> Any:
+        """`value` as the column's type; None as the fallback. Invalid input raises
+        pydantic's `ValidationError`: writing a bad value is the caller's bug."""
+        if value is None:
+            return None if self.fallback is None else self.fallback()
+        return self._adapter.validate_python(value)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """The value as JSON-ready data."""
+        if value is None:
+            return None
+        return self._adapter.dump_python(self.coerce(value), mode="json")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """The stored JSON as the column's type, or the fallback when it does not
+        validate."""
+        if value is None:
+            return self.coerce(None)
+        try:
+            return self._adapter.validate_python(value)
+        except ValidationError as exc:
+            where = sorted({".".join(map(str, error["loc"])) or "<root>" for error in exc.errors()})
+            logger.bind(type=str(self.value_type), invalid=where).warning(
+                "a stored value does not validate; read as its fallback"
+            )
+            if self.fallback is None:
+                raise
+            return self.fallback()
+
+
 class Base(DeclarativeBase):
     """Declarative base of every control plane table."""
 
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+@event.listens_for(Base, "mapper_configured", propagate=True)
+def _validate_typed_json_on_set(mapper: Mapper[Any], class_: type) -> None:
+    """Validate every value set on a `TypedJSON` attribute as it is set, constructor
+    arguments included."""
+    for prop in mapper.column_attrs:
+        column_type = prop.columns[0].type
+        if isinstance(column_type, TypedJSON):
+
+            def coerce(
+                _target: Any,
+                value: Any,
+                _old: Any,
+                _initiator: Any,
+                column_type: TypedJSON = column_type,
+            ) -> Any:
+                return column_type.coerce(value)
+
+            event.listen(getattr(class_, prop.key), "set", coerce, retval=True)
 
 
 def normalize_url(url: str) -> str:
@@ -99,13 +173,6 @@ class Database:
         # Objects stay readable after commit: services commit, then callers read the rows.
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_all(self) -> None:
-        """Create every missing table."""
-        # The models module registers the tables on `Base.metadata` when imported.
-        from core import models  # noqa: F401
-
-        Base.metadata.create_all(self.engine)
-
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that rolls back whatever is left uncommitted and closes on exit."""
@@ -115,6 +182,13 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def end_read(session: Session) -> None:
+    """End the read transaction, keeping the rows read readable: on SQLite every
+    transaction holds the write lock, which must not be held across a pass's Redis calls."""
+    session.expunge_all()
+    session.rollback()
 
 
 T = TypeVar("T")

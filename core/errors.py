@@ -1,7 +1,8 @@
-"""Domain errors. Services raise them; the API turns them into 404 and 409 responses."""
+"""Domain errors. Services raise them; the API turns them into 403, 404 and 409 responses."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,19 @@ class Conflict(DomainError):
 
 class InvalidState(Conflict):
     """The row is not in a state that allows the transition asked for (answered with 409)."""
+
+
+class Refused(InvalidState):
+    """A guardrail refused the request; `reasons` names every rule that fired (answered with
+    409, the reasons listed)."""
+
+    def __init__(self, message: str, reasons: Sequence[str]) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)
+
+
+class Forbidden(DomainError):
+    """The caller's role may not do this, whatever the row's state (answered with 403)."""
 
 
 class _Labelled(Protocol):

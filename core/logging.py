@@ -14,11 +14,12 @@ _FORMAT = (
 )
 
 
-def configure_logging(settings: Settings, component: str, json: bool = False) -> None:
-    """Send logs to stderr with structured fields; `component` names the process kind."""
+def configure_logging(settings: Settings, component: str) -> None:
+    """Send logs to stderr with structured fields, as JSON lines when the settings ask
+    (`log_json`); `component` names the process kind."""
     logger.remove()
     logger.configure(extra={"component": component})
-    if json:
+    if settings.log_json:
         logger.add(sys.stderr, level=settings.log_level, serialize=True)
     else:
         logger.add(sys.stderr, level=settings.log_level, format=_FORMAT, colorize=None)

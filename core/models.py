@@ -11,33 +11,24 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, utcnow
-from core.drafting.base import NUDGE_KINDS
-from core.worker_protocol import Direction, SendStatus, SweepStatus
-
-
-class AccountStatus(StrEnum):
-    active = "active"
-    needs_login = "needs_login"
-    paused = "paused"
-
-
-class DraftStatus(StrEnum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
-
-
-class SendPriority(StrEnum):
-    reply = "reply"
-    direct = "direct"
-    bulk = "bulk"
-
-
-class Role(StrEnum):
-    admin = "admin"
-    operator = "operator"
-    worker = "worker"
+from core.clock import utcnow
+from core.db import Base, Database, TypedJSON
+from core.drafting.persona import Persona
+from core.enums import (
+    NUDGE_KINDS,
+    AccountStatus,
+    Direction,
+    DraftKind,
+    DraftStatus,
+    Role,
+    SendPriority,
+    SendStatus,
+    SweepStatus,
+)
+from core.guardrails.content_filter import FilterHit, ScreenedVariant
+from core.guardrails.policy import ApprovalPolicy
+from core.guardrails.wellbeing import GuardSignal
+from core.platform.profiles import PacingOverrides
 
 
 def _enum(enum: type[StrEnum]) -> Enum:
@@ -61,15 +52,24 @@ class Account(Base):
     status: Mapped[AccountStatus] = mapped_column(
         _enum(AccountStatus), default=AccountStatus.active
     )
-    persona: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    persona: Mapped[Persona] = mapped_column(TypedJSON(Persona, Persona), default=lambda: Persona())
     auto_send: Mapped[bool] = mapped_column(default=False)
     session_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # The account's own pacing budgets over its profile's defaults (`PacingOverrides`).
-    pacing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # The account's approval policy (`core.approval_policy.ApprovalPolicy`); None: defaults.
-    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The account's own pacing budgets over its profile's defaults.
+    pacing: Mapped[PacingOverrides] = mapped_column(
+        TypedJSON(PacingOverrides, PacingOverrides), default=lambda: PacingOverrides()
+    )
+    # The account's approval policy and per-fan rules; NULL (older rows) reads as defaults.
+    policy: Mapped[ApprovalPolicy] = mapped_column(
+        TypedJSON(ApprovalPolicy, ApprovalPolicy), nullable=True, default=lambda: ApprovalPolicy()
+    )
     last_sweep_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def has_session(self) -> bool:
+        """Whether a browser session is saved (the session itself is never shown)."""
+        return self.session_state is not None
 
 
 class Fan(Base):
@@ -163,7 +163,7 @@ class Draft(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(50), default="reply")
+    kind: Mapped[str] = mapped_column(String(50), default=DraftKind.reply)
     # What the kind detector read in the message (`core.drafting.intent`, or the LLM's
     # classification): the kind, its confidence (0-100) and what decided it
     # (`KindSource`); None on drafts stored before detection existed.
@@ -171,7 +171,7 @@ class Draft(Base):
     kind_confidence: Mapped[int | None]
     kind_source: Mapped[str | None] = mapped_column(String(20))
     # Why the detected kind was not drafted: the wellbeing guard or the daily spend cap
-    # (`core.offers`); None when it was.
+    # (`core.guardrails.offers`); None when it was.
     kind_withheld: Mapped[str | None] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
     provider: Mapped[str] = mapped_column(String(100))
@@ -187,15 +187,21 @@ class Draft(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Why the configured provider's draft was replaced by the offline drafter's.
     fallback_reason: Mapped[str | None] = mapped_column(String(500))
-    # Content filter hits on the text ({rule, category, start, end}) and wellbeing guard
-    # signals ({signal, detail}); either one blocks approval without an admin's override.
-    filter_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    guard_signals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Content filter hits on the text and wellbeing guard signals about the fan; either
+    # one blocks approval without an admin's override. NULL (older rows) reads as none.
+    filter_hits: Mapped[list[FilterHit]] = mapped_column(
+        TypedJSON(list[FilterHit], list), nullable=True, default=lambda: []
+    )
+    guard_signals: Mapped[list[GuardSignal]] = mapped_column(
+        TypedJSON(list[GuardSignal], list), nullable=True, default=lambda: []
+    )
     blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
     override_reason: Mapped[str | None] = mapped_column(Text)
-    # The drafter's alternatives ({text, confidence, reason, filter_hits}), the default
-    # (`text`) first; None on drafts stored before variants existed.
-    variants: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The drafter's alternatives with the filter's hits on each, the default (`text`)
+    # first; NULL (drafts stored before variants existed) reads as none.
+    variants: Mapped[list[ScreenedVariant]] = mapped_column(
+        TypedJSON(list[ScreenedVariant], list), nullable=True, default=lambda: []
+    )
     # The confidence (0-100) of what `text` holds; None when unknown.
     confidence: Mapped[int | None]
     # The variant an approval chose.
@@ -213,8 +219,8 @@ class Draft(Base):
     @property
     def block_reasons(self) -> list[str]:
         """Why the draft is held, each once: `filter:<rule>` and `guard:<signal>`."""
-        reasons = [f"filter:{hit['rule']}" for hit in self.filter_hits or []]
-        reasons += [f"guard:{signal['signal']}" for signal in self.guard_signals or []]
+        reasons = [f"filter:{hit.rule}" for hit in self.filter_hits]
+        reasons += [f"guard:{signal.signal}" for signal in self.guard_signals]
         return list(dict.fromkeys(reasons))
 
 
@@ -347,6 +353,11 @@ class AuditEvent(Base):
     subject_type: Mapped[str] = mapped_column(String(50))
     subject_id: Mapped[int]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def create_tables(database: Database) -> None:
+    """Create every table the database lacks (existing tables are left as they are)."""
+    Base.metadata.create_all(database.engine)
 
 
 class ApiKey(Base):

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         default=False, description="Serve the sandbox's control API (demo and tests only)."
     )
     log_level: str = "INFO"
+    log_json: bool = Field(
+        default=False,
+        description="Write logs as JSON lines (one record per line, fields included), for a "
+        "log shipper or a program reading them.",
+    )
     log_debug_content: bool = Field(
         default=False,
         description="Allow message text in logs. Off: text and credentials are never logged.",

@@ -1,14 +1,22 @@
 """One Playwright + Chromium per worker process, and one context per account it serves.
 
 The host is created in the worker process (never across a fork), hands out an account's
-context built from its stored session state, recycles contexts every N jobs and relaunches
-the browser when a job leaves it suspect (a timeout, a crash).
+context built from its stored session state, recycles contexts every N jobs, restarts
+Chromium every M jobs or H hours, and relaunches it when a job leaves it suspect (a
+timeout, a crash).
+
+Each of these is a `HostEvent`: kept on the host (`BrowserHost.events`) and logged as one
+`browser event` line with its kind, which `events_in_log` reads back from a worker's JSON
+log (`FLEET_LOG_JSON=1`), so a benchmark or a test sees what the host did rather than
+guessing it from the rules.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
@@ -24,6 +32,47 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--disable-component-update",
     "--disable-sync",
 )
+
+
+EVENT_MESSAGE = "browser event"
+
+
+class BrowserEvent(StrEnum):
+    """What the host did to its browser or a context."""
+
+    # Chromium started: the first launch, and again after every restart or relaunch.
+    launched = "launched"
+    # A planned restart between jobs: the browser served its jobs or reached its age.
+    restarted = "restarted"
+    # An unplanned restart: a job left the browser suspect, or it disconnected.
+    relaunched = "relaunched"
+    # An account's context served its jobs and was replaced by a fresh one.
+    context_recycled = "context_recycled"
+
+
+@dataclass(frozen=True)
+class HostEvent:
+    """One thing the host did, and the account it concerned (context events only)."""
+
+    kind: BrowserEvent
+    account_id: int | None = None
+
+
+def events_in_log(text: str) -> list[HostEvent]:
+    """The host events in a worker's log written as JSON lines (`FLEET_LOG_JSON=1`), in
+    order; other lines, and lines that are not JSON, are skipped."""
+    events = []
+    for line in text.splitlines():
+        if EVENT_MESSAGE not in line:
+            continue
+        try:
+            record = json.loads(line)["record"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        extra = record.get("extra", {})
+        if record.get("message") == EVENT_MESSAGE and "browser_event" in extra:
+            events.append(HostEvent(BrowserEvent(extra["browser_event"]), extra.get("account_id")))
+    return events
 
 
 @dataclass
@@ -54,15 +103,26 @@ class BrowserHost:
         self._browser: Browser | None = None
         self._contexts: dict[int, _AccountContext] = {}
         self._suspect = False
-        self.launches = 0
-        self.contexts_recycled = 0
+        self.events: list[HostEvent] = []
+
+    def _record(self, kind: BrowserEvent, account_id: int | None = None, **detail: object) -> None:
+        self.events.append(HostEvent(kind, account_id))
+        log = logger.bind(browser_event=kind.value, account_id=account_id, **detail)
+        if kind == BrowserEvent.relaunched:
+            log.warning(EVENT_MESSAGE)
+        else:
+            log.info(EVENT_MESSAGE)
+
+    def count(self, kind: BrowserEvent) -> int:
+        """How many times the host did `kind` so far."""
+        return sum(event.kind == kind for event in self.events)
 
     def _ensure_browser(self) -> Browser:
         if self._suspect or (self._browser is not None and not self._browser.is_connected()):
-            logger.warning("browser suspect or disconnected, relaunching")
+            self._record(BrowserEvent.relaunched, suspect=self._suspect)
             self.close()
         elif self._browser is not None and self._worn_out():
-            logger.bind(jobs=self._jobs_since_launch).info("browser due for a restart")
+            self._record(BrowserEvent.restarted, jobs=self._jobs_since_launch)
             self.close()
         if self._browser is None:
             if self._playwright is None:
@@ -72,10 +132,9 @@ class BrowserHost:
                 headless=self._headless,
                 args=list(CHROMIUM_ARGS),
             )
-            self.launches += 1
             self._launched_at = time.monotonic()
             self._jobs_since_launch = 0
-            logger.bind(launches=self.launches).info("chromium launched")
+            self._record(BrowserEvent.launched)
         return self._browser
 
     def _worn_out(self) -> bool:
@@ -91,7 +150,7 @@ class BrowserHost:
         held = self._contexts.get(account_id)
         if held is not None and held.jobs >= self._recycle_every:
             self.drop_context(account_id)
-            self.contexts_recycled += 1
+            self._record(BrowserEvent.context_recycled, account_id)
             held = None
         if held is None:
             context = browser.new_context(

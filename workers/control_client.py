@@ -14,7 +14,7 @@ import httpx
 from loguru import logger
 from pydantic import BaseModel
 
-from core.worker_protocol import (
+from core.fleet.protocol import (
     IngestBatch,
     IngestResult,
     LoginRejected,
@@ -29,16 +29,9 @@ from core.worker_protocol import (
     SweepStart,
     WorkerHeartbeat,
 )
+from workers.errors import ControlPlaneError
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class ControlPlaneError(RuntimeError):
-    """The control plane refused a request (4xx) or stayed unreachable."""
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class ControlPlaneClient:

@@ -15,9 +15,11 @@ from loguru import logger
 from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from core.profiles import BrowserProfile
-from core.typing_plan import TypingPlan, plan_typing, seed_for
-from core.worker_protocol import Direction, ScrapedMessage
+from core.enums import Direction
+from core.fleet.protocol import ScrapedMessage
+from core.platform.profiles import BrowserProfile
+from core.platform.typing_plan import TypingPlan, plan_typing, seed_for
+from workers.errors import LoginFailed, PlatformError, SessionLost, Throttled
 from workers.typist import play_plan
 
 _EXTRACT_JS = """
@@ -50,22 +52,6 @@ _ACK_OR_BANNER_JS = """
   return !!(warn && warn.offsetParent !== null);
 }
 """
-
-
-class LoginFailed(RuntimeError):
-    """The platform rejected the account's credentials."""
-
-
-class SessionLost(RuntimeError):
-    """The platform logged the account out and logging in again did not hold."""
-
-
-class Throttled(RuntimeError):
-    """The platform showed its slow-down signal; nothing was sent."""
-
-
-class PlatformError(RuntimeError):
-    """The page did not behave as the profile says it should."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from core.worker_protocol import WorkerHeartbeat
+from core.fleet.protocol import WorkerHeartbeat
 from workers.resources import tree_rss
 
 

@@ -10,21 +10,20 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
-from core.throttle import ThrottleTracker
-from core.typing_plan import plan_typing, seed_for
-from core.worker_protocol import (
+from core.enums import SendStatus, SweepStatus
+from core.fleet.protocol import (
     IngestBatch,
     LoginRejected,
     ScrapedConversation,
     SendProgress,
     SendResult,
-    SendStatus,
     SendThrottled,
     SweepResult,
-    SweepStatus,
 )
-from workers.driver import LoginFailed, Throttled
-from workers.runtime import AccountBusy, JobFailed, current
+from core.fleet.throttle import ThrottleTracker
+from core.platform.typing_plan import plan_typing, seed_for
+from workers.errors import AccountBusy, JobFailed, LoginFailed, Throttled
+from workers.runtime import current
 
 # The platform stamps messages with its own clock; allow it to run this far behind ours
 # when looking for a message an earlier attempt may have sent.

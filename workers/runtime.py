@@ -21,33 +21,16 @@ from playwright.sync_api import Error as PlaywrightError
 from redis import Redis
 from rq.timeouts import BaseTimeoutException
 
-from core.lease import AccountLease, LeaseKeeper
-from core.pacing import Pacer
-from core.profiles import BrowserProfile, named_profile
+from core.fleet.lease import AccountLease, LeaseKeeper, lease_ttl_s
+from core.fleet.pacing import Pacer
+from core.fleet.protocol import AccountAccess
+from core.platform.profiles import BrowserProfile, named_profile
+from core.platform.typing_plan import dwell_s
 from core.settings import Settings
-from core.typing_plan import dwell_s
-from core.worker_protocol import AccountAccess
 from workers.browser import BrowserHost
 from workers.control_client import ControlPlaneClient
 from workers.driver import PlatformDriver
-
-MIN_LEASE_TTL_S = 2.0
-
-
-class AccountBusy(RuntimeError):
-    """Another worker holds the account's lease; this job must not drive it."""
-
-
-class LeaseLost(RuntimeError):
-    """The account's lease expired or was taken while this job drove it."""
-
-
-class JobFailed(RuntimeError):
-    """A job failed; `artifacts` says where its screenshot and trace are."""
-
-    def __init__(self, message: str, artifacts: dict[str, str]) -> None:
-        super().__init__(message)
-        self.artifacts = artifacts
+from workers.errors import AccountBusy, JobFailed, LeaseLost
 
 
 @dataclass
@@ -64,14 +47,11 @@ class WorkerRuntime:
     @cached_property
     def pacer(self) -> Pacer:
         """The fleet-wide pacer; built once, since every page load and click consults it."""
-        return Pacer(self.redis, self.settings.redis_key_prefix, self.settings.time_scale)
+        return Pacer.for_settings(self.redis, self.settings)
 
     def profile(self, name: str) -> BrowserProfile:
         """A browser profile by name, loaded and validated once."""
         return named_profile(self.settings.profiles_dir, name)
-
-    def lease_ttl_s(self) -> float:
-        return max(self.settings.scaled(self.settings.lease_ttl_s), MIN_LEASE_TTL_S)
 
     def _take_lease(self, account_id: int) -> AccountLease:
         lease = AccountLease(
@@ -79,9 +59,9 @@ class WorkerRuntime:
             self.settings.redis_key_prefix,
             account_id,
             self.worker_id,
-            self.lease_ttl_s(),
+            lease_ttl_s(self.settings),
         )
-        deadline = time.monotonic() + self.lease_ttl_s()
+        deadline = time.monotonic() + lease_ttl_s(self.settings)
         while not lease.acquire():
             if time.monotonic() >= deadline:
                 raise AccountBusy(f"account {account_id} is driven by another worker")
@@ -99,7 +79,7 @@ class WorkerRuntime:
         log = logger.bind(account_id=access.account_id, job=label)
         profile = self.profile(access.profile)
         lease = self._take_lease(access.account_id)
-        keeper = LeaseKeeper(lease, self.lease_ttl_s() / 3)
+        keeper = LeaseKeeper(lease, lease_ttl_s(self.settings) / 3)
         with keeper:
             context = self.browser.context_for(access.account_id, access.storage_state)
             self._start_trace(context)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Keyboard
 
-from core.typing_plan import TypingPlan
+from core.platform.typing_plan import TypingPlan
 
 
 def _typed_as_key(grapheme: str) -> bool:

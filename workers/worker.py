@@ -17,20 +17,17 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from core.queues import QueueName
-from core.reconciler import heartbeat_ttl_s
+from core.fleet.heartbeats import heartbeat_ttl_s
+from core.fleet.queues import QueueName
 from core.settings import Settings
 from workers.browser import BrowserHost
 from workers.control_client import ControlPlaneClient
+from workers.errors import ConfigurationError
 from workers.heartbeat import Doing, HeartbeatSender
 from workers.resources import tree_rss
 from workers.runtime import WorkerRuntime, install
 
 BROWSER_QUEUES = (QueueName.send.value, QueueName.scrape.value)
-
-
-class ConfigurationError(RuntimeError):
-    """The worker cannot start with these settings; the message says what to fix."""
 
 
 def new_worker_id() -> str:

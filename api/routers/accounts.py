@@ -24,8 +24,8 @@ from api.schemas.accounts import (
     NudgePassOut,
 )
 from api.schemas.common import PageOut, page_out
-from core import accounts, nudges
-from core.pacing import Pacer
+from core.crm import accounts
+from core.review import nudges
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -46,7 +46,7 @@ def create_account(body: AccountCreate, session: SessionDep, principal: AdminDep
         pacing=body.pacing,
         policy=body.policy,
     )
-    return AccountOut.from_row(account)
+    return AccountOut.model_validate(account)
 
 
 @router.get("", response_model=PageOut[AccountOut])
@@ -54,13 +54,13 @@ def list_accounts(
     session: SessionDep, _principal: StaffDep, limit: LimitQuery = 50, offset: OffsetQuery = 0
 ) -> PageOut[AccountOut]:
     """Accounts, oldest first."""
-    return page_out(accounts.list_accounts(session, limit, offset), AccountOut.from_row)
+    return page_out(accounts.list_accounts(session, limit, offset), AccountOut.model_validate)
 
 
 @router.get("/{account_id}", response_model=AccountOut)
 def get_account(account_id: IdPath, session: SessionDep, _principal: StaffDep) -> AccountOut:
     """One account."""
-    return AccountOut.from_row(accounts.get_account(session, account_id))
+    return AccountOut.model_validate(accounts.get_account(session, account_id))
 
 
 @router.patch("/{account_id}", response_model=AccountOut)
@@ -69,7 +69,7 @@ def update_account(
 ) -> AccountOut:
     """Change an account's name, URL, credentials, persona, auto-send or status."""
     account = accounts.update_account(session, account_id, body.changes(), actor=principal.name)
-    return AccountOut.from_row(account)
+    return AccountOut.model_validate(account)
 
 
 @router.get("/{account_id}/pacing", response_model=AccountPacing)
@@ -81,12 +81,7 @@ def get_pacing(
     _principal: StaffDep,
 ) -> AccountPacing:
     """The account's pacing budgets, what it has used and when it may act next."""
-    account = accounts.get_account(session, account_id)
-    budgets = accounts.pacing_budgets(account, settings.profiles_dir)
-    status = Pacer(redis, settings.redis_key_prefix, settings.time_scale).status(
-        account.id, budgets
-    )
-    return AccountPacing.of(account, budgets, status, settings.time_scale)
+    return AccountPacing.of(accounts.pacing_view(session, redis, settings, account_id))
 
 
 @router.post(
@@ -100,7 +95,7 @@ def queue_nudges(
     limit: Annotated[int, Query(ge=1, le=200, description="The most nudges the pass drafts.")] = 50,
 ) -> NudgePassOut:
     """Queue a pass drafting the follow-ups and re-engagements the account's conversations
-    are due (see `core.nudges`) and answer at once (202) with its job; the drafts join the
+    are due (see `core.review.nudges`) and answer at once (202) with its job; the drafts join the
     approval queue as the `ai` worker writes them. Their LLM calls count against the
     caller's hourly LLM requests. While a pass over the account waits or runs, asking again
     queues nothing (`queued: false`). A paused account, or one whose policy has nudges

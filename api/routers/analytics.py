@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 
 from api.deps import AccountFilter, SessionDep, SettingsDep, StaffDep
 from api.schemas.analytics import AiAnalytics
-from core import ai_analytics
-from core.db import as_utc, utcnow
+from core.analytics import ai as ai_analytics
+from core.clock import as_utc, utcnow
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.deps import AccountFilter, IdPath, LimitQuery, OffsetQuery, SessionDep, StaffDep
 from api.schemas.common import PageOut, page_out
 from api.schemas.conversations import ConversationOut, MessageOut
-from core import conversations
+from core.crm import conversations
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 

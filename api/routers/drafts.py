@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Query
-from fastapi import status as http_status
+from fastapi import APIRouter, Body, Query
 
 from api.deps import (
     AccountFilter,
@@ -31,10 +30,9 @@ from api.schemas.drafts import (
     QueuedDraftOut,
 )
 from api.schemas.sends import SendOut
-from core import draft_listing, draft_review, drafts
-from core.drafting.base import DraftKind
+from core import review
 from core.drafting.fan import SpendTier
-from core.models import DraftStatus, Role
+from core.enums import DraftKind, DraftStatus, Role
 
 router = APIRouter(prefix="/v1/drafts", tags=["drafts"])
 
@@ -58,7 +56,7 @@ def list_drafts(
     waiting past their account's response target first, then by priority (fan tier and
     spend, draft kind, wait); others oldest first. Each carries its variants, filter hits,
     guard signals, claim, and the fan's wait (`waiting_s`, `overdue`)."""
-    page = draft_listing.list_drafts(
+    page = review.list_drafts(
         session,
         settings,
         status=status,
@@ -82,7 +80,7 @@ def approve_drafts(
 ) -> BulkApproval:
     """Approve many drafts as written. Blocked drafts (no override in bulk), drafts another
     operator has claimed, decided ones and unknown ids are skipped, each with its reason."""
-    outcomes = draft_review.approve_many(session, redis, settings, body.ids, actor=principal.name)
+    outcomes = review.approve_many(session, redis, settings, body.ids, actor=principal.name)
     results = [BulkResult.of(outcome) for outcome in outcomes]
     approved = sum(result.status == "approved" for result in results)
     return BulkApproval(approved=approved, skipped=len(results) - approved, results=results)
@@ -93,7 +91,7 @@ def get_draft(
     draft_id: IdPath, session: SessionDep, settings: SettingsDep, _principal: StaffDep
 ) -> QueuedDraftOut:
     """One draft, with its place in the queue."""
-    return QueuedDraftOut.of(draft_listing.queued_draft(session, settings, draft_id))
+    return QueuedDraftOut.of(review.queued_draft(session, settings, draft_id))
 
 
 @router.post("/{draft_id}/claim", response_model=DraftOut)
@@ -102,14 +100,14 @@ def claim_draft(
 ) -> DraftOut:
     """Take a review lock on a pending draft (renewed when you hold it already). While it
     holds, nobody else may claim, approve or reject the draft: they get 409."""
-    draft = draft_review.claim_draft(session, settings, draft_id, actor=principal.name)
+    draft = review.claim_draft(session, settings, draft_id, actor=principal.name)
     return DraftOut.model_validate(draft)
 
 
 @router.post("/{draft_id}/release", response_model=DraftOut)
 def release_draft(draft_id: IdPath, session: SessionDep, principal: StaffDep) -> DraftOut:
     """Drop your review lock on a draft; an admin may drop anyone's."""
-    draft = draft_review.release_draft(
+    draft = review.release_draft(
         session, draft_id, actor=principal.name, admin=principal.role == Role.admin
     )
     return DraftOut.model_validate(draft)
@@ -127,19 +125,14 @@ def approve_draft(
     """Approve a pending draft, as written, as another `variant`, or with edited `text`;
     it becomes a queued send, with the account's disclosure line if it has one.
 
-    Edited text passes the content filter, and a PPV the offers check again as of now (a
-    fan flagged, or nearer their daily spend cap, since drafting). A blocked draft answers
-    409 with its reasons, unless an admin sends `override: true` with an `override_reason`
-    (audited). An operator
-    asking to override gets 403: the role may not override, whatever the draft's state.
-    A draft another operator has claimed answers 409.
+    The send passes the gate as it will be typed: the content filter, the wellbeing guard
+    and, for a PPV, the offers check as of now (a fan flagged, or nearer their daily spend
+    cap, since drafting). A refusal answers 409 with its `reasons`, unless an admin sends
+    `override: true` with an `override_reason` (audited). An operator asking to override
+    gets 403: the role may not override, whatever the draft's state. A draft another
+    operator has claimed answers 409.
     """
-    if body.override and principal.role != Role.admin:
-        raise HTTPException(
-            http_status.HTTP_403_FORBIDDEN,
-            "only an admin may override the content filter and the wellbeing guard",
-        )
-    draft, send = draft_review.approve_draft(
+    draft, send = review.approve_draft(
         session,
         redis,
         settings,
@@ -147,7 +140,7 @@ def approve_draft(
         actor=principal.name,
         text=body.text,
         variant=body.variant,
-        override_reason=body.override_reason if body.override else None,
+        override=body.override_by(principal),
     )
     return Approval(draft=DraftOut.model_validate(draft), send=SendOut.model_validate(send))
 
@@ -158,7 +151,7 @@ def reject_draft(
 ) -> DraftOut:
     """Reject a pending draft with a reason; a draft another operator has claimed
     answers 409."""
-    draft = draft_review.reject_draft(session, draft_id, actor=principal.name, reason=body.reason)
+    draft = review.reject_draft(session, draft_id, actor=principal.name, reason=body.reason)
     return DraftOut.model_validate(draft)
 
 
@@ -175,7 +168,7 @@ def redraft_draft(
     default when absent); a draft another operator has claimed answers 409. Each redraft
     counts against your LLM requests per hour: past them, or past a daily token cap, the
     variants are drafted offline and `fallback_reason` says which limit."""
-    draft = drafts.redraft_draft(
+    draft = review.redraft_draft(
         session,
         settings,
         drafter,

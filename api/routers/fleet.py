@@ -6,9 +6,10 @@ from fastapi import APIRouter, HTTPException, status
 from redis.exceptions import RedisError
 
 from api.deps import RedisDep, SessionDep, SettingsDep, StaffDep
-from api.schemas.fleet import FleetOut, WorkersOut, fleet_out, workers_out
-from core.lease import held_accounts
-from core.reconciler import fleet_status, live_workers
+from api.schemas.fleet import FleetOut, WorkersOut
+from core.fleet.heartbeats import live_workers
+from core.fleet.lease import held_accounts
+from core.recovery.health import fleet_status
 
 router = APIRouter(prefix="/v1", tags=["fleet"])
 
@@ -20,7 +21,7 @@ def get_fleet(
     """Workers, leased accounts, queue depths and waits, sends by status, and `healthy`
     with the reasons it is not; 503 when Redis cannot be read."""
     try:
-        return fleet_out(fleet_status(session, redis, settings))
+        return FleetOut.of(fleet_status(session, redis, settings))
     except RedisError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"redis unreachable: {type(exc).__name__}"
@@ -30,6 +31,6 @@ def get_fleet(
 @router.get("/workers", response_model=WorkersOut)
 def get_workers(redis: RedisDep, settings: SettingsDep, _principal: StaffDep) -> WorkersOut:
     """Workers with a current heartbeat and the accounts each one leases."""
-    return workers_out(
+    return WorkersOut.of(
         live_workers(redis, settings), held_accounts(redis, settings.redis_key_prefix)
     )

@@ -17,8 +17,8 @@ from api.deps import (
 from api.schemas.common import PageOut, page_out
 from api.schemas.fleet import SendRequeue
 from api.schemas.sends import BulkSendCreate, BulkSendsOut, SendCreate, SendOut
-from core import bulk, sends
-from core.worker_protocol import SendStatus
+from core.enums import SendStatus
+from core.outbox import bulk, sends
 
 router = APIRouter(prefix="/v1/sends", tags=["sends"])
 
@@ -53,8 +53,11 @@ def create_send(
     settings: SettingsDep,
     principal: StaffDep,
 ) -> SendOut:
-    """Queue a message written by the operator into a conversation. A PPV to a fan the
-    wellbeing guard flags, or past their daily spend cap, answers 409 with the reason."""
+    """Queue a message written by the operator into a conversation. It passes the gate:
+    text the content filter holds (contact details, off-platform payment, meeting up,
+    signs of a minor), a fan the wellbeing guard flags, or a PPV past the fan's daily spend
+    cap answers 409 naming the rules in `reasons`, unless an admin sends `override: true`
+    with an `override_reason` (audited); anyone else asking to override gets 403."""
     send = sends.create_direct_send(
         session,
         redis,
@@ -63,6 +66,7 @@ def create_send(
         text=body.text,
         ppv_price_cents=body.ppv_price_cents,
         actor=principal.name,
+        override=body.override_by(principal),
     )
     return SendOut.model_validate(send)
 
@@ -75,9 +79,10 @@ def create_bulk_sends(
     settings: SettingsDep,
     principal: StaffDep,
 ) -> BulkSendsOut:
-    """Send one message to many conversations; replies and direct sends still go first. A
-    PPV skips each conversation whose fan the wellbeing guard flags or the price would take
-    past their daily spend cap: `skipped` lists them with the reason."""
+    """Send one message to many conversations; replies and direct sends still go first.
+    Each conversation passes the gate: one it refuses (the content filter, the wellbeing
+    guard, a PPV past the fan's daily spend cap) gets no send, and `skipped` lists it with
+    the rules that fired. Nothing is overridden in bulk."""
     created = bulk.create_bulk_sends(
         session,
         redis,

@@ -16,8 +16,8 @@ from api.deps import (
 )
 from api.schemas.common import PageOut, page_out
 from api.schemas.sweeps import SweepOut, SweepTrigger
-from core import sweeps
-from core.worker_protocol import SweepStatus
+from core.crm import sweeps
+from core.enums import SweepStatus
 
 router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"])
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, status
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep, WorkerDep
 from api.schemas.sends import SendOut
 from api.schemas.sweeps import SweepOut
-from core import accounts, holds, ingest, reconciler, sends, sweeps
-from core.worker_protocol import (
+from core.crm import accounts, ingest, sweeps
+from core.fleet.heartbeats import store_heartbeat
+from core.fleet.protocol import (
     IngestBatch,
     IngestResult,
     LoginRejected,
@@ -24,6 +25,7 @@ from core.worker_protocol import (
     SweepStart,
     WorkerHeartbeat,
 )
+from core.outbox import holds, sends
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
 
@@ -134,4 +136,4 @@ def heartbeat(
     body: WorkerHeartbeat, redis: RedisDep, settings: SettingsDep, _principal: WorkerDep
 ) -> None:
     """Report that a worker is alive and what it is doing; kept in Redis for a short TTL."""
-    reconciler.store_heartbeat(redis, settings, body)
+    store_heartbeat(redis, settings, body)

@@ -8,12 +8,11 @@ from typing import Annotated, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from api.schemas.common import RequestBody, ResponseBody
-from core.accounts import AccountChanges
-from core.approval_policy import ApprovalPolicy
-from core.drafting.base import Persona
-from core.models import Account, AccountStatus
-from core.pacing import PacingStatus
-from core.profiles import PacingOverrides, PacingProfile
+from core.crm.accounts import AccountChanges, PacingView
+from core.drafting.persona import Persona
+from core.enums import AccountStatus
+from core.guardrails.policy import ApprovalPolicy
+from core.platform.profiles import PacingOverrides, PacingProfile
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Username = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -106,25 +105,6 @@ class AccountOut(ResponseBody):
     last_sweep_at: datetime | None
     created_at: datetime
 
-    @classmethod
-    def from_row(cls, account: Account) -> AccountOut:
-        """The public view of an account: no password, only whether a session is saved."""
-        return cls(
-            id=account.id,
-            name=account.name,
-            profile=account.profile,
-            base_url=account.base_url,
-            username=account.username,
-            status=account.status,
-            persona=Persona.model_validate(account.persona),
-            auto_send=account.auto_send,
-            pacing=PacingOverrides.model_validate(account.pacing or {}),
-            policy=ApprovalPolicy.model_validate(account.policy or {}),
-            has_session=account.session_state is not None,
-            last_sweep_at=account.last_sweep_at,
-            created_at=account.created_at,
-        )
-
 
 class PacingUse(ResponseBody):
     """What the account has used of its budgets, counted in Redis by every worker."""
@@ -148,24 +128,15 @@ class AccountPacing(ResponseBody):
     paused_for_s: float
 
     @classmethod
-    def of(
-        cls,
-        account: Account,
-        budgets: PacingProfile,
-        status: PacingStatus,
-        time_scale: float,
-    ) -> AccountPacing:
+    def of(cls, view: PacingView) -> AccountPacing:
         """The pacing view of one account."""
+        status = view.status
         return cls(
-            account_id=account.id,
-            budgets=budgets,
-            overrides=PacingOverrides.model_validate(account.pacing or {}),
-            time_scale=time_scale,
-            used=PacingUse(
-                sends_last_hour=status.sends_last_hour,
-                sends_last_day=status.sends_last_day,
-                actions_last_minute=status.actions_last_minute,
-            ),
+            account_id=view.account_id,
+            budgets=view.budgets,
+            overrides=view.overrides,
+            time_scale=view.time_scale,
+            used=PacingUse.model_validate(status),
             next_send_in_s=status.next_send_in_s,
             next_action_in_s=status.next_action_in_s,
             paused_for_s=status.paused_for_s,

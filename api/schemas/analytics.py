@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from core.ai_analytics import AiReport, DayTokens, Waits, cost_usd
+from core.analytics.ai import AiReport, DayTokens, Waits, cost_usd
 from core.settings import Settings
 
 WAITS_FROM = "message.sent_at: when the fan sent the message, as the platform dates it"

@@ -1,19 +1,30 @@
-"""Bodies shared by every resource: pages and bounded fields."""
+"""Bodies shared by every resource: pages, bounded fields, and an admin's override.
+
+A response body is built from a row with `Body.model_validate(row)` (every response body
+reads attributes), and from a core view that combines rows with `Body.of(view)`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from core.auth import Principal
 from core.db import Page
 from core.errors import MAX_ID
+from core.outbox import MAX_TEXT_CHARS, Override
 
 T = TypeVar("T")
 Row = TypeVar("Row")
-
-MAX_TEXT = 5000
 
 
 def _not_blank(value: str) -> str:
@@ -24,9 +35,9 @@ def _not_blank(value: str) -> str:
 
 Text = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_TEXT),
+    StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS),
     AfterValidator(_not_blank),
-    Field(description="Message text: 1 to 5000 characters, not only whitespace."),
+    Field(description=f"Message text: 1 to {MAX_TEXT_CHARS} characters, not only whitespace."),
 ]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PriceCents = Annotated[int, Field(ge=0, le=10_000_000, description="Price in cents.")]
@@ -36,6 +47,33 @@ class RequestBody(BaseModel):
     """A request body: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+OverrideReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+]
+
+
+class Overridable(RequestBody):
+    """A request an admin may push past the guardrails: `override: true` with an
+    `override_reason`, both audited. Who may is core's rule (`core.outbox.gate`)."""
+
+    override: bool = False
+    override_reason: OverrideReason | None = None
+
+    @model_validator(mode="after")
+    def _override_needs_reason(self) -> Overridable:
+        if self.override and self.override_reason is None:
+            raise ValueError("override needs an override_reason")
+        if self.override_reason is not None and not self.override:
+            raise ValueError("override_reason is only accepted with override: true")
+        return self
+
+    def override_by(self, principal: Principal) -> Override | None:
+        """The override `principal` asks for, if any."""
+        if not self.override or self.override_reason is None:
+            return None
+        return Override(by=principal, reason=self.override_reason)
 
 
 class ResponseBody(BaseModel):

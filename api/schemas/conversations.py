@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.schemas.common import ResponseBody
-from core.worker_protocol import Direction
+from core.enums import Direction
 
 
 class FanOut(ResponseBody):

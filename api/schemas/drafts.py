@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from api.schemas.common import RequestBody, ResponseBody, RowId, Text
+from api.schemas.common import Overridable, RequestBody, ResponseBody, RowId, Text
 from api.schemas.sends import SendOut
-from core.draft_listing import QueuedDraft
-from core.draft_review import BulkOutcome
 from core.drafting.base import MAX_VARIANTS, MIN_VARIANTS
 from core.drafting.fan import SpendTier
-from core.models import DraftStatus
+from core.enums import DraftStatus
+from core.review.decisions import BulkOutcome
+from core.review.listing import QueuedDraft
 
 
-class FilterHitOut(BaseModel):
+class FilterHitOut(ResponseBody):
     """A content filter hit: the rule, its category and the span `[start, end)` in `text`."""
 
     rule: str
@@ -25,14 +25,14 @@ class FilterHitOut(BaseModel):
     end: int
 
 
-class GuardSignalOut(BaseModel):
+class GuardSignalOut(ResponseBody):
     """A wellbeing guard signal about the fan, with a detail free of message text."""
 
     signal: str
     detail: str
 
 
-class VariantOut(BaseModel):
+class VariantOut(ResponseBody):
     """One alternative text of a draft, the drafter's confidence in it (0-100), why, and
     the content filter's hits on it (spans into this variant's `text`)."""
 
@@ -82,12 +82,6 @@ class DraftOut(ResponseBody):
     reason: str | None
     created_at: datetime
 
-    @field_validator("filter_hits", "guard_signals", "variants", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        # Drafts stored before the filter (or variants) existed have none recorded.
-        return [] if value is None else value
-
 
 class QueuedDraftOut(DraftOut):
     """A draft with its place in the approval queue: the fan's spend tier, the priority,
@@ -112,12 +106,7 @@ class QueuedDraftOut(DraftOut):
         )
 
 
-OverrideReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
-]
-
-
-class DraftApprove(RequestBody):
+class DraftApprove(Overridable):
     """Approve as written, as another `variant`, or with `text` edited by the operator
     (from `variant` when both are given). A draft the content filter or the wellbeing
     guard blocked, or a PPV the offers check bars now, needs `override: true` and an
@@ -127,16 +116,6 @@ class DraftApprove(RequestBody):
     variant: int | None = Field(
         default=None, ge=0, lt=MAX_VARIANTS, description="Index into the draft's variants."
     )
-    override: bool = False
-    override_reason: OverrideReason | None = None
-
-    @model_validator(mode="after")
-    def _override_needs_reason(self) -> DraftApprove:
-        if self.override and self.override_reason is None:
-            raise ValueError("override needs an override_reason")
-        if self.override_reason is not None and not self.override:
-            raise ValueError("override_reason is only accepted with override: true")
-        return self
 
 
 class DraftRedraft(RequestBody):

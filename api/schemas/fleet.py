@@ -7,7 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 
 from api.schemas.common import RequestBody, RowId
-from core.reconciler import FleetStatus, WorkerSeen
+from core.fleet.heartbeats import WorkerSeen
+from core.fleet.queue_stats import QueueStats
+from core.recovery.health import FleetStatus
 
 
 class SendRequeue(RequestBody):
@@ -52,6 +54,28 @@ class WorkersOut(BaseModel):
     workers: list[WorkerOut]
     leases: list[LeaseOut]
 
+    @classmethod
+    def of(cls, seen: list[WorkerSeen], leases: dict[int, str]) -> WorkersOut:
+        """Workers with the accounts each one leases, and every lease with its holder."""
+        alive = {worker.heartbeat.worker_id for worker in seen}
+        workers = [
+            WorkerOut(
+                **worker.heartbeat.model_dump(),
+                last_seen_at=worker.seen_at,
+                leased_accounts=sorted(
+                    account
+                    for account, holder in leases.items()
+                    if holder == worker.heartbeat.worker_id
+                ),
+            )
+            for worker in seen
+        ]
+        lease_rows = [
+            LeaseOut(account_id=account, holder=holder, holder_alive=holder in alive)
+            for account, holder in sorted(leases.items())
+        ]
+        return cls(workers=workers, leases=lease_rows)
+
 
 class QueueOut(BaseModel):
     queued: int = Field(description="On the queue, waiting for a worker.")
@@ -62,6 +86,21 @@ class QueueOut(BaseModel):
     oldest_waiting_age_s: float | None = Field(
         description="Age of the oldest waiting job, in seconds; null when none waits."
     )
+
+    @classmethod
+    def of(cls, stats: QueueStats, checked_at: datetime) -> QueueOut:
+        """One queue's figures, its oldest wait measured to `checked_at`."""
+        oldest = stats.oldest_waiting_at
+        return cls(
+            queued=stats.queued,
+            rate_limited=stats.rate_limited,
+            waiting=stats.waiting,
+            scheduled=stats.scheduled,
+            started=stats.started,
+            oldest_waiting_age_s=(
+                None if oldest is None else round((checked_at - oldest).total_seconds(), 3)
+            ),
+        )
 
 
 class FleetOut(BaseModel):
@@ -76,55 +115,21 @@ class FleetOut(BaseModel):
     stuck_sweeps: list[int]
     last_reconciled_at: datetime | None
 
-
-def workers_out(seen: list[WorkerSeen], leases: dict[int, str]) -> WorkersOut:
-    """Workers with the accounts each one leases, and every lease with its holder."""
-    alive = {worker.heartbeat.worker_id for worker in seen}
-    workers = [
-        WorkerOut(
-            **worker.heartbeat.model_dump(),
-            last_seen_at=worker.seen_at,
-            leased_accounts=sorted(
-                account
-                for account, holder in leases.items()
-                if holder == worker.heartbeat.worker_id
-            ),
+    @classmethod
+    def of(cls, status: FleetStatus) -> FleetOut:
+        """The fleet status as its response body."""
+        listing = WorkersOut.of(status.workers, status.leases)
+        return cls(
+            healthy=status.healthy,
+            reasons=status.reasons,
+            checked_at=status.checked_at,
+            workers=listing.workers,
+            leases=listing.leases,
+            queues={
+                name: QueueOut.of(stats, status.checked_at) for name, stats in status.queues.items()
+            },
+            sends=status.sends,
+            stuck_sends=status.stuck_sends,
+            stuck_sweeps=status.stuck_sweeps,
+            last_reconciled_at=status.last_reconciled_at,
         )
-        for worker in seen
-    ]
-    lease_rows = [
-        LeaseOut(account_id=account, holder=holder, holder_alive=holder in alive)
-        for account, holder in sorted(leases.items())
-    ]
-    return WorkersOut(workers=workers, leases=lease_rows)
-
-
-def fleet_out(status: FleetStatus) -> FleetOut:
-    """The fleet status as its response body."""
-    listing = workers_out(status.workers, status.leases)
-    return FleetOut(
-        healthy=status.healthy,
-        reasons=status.reasons,
-        checked_at=status.checked_at,
-        workers=listing.workers,
-        leases=listing.leases,
-        queues={
-            name: QueueOut(
-                queued=stats.queued,
-                rate_limited=stats.rate_limited,
-                waiting=stats.waiting,
-                scheduled=stats.scheduled,
-                started=stats.started,
-                oldest_waiting_age_s=(
-                    None
-                    if stats.oldest_waiting_at is None
-                    else round((status.checked_at - stats.oldest_waiting_at).total_seconds(), 3)
-                ),
-            )
-            for name, stats in status.queues.items()
-        },
-        sends=status.sends,
-        stuck_sends=status.stuck_sends,
-        stuck_sweeps=status.stuck_sweeps,
-        last_reconciled_at=status.last_reconciled_at,
-    )

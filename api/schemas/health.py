@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from core.ai_budget import BudgetStatus, CapReached, Scope
+from core.recovery.health import ServiceHealth
+from core.review.budgets import BudgetStatus, CapReached, Scope
 
 
 class Check(BaseModel):
@@ -82,3 +83,19 @@ class Health(BaseModel):
     workers: Workers
     held_accounts: list[HeldAccount] = []
     ai_budget: AiBudget | None = None
+
+    @classmethod
+    def of(cls, report: ServiceHealth) -> Health:
+        """The health report's response body."""
+        return cls(
+            status="ok" if report.healthy else "degraded",
+            database=Check(ok=report.database_error is None, error=report.database_error),
+            redis=Check(ok=report.redis_error is None, error=report.redis_error),
+            queues=report.queues,
+            workers=Workers(count=len(report.rq_workers), names=report.rq_workers),
+            held_accounts=[
+                HeldAccount(id=held.id, name=held.name, status=held.status.value)
+                for held in report.held_accounts
+            ],
+            ai_budget=None if report.ai_budget is None else AiBudget.of(report.ai_budget),
+        )

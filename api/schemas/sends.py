@@ -6,14 +6,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import PriceCents, RequestBody, ResponseBody, RowId, Text
-from core.bulk import BulkCreated
-from core.models import SendPriority
-from core.worker_protocol import SendStatus
+from api.schemas.common import Overridable, PriceCents, RequestBody, ResponseBody, RowId, Text
+from core.enums import SendPriority, SendStatus
+from core.outbox.bulk import BulkCreated
 
 
-class SendCreate(RequestBody):
-    """A message an operator writes directly into a conversation."""
+class SendCreate(Overridable):
+    """A message an operator writes directly into a conversation. It passes the gate like
+    every send; what the gate refuses only an admin can send, with `override: true` and an
+    `override_reason`."""
 
     conversation_id: RowId
     text: Text
@@ -53,11 +54,13 @@ class SendOut(ResponseBody):
     updated_at: datetime
 
 
-class BulkSkipOut(BaseModel):
-    """A conversation a bulk PPV left out: the wellbeing guard or the daily spend cap
-    bars an offer to its fan."""
+class BulkSkipOut(ResponseBody):
+    """A conversation the gate left out of a bulk send: `reasons` are the rules that fired
+    (the content filter's, the wellbeing guard's, the offers check's), `reason` the same
+    as one line."""
 
     conversation_id: int
+    reasons: list[str]
     reason: str
 
 
@@ -72,8 +75,5 @@ class BulkSendsOut(BaseModel):
         """The response body of a bulk send."""
         return cls(
             sends=[SendOut.model_validate(send) for send in created.sends],
-            skipped=[
-                BulkSkipOut(conversation_id=skip.conversation_id, reason=skip.reason)
-                for skip in created.skipped
-            ],
+            skipped=[BulkSkipOut.model_validate(skip) for skip in created.skipped],
         )

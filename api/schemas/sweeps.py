@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from api.schemas.common import RequestBody, ResponseBody, RowId
-from core.worker_protocol import SweepStatus
+from core.enums import SweepStatus
 
 
 class SweepTrigger(RequestBody):

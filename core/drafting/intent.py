@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.drafting.base import Detection, DraftKind, KindSource
+from core.drafting.base import Detection
+from core.enums import DraftKind, KindSource
 
 ASK = 60
 HINT = 20

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import random
 
-from core.drafting.base import DraftContext, DraftResult, Persona, Variant
+from core.drafting.base import DraftContext, DraftResult, Variant
 from core.drafting.intent import Intent, template_intent
+from core.drafting.persona import Persona
 
 # `{ name}` becomes " <fan's first name>", or nothing when the fan has no name.
 TEMPLATES: dict[Intent, dict[str, tuple[str, ...]]] = {

@@ -29,10 +29,10 @@ from core.drafting.base import (
     DraftContext,
     DraftingError,
     DraftResult,
-    KindSource,
     Variant,
 )
 from core.drafting.prompt import build_prompt, estimate_tokens
+from core.enums import KindSource
 
 PROVIDER = "openai"
 # A chat message per variant, not an essay: also bounds the cost of a runaway answer.

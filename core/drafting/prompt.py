@@ -25,9 +25,9 @@ from openai.types.chat import (
     ChatCompletionUserMessageParam,
 )
 
-from core.drafting.base import DETECTABLE_KINDS, ConversationTurn, DraftContext, DraftKind
+from core.drafting.base import DETECTABLE_KINDS, ConversationTurn, DraftContext
 from core.drafting.fan import SpendTier
-from core.worker_protocol import Direction
+from core.enums import Direction, DraftKind
 
 CHARS_PER_TOKEN = 4
 # Role markers and separators each chat message costs on top of its text.

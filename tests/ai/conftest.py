@@ -13,10 +13,10 @@ from redis import Redis
 
 from core.db import Database
 from core.drafting.providers import get_drafter
-from core.drafts import create_draft_for_message
+from core.enums import Direction
 from core.models import Account, Conversation, Fan, Message
+from core.review.writing import create_draft_for_message
 from core.settings import Settings
-from core.worker_protocol import Direction
 from tests.ai.llm_stub import LLMStub, RunningStub
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

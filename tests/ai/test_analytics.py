@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.db import Database
+from core.enums import Direction, DraftStatus, SendPriority, SendStatus
 from core.models import (
     Account,
     AiUsage,
@@ -18,13 +19,10 @@ from core.models import (
     Conversation,
     Draft,
     DraftFeedback,
-    DraftStatus,
     Fan,
     Message,
     Send,
-    SendPriority,
 )
-from core.worker_protocol import Direction, SendStatus
 from tests.fixtures.control_plane import ApiKeys
 
 SINCE = datetime(2026, 3, 1, tzinfo=UTC)

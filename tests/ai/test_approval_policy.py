@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 from pydantic import ValidationError
 
-from core.approval_policy import (
+from core.drafting.fan import SpendTier
+from core.guardrails.policy import (
     AUTO_SEND_OFF,
     LOW_CONFIDENCE,
     NUDGES_OFF,
@@ -19,7 +20,6 @@ from core.approval_policy import (
     Route,
     decide,
 )
-from core.drafting.fan import SpendTier
 
 DEFAULTS = ApprovalPolicy()
 CLEAN = Candidate(confidence=90, ppv_price_cents=None, fan_tier=SpendTier.mid)

@@ -12,14 +12,15 @@ from fastapi.testclient import TestClient
 from redis import Redis
 
 from api.app import create_app
-from core import ai_budget
-from core.db import Database, utcnow
+from core.clock import utcnow
+from core.db import Database
 from core.drafting.offline import OfflineDrafter
 from core.drafting.providers import FallbackDrafter, get_drafter
-from core.drafts import create_draft_for_message
+from core.enums import Direction
 from core.models import AiUsage, AuditEvent, Draft, Message
+from core.review import budgets as ai_budget
+from core.review.writing import create_draft_for_message
 from core.settings import Settings
-from core.worker_protocol import Direction
 from tests.ai.conftest import STUB_MODEL, T0, Line, seed
 from tests.ai.llm_stub import LLMStub
 

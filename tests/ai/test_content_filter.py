@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.content_filter import GLOBAL_FORBIDDEN_WORDS, RULES, Category, check
+from core.guardrails.content_filter import GLOBAL_FORBIDDEN_WORDS, RULES, Category, check
 
 PERSONA_WORDS = ["daddy", "babygirl"]
 
@@ -163,7 +163,7 @@ def test_hits_carry_rule_category_and_span() -> None:
     pay = by_rule["off_platform_payment"]
     assert (pay.category, text[pay.start : pay.end]) == (Category.payment, "venmo")
     assert result.rule_counts() == {"phone_number": 1, "off_platform_payment": 1}
-    assert phone.as_dict() == {
+    assert phone.model_dump(mode="json") == {
         "rule": "phone_number",
         "category": "contact",
         "start": 11,

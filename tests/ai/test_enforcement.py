@@ -11,8 +11,8 @@ from redis import Redis
 from rq import Queue
 
 from core.db import Database
+from core.fleet.queues import QueueName
 from core.models import AuditEvent, Draft, Send
-from core.queues import QueueName
 from tests.ai.conftest import DraftFor, Line, seed
 from tests.ai.llm_stub import LLMStub, StubReply
 from tests.fixtures.control_plane import ApiKeys
@@ -84,7 +84,7 @@ def test_a_blocked_draft_needs_an_admin_override(
     assert "override needs an override_reason" in no_reason.json()["detail"]
     stray = client.post(approve, headers=admin, json={"override_reason": "why"})
     assert stray.status_code == 422
-    assert [e["actor"] for e in _detail(db, "draft.approval_refused")] == ["operator", "admin"]
+    assert [e["actor"] for e in _detail(db, "send.refused")] == ["operator", "admin"]
     assert _send_jobs(redis) == []
 
     overridden = client.post(
@@ -98,13 +98,14 @@ def test_a_blocked_draft_needs_an_admin_override(
     assert body["draft"]["override_reason"] == "fan's own support line, checked"
     assert body["send"]["text"] == CONTACT_DRAFT
     assert len(_send_jobs(redis)) == 1
-    [override] = _detail(db, "draft.override")
-    assert override == {
-        "actor": "admin",
-        "subject_id": draft_id,
-        "reasons": ["filter:phone_number", "filter:platform_handle"],
-        "override_reason": "fan's own support line, checked",
-    }
+    [override] = _detail(db, "send.override")
+    assert (override["actor"], override["subject_id"], override["source"]) == (
+        "admin",
+        draft_id,
+        "draft",
+    )
+    assert override["reasons"] == ["filter:phone_number", "filter:platform_handle"]
+    assert override["override_reason"] == "fan's own support line, checked"
     [approved] = _detail(db, "draft.approved")
     assert (approved["actor"], approved["override"], approved["edited"]) == ("admin", True, False)
 
@@ -131,8 +132,8 @@ def test_edited_text_passes_the_filter(
         False,
         [],
     )
-    [refused] = _detail(db, "draft.approval_refused")
-    assert (refused["edited"], refused["reasons"]) == (True, ["filter:off_platform_payment"])
+    [refused] = _detail(db, "send.refused")
+    assert refused["reasons"] == ["filter:off_platform_payment"]
     # The persona's forbidden words count in edits too.
     daddy = client.post(approve, headers=operator, json={"text": "thanks daddy"})
     assert daddy.status_code == 409

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.feedback import edit_distance, graphemes, levenshtein
+from core.review.feedback import edit_distance, graphemes, levenshtein
 
 FAMILY = "👨\u200d👩\u200d👧"
 

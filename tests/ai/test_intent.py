@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import content_filter
-from core.drafting.base import DraftContext, DraftKind, KindSource, Persona
+from core.drafting.base import DraftContext
 from core.drafting.intent import (
     MAX_CONFIDENCE,
     SALES_SIGNALS,
@@ -17,6 +16,9 @@ from core.drafting.intent import (
     template_intent,
 )
 from core.drafting.offline import CONFIDENCE, TEMPLATES, OfflineDrafter
+from core.drafting.persona import Persona
+from core.enums import DraftKind, KindSource
+from core.guardrails import content_filter
 
 # (message, kind, confidence): sales opportunities, then tips, then plain replies.
 KINDS: list[tuple[str, DraftKind, int]] = [

@@ -19,28 +19,19 @@ from rq import Queue
 from rq.job import Job
 from sqlalchemy.exc import IntegrityError
 
-from core.approval_policy import NUDGES_OFF, ApprovalPolicy
-from core.db import Database, utcnow
-from core.draft_review import approve_draft
+from core.clock import utcnow
+from core.db import Database
 from core.drafting.offline import TEMPLATES, OfflineDrafter
 from core.drafting.providers import get_drafter
-from core.drafts import write_draft
+from core.enums import AccountStatus, Direction, DraftStatus, SendStatus
 from core.errors import InvalidState
-from core.models import (
-    Account,
-    AccountStatus,
-    AiUsage,
-    AuditEvent,
-    Conversation,
-    Draft,
-    DraftStatus,
-    Message,
-    Send,
-)
-from core.nudges import due, run_nudges
-from core.queues import QueueName
+from core.fleet.queues import QueueName
+from core.guardrails.policy import NUDGES_OFF, ApprovalPolicy
+from core.models import Account, AiUsage, AuditEvent, Conversation, Draft, Message, Send
+from core.review.decisions import approve_draft
+from core.review.nudges import due, run_nudges
+from core.review.writing import write_draft
 from core.settings import Settings, get_settings
-from core.worker_protocol import Direction, SendStatus
 from tests.ai.conftest import STUB_KEY, STUB_MODEL, T0, Line, seed
 from tests.ai.llm_stub import LLMStub
 from tests.conftest import TEST_KEY_PREFIX

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from core.drafting.base import DraftContext, Persona
+from core.drafting.base import DraftContext
 from core.drafting.intent import Intent, reply_intent
 from core.drafting.offline import CONFIDENCE, RANK_PENALTY, OfflineDrafter
+from core.drafting.persona import Persona
 
 PERSONA = Persona(name="Mia", tone="flirty", emojis=["😘", "💕"], phrases=["xoxo"])
 

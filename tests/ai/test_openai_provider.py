@@ -9,12 +9,13 @@ import pytest
 from redis import Redis
 
 from core.db import Database
-from core.drafting.base import DraftContext, DraftResult, Persona
+from core.drafting.base import DraftContext, DraftResult
 from core.drafting.offline import OfflineDrafter
 from core.drafting.openai_provider import MAX_COMPLETION_TOKENS_PER_VARIANT, OpenAIDrafter
+from core.drafting.persona import Persona
 from core.drafting.providers import FallbackDrafter, get_drafter
-from core.drafts import create_draft_for_message
 from core.models import AuditEvent, Draft
+from core.review.writing import create_draft_for_message
 from core.settings import Settings
 from tests.ai.conftest import STUB_KEY, STUB_MODEL, DraftFor, Line, seed
 from tests.ai.llm_stub import LLMStub, StubReply

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.drafting.base import ConversationTurn, DraftContext, DraftKind, Persona
+from core.drafting.base import ConversationTurn, DraftContext
 from core.drafting.fan import (
     TIER_LOW_CENTS,
     TIER_MID_CENTS,
@@ -16,6 +16,7 @@ from core.drafting.fan import (
     SpendTier,
     spend_tier,
 )
+from core.drafting.persona import Persona
 from core.drafting.prompt import (
     KIND_INSTRUCTIONS,
     NEWEST_MIN_CHARS,
@@ -23,6 +24,7 @@ from core.drafting.prompt import (
     build_prompt,
     estimate_tokens,
 )
+from core.enums import DraftKind
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 from redis import Redis
 
 from api.app import create_app
-from core.db import Database, utcnow
+from core.clock import utcnow
+from core.db import Database
 from core.drafting.providers import get_drafter
-from core.drafts import create_draft_for_message
-from core.models import AiUsage, AuditEvent, Role
+from core.enums import Role
+from core.models import AiUsage, AuditEvent
+from core.review.writing import create_draft_for_message
 from core.settings import Settings
 from tests.ai.conftest import STUB_MODEL, DraftFor, Line, seed
 from tests.ai.llm_stub import LLMStub, StubReply

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from core.db import Database, utcnow
-from core.feedback import edit_distance
+from core.clock import utcnow
+from core.db import Database
 from core.models import AuditEvent, Draft, DraftFeedback, Send
+from core.review.feedback import edit_distance
 from tests.ai.conftest import DraftFor, Line, seed
 from tests.ai.llm_stub import LLMStub, StubReply
 from tests.fixtures.control_plane import ApiKeys, LiveApi, MintKey

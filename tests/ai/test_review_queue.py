@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.drafting.base import DraftKind
 from core.drafting.fan import SpendTier
-from core.review_queue import (
+from core.enums import DraftKind
+from core.review.queue_order import (
     KIND_POINTS,
     TIER_POINTS,
     VALUE_POINTS_MAX,

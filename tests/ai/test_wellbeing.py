@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 
 from core.db import Database
-from core.drafting.base import DraftKind
 from core.drafting.prompt import NO_SALES_INSTRUCTION
-from core.models import AuditEvent, Conversation, Draft, Message
-from core.wellbeing import (
+from core.enums import Direction, DraftKind
+from core.guardrails.wellbeing import (
     SPEND_SPIKE,
     STANDING_FLAG,
     GuardResult,
@@ -24,7 +23,7 @@ from core.wellbeing import (
     spend_window,
     text_signals,
 )
-from core.worker_protocol import Direction
+from core.models import AuditEvent, Conversation, Draft, Message
 from tests.ai.conftest import T0, DraftFor, Line, seed
 from tests.ai.llm_stub import LLMStub
 
@@ -108,7 +107,7 @@ def test_spend_window_edges() -> None:
 
 
 def test_sales_kinds_become_a_plain_reply_only_when_flagged() -> None:
-    flagged = GuardResult((GuardSignal("distress", "message 1"),))
+    flagged = GuardResult((GuardSignal(signal="distress", detail="message 1"),))
     clean = GuardResult(())
     assert safe_kind(DraftKind.ppv_offer, flagged) == DraftKind.reply
     assert safe_kind(DraftKind.ppv_offer, clean) == DraftKind.ppv_offer
@@ -119,7 +118,7 @@ def test_sales_kinds_become_a_plain_reply_only_when_flagged() -> None:
 def test_assess_names_messages_not_text_and_keeps_a_standing_flag() -> None:
     window = SpendWindow(0, 0)
     result = assess([(7, "hi"), (8, "this is my rent money")], window, standing_flag="minor")
-    assert [s.as_dict() for s in result.signals] == [
+    assert [s.model_dump() for s in result.signals] == [
         {"signal": "financial_strain", "detail": "message 8"},
         {"signal": STANDING_FLAG, "detail": "conversation flagged: minor"},
     ]
@@ -173,7 +172,7 @@ def test_a_flagged_fan_gets_no_sales_talk_a_held_draft_and_a_flag(
     assert draft.blocked
     assert draft.filter_hits == []
     assert draft.guard_signals == [
-        {"signal": "financial_strain", "detail": f"message {seeded.last}"}
+        GuardSignal(signal="financial_strain", detail=f"message {seeded.last}")
     ]
     assert draft.block_reasons == ["guard:financial_strain"]
     assert NO_SALES_INSTRUCTION in llm_stub.requests[0].system
@@ -225,9 +224,9 @@ def test_a_spend_spike_flags_the_fan(db: Database, draft_for: DraftFor) -> None:
         draft = session.get(Draft, draft_for(seeded.last))
         assert draft is not None
     assert draft.blocked
-    [signal] = draft.guard_signals or []
-    assert signal["signal"] == "spend_spike"
-    assert signal["detail"].startswith("14000 cents in 24h")
+    [signal] = draft.guard_signals
+    assert signal.signal == "spend_spike"
+    assert signal.detail.startswith("14000 cents in 24h")
     assert _conversation(db, seeded.conversation_id).flag_reason == "spend_spike"
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from rq import Queue
 
-from core.queues import QueueName
+from core.fleet.queues import QueueName
 from tests.fixtures.control_plane import ApiKeys
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -135,7 +135,7 @@ def test_the_approval_policy_and_price_list_are_set_at_creation(
     # Fields the body left out take their defaults.
     assert account["policy"]["confidence_threshold"] == 80
     with db.session() as session:
-        assert session.get(Account, account["id"]).policy["daily_spend_cap_cents"] == 20_000
+        assert session.get(Account, account["id"]).policy.daily_spend_cap_cents == 20_000
         event = session.query(AuditEvent).filter_by(action="account.created").one()
         assert event.detail["policy"] is True
     plain = client.post(

@@ -11,10 +11,12 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from rq.job import Job
 
-from core.db import Database, utcnow
-from core.drafting.jobs import draft_for_message
+from core.clock import utcnow
+from core.db import Database
+from core.fleet.queues import QueueName, draft_job_id, send_job_id
+from core.fleet.rq_repairs import job_exists
 from core.models import AuditEvent, Draft, Message
-from core.queues import QueueName, draft_job_id, job_exists, send_job_id
+from core.review.jobs import draft_for_message
 from tests.api.conftest import conv, ingest, msg, queued_job_ids
 
 

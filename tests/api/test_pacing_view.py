@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from core.pacing import Pacer
-from core.profiles import PacingProfile
+from core.fleet.pacing import Pacer
+from core.platform.profiles import PacingProfile
 from tests.conftest import TEST_KEY_PREFIX
 from tests.fixtures.control_plane import ApiKeys
 

@@ -10,8 +10,9 @@ from redis import Redis
 
 from api.app import create_app
 from core.db import Database
+from core.fleet.queues import send_job_id
+from core.fleet.rq_repairs import job_exists
 from core.models import AuditEvent
-from core.queues import job_exists, send_job_id
 from core.settings import Settings
 from tests.api.conftest import PASSWORD, conv, ingest, msg
 from tests.conftest import free_port

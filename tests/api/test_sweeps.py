@@ -7,7 +7,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from core.queues import job_exists, sweep_job_id
+from core.fleet.queues import sweep_job_id
+from core.fleet.rq_repairs import job_exists
 from tests.api.conftest import PASSWORD, conv, ingest, msg
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bench.pacing import DWELLS_PER_SEND, chain_bound_s, human_time_s
-from core.profiles import named_profile
+from core.platform.profiles import named_profile
+from core.platform.typing_plan import plan_typing, seed_for
 from core.settings import get_settings
-from core.typing_plan import plan_typing, seed_for
 
 
 def test_sends_faster_than_the_gap_are_spaced_by_the_gap() -> None:

@@ -9,7 +9,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from core.lease import AccountLease, LeaseKeeper, held_accounts, holder, lease_key
+from core.fleet.lease import AccountLease, LeaseKeeper, held_accounts, holder, lease_key
 from tests.conftest import TEST_KEY_PREFIX, free_port
 
 

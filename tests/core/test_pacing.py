@@ -9,8 +9,8 @@ from multiprocessing.synchronize import Event
 import pytest
 from redis import Redis
 
-from core.pacing import Pacer, PacingStatus, PacingTimeout
-from core.profiles import PacingProfile
+from core.fleet.pacing import Pacer, PacingStatus, PacingTimeout
+from core.platform.profiles import PacingProfile
 from tests.conftest import TEST_KEY_PREFIX
 
 ROOMY = dict(sends_per_hour=100_000, actions_per_minute=100_000, daily_send_cap=100_000)

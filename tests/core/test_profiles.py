@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.profiles import ProfileError, load_profile
+from core.platform.profiles import ProfileError, load_profile
 
 SANDBOX = Path(__file__).resolve().parents[2] / "browser_profiles" / "sandbox.toml"
 

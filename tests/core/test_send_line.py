@@ -9,9 +9,10 @@ from redis import Redis
 from rq import Queue
 from rq.rate_limit import RateLimitRegistry
 
-from core.models import Send, SendPriority
-from core.outbox import line_place
-from core.queues import LinePlace, QueueName, account_rate_limit, enqueue_send, send_job_id
+from core.enums import SendPriority
+from core.fleet.dispatch import line_place
+from core.fleet.queues import LinePlace, QueueName, account_rate_limit, enqueue_send, send_job_id
+from core.models import Send
 
 ACCOUNT = 7
 

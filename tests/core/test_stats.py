@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.stats import percentile
+from core.analytics.stats import percentile
 
 
 @pytest.mark.parametrize(

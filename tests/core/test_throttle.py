@@ -6,9 +6,9 @@ import random
 
 from redis import Redis
 
-from core.pacing import Pacer
-from core.profiles import PacingProfile, ThrottleProfile
-from core.throttle import ThrottleTracker
+from core.fleet.pacing import Pacer
+from core.fleet.throttle import ThrottleTracker
+from core.platform.profiles import PacingProfile, ThrottleProfile
 from tests.conftest import TEST_KEY_PREFIX
 
 SCALE = 0.001

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.profiles import TypingProfile
-from core.typing_plan import (
+from core.platform.profiles import TypingProfile
+from core.platform.typing_plan import (
     PAUSE_JITTER,
     QWERTY_NEIGHBOURS,
     THINK_JITTER,

@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from core.db import Database, utcnow
-from core.lease import AccountLease
+from core.clock import utcnow
+from core.db import Database
+from core.fleet.lease import AccountLease
 from core.models import AuditEvent, Send
-from core.reconciler import ReconcileReport, reconcile
+from core.recovery.reconcile import ReconcileReport, reconcile
 from core.settings import Settings
 from tests.api.conftest import conv, ingest, msg
 from tests.fixtures.control_plane import ApiKeys

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from core import queues
 from core.db import Database
+from core.fleet import queues, rq_repairs
 from tests.reliability.conftest import (
     Reconcile,
     claim,
@@ -47,7 +47,7 @@ def _deliver(client: TestClient, worker: dict, send_id: int, worker_id: str = "w
 
 
 def _jobs(redis: Redis, sends: list[dict]) -> list[bool]:
-    return [queues.job_exists(redis, queues.send_job_id(s["id"], s["attempt"])) for s in sends]
+    return [rq_repairs.job_exists(redis, queues.send_job_id(s["id"], s["attempt"])) for s in sends]
 
 
 def test_bulk_sends_go_out_one_at_a_time_per_account(
@@ -97,7 +97,7 @@ def test_a_waiting_reply_goes_before_the_next_bulk_send(
     _deliver(client, worker, direct["id"])
     released = send_row(db, sends[0]["id"])
     assert released.released_at is not None
-    assert queues.job_exists(redis, queues.send_job_id(released.id, released.attempt))
+    assert rq_repairs.job_exists(redis, queues.send_job_id(released.id, released.attempt))
 
 
 def test_after_a_flush_only_the_released_bulk_send_is_restored(

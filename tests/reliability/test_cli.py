@@ -8,9 +8,9 @@ import pytest
 from redis import Redis
 
 from core.db import Database
+from core.enums import SweepStatus
+from core.fleet.queues import sweep_job_id
 from core.models import Account, Sweep
-from core.queues import sweep_job_id
-from core.worker_protocol import SweepStatus
 from tests.cli.test_cli import fleet, said
 from tests.conftest import TEST_KEY_PREFIX
 

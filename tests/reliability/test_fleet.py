@@ -10,8 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from core.db import Database, utcnow
-from core.reconciler import MIN_WINDOW_S, fleet_status, heartbeat_ttl_s, lease_ttl_s
+from core.clock import utcnow
+from core.db import Database
+from core.fleet.heartbeats import heartbeat_ttl_s
+from core.fleet.lease import MIN_WINDOW_S, lease_ttl_s
+from core.recovery.health import fleet_status
 from core.settings import Settings
 from tests.reliability.conftest import (
     Reconcile,

@@ -12,18 +12,14 @@ from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimitRegistry
 from rq.registry import ScheduledJobRegistry
 
-from core.db import Database, utcnow
-from core.models import Draft, DraftStatus, Message, Sweep
-from core.queues import (
-    QueueName,
-    draft_job_id,
-    job_status,
-    send_job_id,
-    sweep_job_id,
-)
-from core.reconciler import lease_ttl_s
+from core.clock import utcnow
+from core.db import Database
+from core.enums import Direction, DraftStatus
+from core.fleet.lease import lease_ttl_s
+from core.fleet.queues import QueueName, draft_job_id, send_job_id, sweep_job_id
+from core.fleet.rq_repairs import job_status
+from core.models import Draft, Message, Sweep
 from core.settings import Settings
-from core.worker_protocol import Direction
 from tests.api.conftest import msg
 from tests.reliability.conftest import (
     Reconcile,

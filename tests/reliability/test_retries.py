@@ -10,9 +10,11 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from rq.job import JobStatus
 
-from core.db import Database, utcnow
-from core.queues import job_status, send_job_id
-from core.sends import retry_delay_s
+from core.clock import utcnow
+from core.db import Database
+from core.fleet.queues import send_job_id
+from core.fleet.rq_repairs import job_status
+from core.outbox.sends import retry_delay_s
 from core.settings import Settings
 from tests.reliability.conftest import (
     Reconcile,

@@ -13,19 +13,16 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimitRegistry
 
-from core.db import Database, utcnow
+from core.clock import utcnow
+from core.db import Database
+from core.fleet.heartbeats import store_heartbeat
+from core.fleet.lease import lease_ttl_s
+from core.fleet.protocol import WorkerHeartbeat
+from core.fleet.queues import QueueName, account_rate_limit, send_job_id, sweep_job_id
+from core.fleet.rq_repairs import abandon_started, job_status
 from core.models import Sweep
-from core.queues import (
-    QueueName,
-    abandon_started,
-    account_rate_limit,
-    job_status,
-    send_job_id,
-    sweep_job_id,
-)
-from core.reconciler import lease_ttl_s, stall_grace_s, store_heartbeat
+from core.recovery.abandoned import stall_grace_s
 from core.settings import Settings
-from core.worker_protocol import WorkerHeartbeat
 from tests.reliability.conftest import (
     Reconcile,
     audit_actions,

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from core.db import Database, utcnow
+from core.clock import utcnow
+from core.db import Database
 from tests.reliability.conftest import (
     Reconcile,
     audit_actions,

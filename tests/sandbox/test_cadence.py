@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from playwright.sync_api import Page, expect
 
 from bench.typing import CORPUS, measure
-from core.profiles import load_profile
-from core.typing_plan import graphemes, plan_typing, seed_for
+from core.platform.profiles import load_profile
+from core.platform.typing_plan import graphemes, plan_typing, seed_for
 from sandbox.cadence import CadenceEvent, assess
 from sandbox.config import SandboxConfig
 from sandbox.guards import Guards

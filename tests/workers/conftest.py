@@ -38,10 +38,11 @@ def database_url(tmp_path) -> str:
     """SQLite only for the loop tests: the API tests cover PostgreSQL, and the browser
     loop is the slow part of the suite."""
     from core.db import Database
+    from core.models import create_tables
 
     url = f"sqlite:///{tmp_path / 'var' / 'fleet.db'}"
     database = Database(url)
-    database.create_all()
+    create_tables(database)
     database.dispose()
     return url
 
@@ -94,6 +95,8 @@ class Fleet:
             "FLEET_PROFILES_DIR": str(settings.profiles_dir),
             "FLEET_VAR_DIR": str(settings.var_dir),
             "FLEET_LOG_LEVEL": "INFO",
+            # JSON lines, so tests read the browser host's events (`events_in_log`).
+            "FLEET_LOG_JSON": "true",
             **overrides,
         }
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core.db import Database
-from core.lease import AccountLease
+from core.fleet.lease import AccountLease
 from core.models import AuditEvent
-from core.reconciler import reconcile
+from core.recovery.reconcile import reconcile
 from tests.workers.conftest import Fleet
 
 TYPED = "Thank you so much! 😊\nSee you tonight 👨‍👩‍👧‍👦 ❤️"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.drafting.base import PriceList
+from core.drafting.persona import PriceList
 from tests.workers.conftest import Fleet
 
 ASK = "what do you have for me tonight? 😏"

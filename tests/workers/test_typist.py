@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from core.profiles import load_profile
-from core.typing_plan import graphemes, plan_typing
+from core.platform.profiles import load_profile
+from core.platform.typing_plan import graphemes, plan_typing
 from tests.fixtures.sandbox import Sandbox
 from workers.typist import play_plan
 

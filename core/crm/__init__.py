@@ -1,0 +1,44 @@
+"""The CRM: creator accounts, fans, conversations and messages, what a sweep scrapes into
+them (`ingest`, `sweeps`), and a fan as the guardrails read them (`fans`)."""
+
+from core.crm.accounts import (
+    AccountChanges,
+    account_access,
+    create_account,
+    get_account,
+    get_session_state,
+    list_accounts,
+    pacing_budgets,
+    store_session_state,
+    update_account,
+)
+from core.crm.conversations import (
+    get_conversation,
+    list_conversations,
+    list_messages,
+    newest_message,
+)
+from core.crm.ingest import ingest_batch
+from core.crm.sweeps import finish_sweep, get_sweep, list_sweeps, start_sweep, trigger_sweeps
+
+__all__ = [
+    "AccountChanges",
+    "account_access",
+    "create_account",
+    "finish_sweep",
+    "get_account",
+    "get_conversation",
+    "get_session_state",
+    "get_sweep",
+    "ingest_batch",
+    "list_accounts",
+    "list_conversations",
+    "list_messages",
+    "list_sweeps",
+    "newest_message",
+    "pacing_budgets",
+    "start_sweep",
+    "store_session_state",
+    "trigger_sweeps",
+    "update_account",
+]

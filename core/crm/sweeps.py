@@ -1,0 +1,151 @@
+"""Sweeps: one scrape of an account's inbox, queued by an operator or cron."""
+
+from __future__ import annotations
+
+from redis import Redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.clock import utcnow
+from core.crm.accounts import account_access
+from core.db import Page, paginate
+from core.enums import AccountStatus, SweepStatus
+from core.errors import InvalidState, get_or_raise
+from core.fleet.dispatch import dispatch_sweep
+from core.fleet.protocol import SweepPlan, SweepResult, SweepStart
+from core.models import Account, Conversation, Message, Sweep
+from core.settings import Settings
+
+
+def _queue_sweep(session: Session, account: Account, actor: str) -> Sweep:
+    """The account's queued sweep, or a new one: a sweep still waiting covers the request."""
+    waiting = session.scalar(
+        select(Sweep)
+        .where(Sweep.account_id == account.id, Sweep.status == SweepStatus.queued)
+        .order_by(Sweep.id)
+        .limit(1)
+    )
+    if waiting is not None:
+        return waiting
+    sweep = Sweep(
+        account_id=account.id, status=SweepStatus.queued, requested_by=actor, artifacts={}
+    )
+    session.add(sweep)
+    session.flush()
+    audit.record(session, actor, "sweep.queued", "sweep", sweep.id, account_id=account.id)
+    return sweep
+
+
+def trigger_sweeps(
+    session: Session, redis: Redis, settings: Settings, *, account_id: int | None, actor: str
+) -> list[Sweep]:
+    """Queue a sweep of one account, or of every active account when `account_id` is None,
+    and enqueue their jobs after commit. A paused account is refused."""
+    if account_id is not None:
+        account = get_or_raise(session, Account, account_id)
+        if account.status == AccountStatus.paused:
+            raise InvalidState(f"account {account_id} is paused; resume it to sweep")
+        accounts = [account]
+    else:
+        accounts = list(
+            session.scalars(
+                select(Account).where(Account.status == AccountStatus.active).order_by(Account.id)
+            )
+        )
+    sweeps = [_queue_sweep(session, account, actor) for account in accounts]
+    session.commit()
+    # Re-enqueueing a waiting sweep is a no-op while Redis holds its job, and restores a
+    # job that Redis lost.
+    for sweep in sweeps:
+        dispatch_sweep(redis, settings, sweep)
+    return sweeps
+
+
+def list_sweeps(
+    session: Session,
+    *,
+    account_id: int | None,
+    status: SweepStatus | None,
+    limit: int,
+    offset: int,
+) -> Page[Sweep]:
+    """Sweeps, newest first."""
+    stmt = select(Sweep).order_by(Sweep.id.desc())
+    if account_id is not None:
+        stmt = stmt.where(Sweep.account_id == account_id)
+    if status is not None:
+        stmt = stmt.where(Sweep.status == status)
+    return paginate(session, stmt, limit, offset)
+
+
+def get_sweep(session: Session, sweep_id: int) -> Sweep:
+    """One sweep, or `NotFound`."""
+    return get_or_raise(session, Sweep, sweep_id)
+
+
+def start_sweep(session: Session, sweep_id: int, start: SweepStart, *, key_name: str) -> SweepPlan:
+    """Mark a sweep running for a worker and return its plan. A running sweep may be started
+    again (its first worker died); scraping twice is harmless because ingest dedupes."""
+    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
+    if sweep.status not in (SweepStatus.queued, SweepStatus.running):
+        raise InvalidState(f"sweep {sweep_id} is {sweep.status.value}; it cannot be started")
+    if sweep.account.status != AccountStatus.active:
+        # Held, not failed: the row stays queued and runs once the account is active again.
+        raise InvalidState(
+            f"account {sweep.account_id} is {sweep.account.status.value}; its sweeps are held"
+        )
+    previous = sweep.status
+    sweep.status = SweepStatus.running
+    sweep.worker_id = start.worker_id
+    sweep.started_at = utcnow()
+    audit.record(
+        session,
+        start.worker_id,
+        "sweep.started",
+        "sweep",
+        sweep.id,
+        key=key_name,
+        previous_status=previous.value,
+    )
+    session.commit()
+    known = session.execute(
+        select(Conversation.platform_conversation_id, func.max(Message.sent_at))
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Conversation.account_id == sweep.account_id)
+        .group_by(Conversation.platform_conversation_id)
+    ).all()
+    return SweepPlan(
+        sweep_id=sweep.id,
+        account=account_access(sweep.account),
+        known_last_message_at={conversation_id: at for conversation_id, at in known},
+    )
+
+
+def finish_sweep(session: Session, sweep_id: int, result: SweepResult, *, key_name: str) -> Sweep:
+    """Record a running sweep's outcome; a finished one also stamps the account's last
+    sweep time."""
+    if result.status not in (SweepStatus.done, SweepStatus.failed):
+        raise InvalidState(f"result status must be done or failed, not {result.status}")
+    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
+    if sweep.status != SweepStatus.running:
+        raise InvalidState(f"sweep {sweep_id} is {sweep.status.value}, not running")
+    now = utcnow()
+    sweep.status = result.status
+    sweep.finished_at = now
+    sweep.conversations_read = result.conversations_read
+    sweep.error = result.error
+    sweep.artifacts = {**sweep.artifacts, **result.artifacts}
+    if result.status == SweepStatus.done:
+        sweep.account.last_sweep_at = now
+    audit.record(
+        session,
+        sweep.worker_id or key_name,
+        f"sweep.{result.status.value}",
+        "sweep",
+        sweep.id,
+        key=key_name,
+        reported_messages=result.messages_found,
+    )
+    session.commit()
+    return sweep

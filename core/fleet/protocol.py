@@ -1,0 +1,177 @@
+"""What browser workers and the control plane say to each other over HTTP.
+
+Workers never open the database: they claim work, push scraped messages and report results
+through `/v1/worker/*` with these bodies. Both sides import this module, so the contract
+lives in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.enums import Direction, SendStatus, SweepStatus
+from core.platform.profiles import PacingOverrides
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountAccess(_Body):
+    """What a worker needs to drive one account: where, as whom, and its saved session."""
+
+    account_id: int
+    profile: str
+    base_url: str | None = None
+    username: str
+    password: str
+    storage_state: dict | None = None
+    pacing: PacingOverrides = Field(
+        default_factory=PacingOverrides,
+        description="The account's own budgets, applied over its profile's defaults.",
+    )
+
+
+class SessionState(_Body):
+    """Playwright `storage_state` of an account's browser context."""
+
+    storage_state: dict
+
+
+class SweepStart(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+
+
+class SweepPlan(_Body):
+    """A started sweep: the account, and the newest message time already known per
+    conversation, so the worker opens only conversations with something new."""
+
+    sweep_id: int
+    account: AccountAccess
+    known_last_message_at: dict[str, datetime] = Field(default_factory=dict)
+
+
+class ScrapedMessage(_Body):
+    platform_message_id: str = Field(min_length=1, max_length=200)
+    direction: Direction
+    text: str = Field(max_length=20000)
+    sent_at: datetime
+    tip_cents: int = Field(default=0, ge=0)
+    ppv_price_cents: int | None = Field(default=None, ge=0)
+    ppv_paid: bool | None = None
+
+
+class ScrapedConversation(_Body):
+    platform_conversation_id: str = Field(min_length=1, max_length=200)
+    platform_fan_id: str = Field(min_length=1, max_length=200)
+    fan_name: str = Field(default="", max_length=200)
+    messages: list[ScrapedMessage] = Field(default_factory=list, max_length=1000)
+
+
+class IngestBatch(_Body):
+    account_id: int
+    sweep_id: int | None = None
+    conversations: list[ScrapedConversation] = Field(min_length=1, max_length=200)
+
+
+class IngestResult(_Body):
+    inserted: int
+    duplicates: int
+    drafts_queued: int
+
+
+class SweepResult(_Body):
+    status: SweepStatus = Field(description="done or failed")
+    messages_found: int = Field(
+        default=0,
+        ge=0,
+        description="Messages this attempt read; audited. The sweep's own count is what "
+        "ingest stored for it, over every attempt.",
+    )
+    conversations_read: int = Field(default=0, ge=0)
+    error: str | None = Field(default=None, max_length=4000)
+    artifacts: dict[str, str] = Field(default_factory=dict)
+
+
+class SendClaim(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        description="The attempt the claiming job was queued for; a job of an attempt that "
+        "is over (the send was queued again meanwhile) is refused.",
+    )
+
+
+class SendTicket(_Body):
+    """A claimed send. `verify` is true when an earlier attempt may already have typed it:
+    the worker must read the thread for `text` before typing again."""
+
+    send_id: int
+    account: AccountAccess
+    platform_conversation_id: str
+    text: str
+    ppv_price_cents: int | None = None
+    attempt: int
+    claimed_at: datetime
+    verify: bool = False
+    inbound_chars: int = Field(
+        default=0, ge=0, description="Length of the fan message it answers: reading takes time."
+    )
+    typing_started_at: datetime | None = Field(
+        default=None,
+        description="When an earlier attempt started typing it: where verification looks from.",
+    )
+
+
+class SendProgress(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+    status: SendStatus = Field(description="typing or submitted")
+
+
+class SendResult(_Body):
+    worker_id: str = Field(min_length=1, max_length=200)
+    status: SendStatus = Field(description="delivered or failed")
+    platform_message_id: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, max_length=4000)
+    retryable: bool = False
+    artifacts: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkerHeartbeat(_Body):
+    """What a browser worker reports every few seconds: who and where it is, what it is
+    doing, and how much memory it and its Chromium use."""
+
+    worker_id: str = Field(min_length=1, max_length=200)
+    host: str = Field(min_length=1, max_length=255)
+    pid: int = Field(ge=1, le=2**31 - 1)
+    current_job: str | None = Field(default=None, max_length=200)
+    account_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    jobs_done: int = Field(default=0, ge=0)
+    rss_bytes: int = Field(ge=0, description="Resident memory of the worker process.")
+    chromium_rss_bytes: int = Field(
+        default=0, ge=0, description="Resident memory of its Chromium processes together."
+    )
+
+
+class SendThrottled(_Body):
+    """The platform said "slow down" during a send: nothing was sent, the worker backed
+    the account off for `backoff_s` (real seconds), and this was signal number
+    `signals_in_window` within the profile's throttle window."""
+
+    worker_id: str = Field(min_length=1, max_length=200)
+    signal: str = Field(min_length=1, max_length=200, description="What the platform showed.")
+    backoff_s: float = Field(ge=0, le=7 * 86400)
+    signals_in_window: int = Field(ge=1, le=10_000)
+
+
+class LoginRejected(_Body):
+    """The platform rejected the account's credentials while a worker ran a send or a
+    sweep: the account needs a login from an operator, and that job is held, not failed."""
+
+    worker_id: str = Field(min_length=1, max_length=200)
+    send_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    sweep_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    artifacts: dict[str, str] = Field(default_factory=dict)

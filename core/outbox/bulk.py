@@ -1,0 +1,191 @@
+"""Bulk sends (mass messages): created in one batch, released to the workers one at a time
+per account, so replies and direct sends always go first.
+
+Every send of an account shares one driver and one pacing budget. If a campaign's sends
+were all queued at once, a reply arriving behind them would wait for the whole campaign.
+Instead only one bulk send per account is ever in RQ; it is released only when none of the
+account's replies or direct sends is waiting, and a released bulk send that finds a reply
+waiting when it is claimed steps aside. A waiting reply therefore waits for at most the
+one bulk send already being typed, then one pacing gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loguru import logger
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.clock import utcnow
+from core.enums import ON_ITS_WAY, SendPriority, SendStatus
+from core.errors import NotFound
+from core.fleet.dispatch import dispatch_send
+from core.models import Conversation, Send
+from core.outbox.gate import SendRefused, SendRequest, SendSource, admit_send
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class BulkSkip:
+    """A conversation a bulk send left out, and the rules that kept it out."""
+
+    conversation_id: int
+    reasons: list[str]
+
+    @property
+    def reason(self) -> str:
+        """The reasons as one line."""
+        return ", ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class BulkCreated:
+    """The sends a bulk send queued, and the conversations it left out."""
+
+    sends: list[Send]
+    skipped: list[BulkSkip]
+
+
+def create_bulk_sends(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    *,
+    conversation_ids: Sequence[int],
+    text: str,
+    ppv_price_cents: int | None,
+    actor: str,
+) -> BulkCreated:
+    """Queue one bulk send per conversation and release the first of each account.
+
+    Each conversation passes the gate (`core.outbox.gate`) in order, a PPV's offers check
+    counting the sends queued before it: a conversation the gate refuses (the content
+    filter, the wellbeing guard, the daily spend cap) gets no send and is returned as
+    skipped with the reasons, each refusal audited; the others are sent. Bulk sends are
+    never overridden: an admin sends a refused one on its own."""
+    unique_ids = list(dict.fromkeys(conversation_ids))
+    conversations = {
+        c.id: c
+        for c in session.scalars(select(Conversation).where(Conversation.id.in_(unique_ids)))
+    }
+    missing = [cid for cid in unique_ids if cid not in conversations]
+    if missing:
+        raise NotFound(f"conversation(s) {missing} not found")
+    now = utcnow()
+    sends: list[Send] = []
+    skipped: list[BulkSkip] = []
+    for cid in unique_ids:
+        request = SendRequest(
+            conversation=conversations[cid],
+            text=text,
+            source=SendSource.bulk,
+            actor=actor,
+            ppv_price_cents=ppv_price_cents,
+        )
+        try:
+            # Flushed by the gate, so a later conversation of the same fan counts it.
+            sends.append(admit_send(session, settings, request, now=now))
+        except SendRefused as refused:
+            skipped.append(BulkSkip(conversation_id=cid, reasons=refused.reasons))
+    if sends:
+        audit.record(
+            session,
+            actor,
+            "bulk.created",
+            "send",
+            sends[0].id,
+            sends=len(sends),
+            skipped=len(skipped),
+            ppv_price_cents=ppv_price_cents,
+        )
+    session.commit()
+    for account_id in sorted({send.account_id for send in sends}):
+        release_next_bulk(session, redis, settings, account_id)
+    return BulkCreated(sends=sends, skipped=skipped)
+
+
+def priority_send_waiting(session: Session, account_id: int) -> bool:
+    """Whether a reply or direct send of the account is queued, waiting for its turn."""
+    return (
+        session.scalar(
+            select(Send.id)
+            .where(
+                Send.account_id == account_id,
+                Send.status == SendStatus.queued,
+                Send.priority != SendPriority.bulk,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def release_next_bulk(
+    session: Session, redis: Redis, settings: Settings, account_id: int
+) -> Send | None:
+    """Hand the account's oldest waiting bulk send to the workers, unless a reply or direct
+    send is waiting or another bulk send is already out; return it, or None."""
+    if priority_send_waiting(session, account_id):
+        session.rollback()
+        return None
+    out = session.scalar(
+        select(Send.id)
+        .where(
+            Send.account_id == account_id,
+            Send.priority == SendPriority.bulk,
+            Send.status.in_(ON_ITS_WAY),
+            Send.released_at.is_not(None),
+        )
+        .limit(1)
+    )
+    if out is not None:
+        session.rollback()
+        return None
+    send = session.scalar(
+        select(Send)
+        .where(
+            Send.account_id == account_id,
+            Send.priority == SendPriority.bulk,
+            Send.status == SendStatus.queued,
+            Send.released_at.is_(None),
+        )
+        .order_by(Send.id)
+        .limit(1)
+        .with_for_update()
+    )
+    if send is None:
+        session.rollback()
+        return None
+    send.released_at = utcnow()
+    session.commit()
+    dispatch_send(redis, settings, send)
+    logger.bind(account_id=account_id, send_id=send.id).debug("bulk send released")
+    return send
+
+
+def step_aside(session: Session, send: Send) -> None:
+    """Take a released bulk send back out of RQ because a reply is waiting. Its job ends
+    unclaimed, so the next release needs a new job id; that is not a failed attempt."""
+    send.released_at = None
+    send.attempt += 1
+    send.max_attempts += 1
+    audit.record(session, "policy:priority", "send.yielded", "send", send.id, attempt=send.attempt)
+
+
+def accounts_with_unreleased_bulk(session: Session) -> list[int]:
+    """Accounts holding bulk sends that wait to be released (for the reconciler)."""
+    return list(
+        session.scalars(
+            select(Send.account_id)
+            .where(
+                Send.priority == SendPriority.bulk,
+                Send.status == SendStatus.queued,
+                Send.released_at.is_(None),
+            )
+            .distinct()
+        )
+    )

@@ -1,0 +1,212 @@
+"""The send gate: the one way a send is made, whatever asked for it.
+
+Nothing reaches a fan without a rule or a person that allowed it. An approved draft (a
+reply or a nudge), a draft the approval policy sent by itself, a message an operator wrote,
+and each conversation of a bulk send (a mass message, a campaign) all become a `Send` here
+and only here, after the guardrails (`core.guardrails.screening`) read the text and the
+fan as the database has them now: the content filter, the wellbeing guard and, for a PPV,
+the offers check.
+
+- Allowed: the send is added to the session, and the audit log records who or what
+  allowed it (`send.created`: its source, the person or policy, the checks that ran).
+- Refused: nothing is created, the refusal is audited with every reason
+  (`send.refused`), and `SendRefused` names them. The caller commits either way, so the
+  refusal stays on record.
+- An admin may override a refusal with a reason (`Override`); the override is audited
+  with the reasons it overrode (`send.override`). Any other role asking to override is
+  refused outright (`Forbidden`), whatever the message.
+
+The gate adds and flushes; it never commits or enqueues. Callers commit, then dispatch
+(`core.fleet.dispatch.dispatch_send`), so a row exists before its job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.auth import Principal
+from core.clock import utcnow
+from core.crm import fans
+from core.enums import Role, SendPriority, SendStatus
+from core.errors import Forbidden, InvalidState, Refused
+from core.guardrails.offers import Committed
+from core.guardrails.screening import Verdict, screen_message
+from core.models import Conversation, Draft, Send
+from core.settings import Settings
+
+# The longest text a send may carry: the API's limit, and the platforms'.
+MAX_TEXT_CHARS = 5000
+
+
+class SendSource(StrEnum):
+    """What asked for a send."""
+
+    # An operator approved a draft (a reply, or a nudge breaking a fan's silence).
+    draft = "draft"
+    # The account's approval policy approved a draft by itself.
+    auto_send = "auto_send"
+    # An operator wrote the message.
+    direct = "direct"
+    # One message to many conversations: a mass message or a campaign.
+    bulk = "bulk"
+
+
+_PRIORITY = {
+    SendSource.draft: SendPriority.reply,
+    SendSource.auto_send: SendPriority.reply,
+    SendSource.direct: SendPriority.direct,
+    SendSource.bulk: SendPriority.bulk,
+}
+
+
+@dataclass(frozen=True)
+class Override:
+    """An admin's decision to send what the gate refused, and why."""
+
+    by: Principal
+    reason: str
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """A message to send into a conversation, and who or what asks: `actor` is the
+    operator, or the policy (`policy:auto_send`) that allowed it."""
+
+    conversation: Conversation
+    text: str
+    source: SendSource
+    actor: str
+    ppv_price_cents: int | None = None
+    draft: Draft | None = None
+    override: Override | None = None
+
+
+class SendRefused(Refused):
+    """The gate refused a send; `reasons` are the rules that fired (answered with 409)."""
+
+
+def _refusal_message(request: SendRequest, reasons: tuple[str, ...]) -> str:
+    listed = ", ".join(reasons)
+    if request.draft is not None:
+        return (
+            f"draft {request.draft.id} is blocked ({listed}); only an admin can approve it, "
+            "with override and an override_reason"
+        )
+    return (
+        f"the message may not be sent to conversation {request.conversation.id} ({listed}); "
+        "only an admin can send it, with override and an override_reason"
+    )
+
+
+def check_override(override: Override | None) -> None:
+    """`Forbidden` unless the override, if any, is an admin's: no other role may send past
+    the guardrails, whatever the message."""
+    if override is not None and override.by.role != Role.admin:
+        raise Forbidden(
+            "only an admin may override the content filter, the wellbeing guard and the "
+            "offers check"
+        )
+
+
+def screen(session: Session, request: SendRequest, now: datetime) -> Verdict:
+    """What the guardrails say of the request as the database stands at `now`."""
+    conversation = request.conversation
+    account = conversation.account
+    committed = (
+        Committed()
+        if request.ppv_price_cents is None
+        else fans.committed(session, conversation.fan_id, now)
+    )
+    return screen_message(
+        request.text,
+        persona=account.persona,
+        policy=account.policy,
+        guard=fans.guard(session, conversation, now),
+        committed=committed,
+        ppv_price_cents=request.ppv_price_cents,
+    )
+
+
+def _subject(request: SendRequest) -> tuple[str, int]:
+    if request.draft is not None:
+        return "draft", request.draft.id
+    return "conversation", request.conversation.id
+
+
+def admit_send(
+    session: Session, settings: Settings, request: SendRequest, *, now: datetime | None = None
+) -> Send:
+    """Create the send `request` asks for if the gate allows it (see the module doc), add
+    it to the session and flush it; the caller commits and dispatches. `SendRefused` when
+    the gate refuses and no admin overrides (the refusal is recorded first: commit it);
+    `Forbidden` for an override by anyone but an admin; `InvalidState` for a text longer
+    than `MAX_TEXT_CHARS`."""
+    check_override(request.override)
+    if len(request.text) > MAX_TEXT_CHARS:
+        raise InvalidState(
+            f"the text is {len(request.text)} characters; a send holds at most {MAX_TEXT_CHARS}"
+        )
+    verdict = screen(session, request, now or utcnow())
+    subject_type, subject_id = _subject(request)
+    common = {
+        "source": request.source.value,
+        "conversation_id": request.conversation.id,
+        "draft_id": None if request.draft is None else request.draft.id,
+        "ppv_price_cents": request.ppv_price_cents,
+    }
+    if not verdict.allowed:
+        if request.override is None:
+            audit.record(
+                session,
+                request.actor,
+                "send.refused",
+                subject_type,
+                subject_id,
+                reasons=list(verdict.reasons),
+                **common,
+            )
+            raise SendRefused(_refusal_message(request, verdict.reasons), verdict.reasons)
+        audit.record(
+            session,
+            request.override.by.name,
+            "send.override",
+            subject_type,
+            subject_id,
+            reasons=list(verdict.reasons),
+            override_reason=request.override.reason,
+            **common,
+        )
+    conversation = request.conversation
+    send = Send(
+        account_id=conversation.account_id,
+        conversation_id=conversation.id,
+        draft_id=None if request.draft is None else request.draft.id,
+        text=request.text,
+        ppv_price_cents=request.ppv_price_cents,
+        status=SendStatus.queued,
+        priority=_PRIORITY[request.source],
+        attempt=1,
+        max_attempts=settings.max_attempts,
+        artifacts={},
+        created_by=request.actor,
+    )
+    session.add(send)
+    session.flush()
+    audit.record(
+        session,
+        request.actor,
+        "send.created",
+        "send",
+        send.id,
+        allowed_by=request.actor if request.override is None else request.override.by.name,
+        checks=list(verdict.checks),
+        override=request.override is not None,
+        priority=send.priority.value,
+        **common,
+    )
+    return send

@@ -1,0 +1,34 @@
+"""What a platform is, as data, and how a person types into it.
+
+A platform is a profile file in `browser_profiles/` (`profiles`): URLs, selectors, how
+each field is read, the typing and pacing defaults. A typing plan (`typing_plan`) turns
+text and a typing profile into seeded keystrokes. Pure: no database, no Redis, no browser.
+"""
+
+from core.platform.profiles import (
+    BrowserProfile,
+    PacingOverrides,
+    PacingProfile,
+    ProfileError,
+    ThrottleProfile,
+    TypingProfile,
+    load_profile,
+    named_profile,
+)
+from core.platform.typing_plan import TypingPlan, dwell_s, graphemes, plan_typing, seed_for
+
+__all__ = [
+    "BrowserProfile",
+    "PacingOverrides",
+    "PacingProfile",
+    "ProfileError",
+    "ThrottleProfile",
+    "TypingPlan",
+    "TypingProfile",
+    "dwell_s",
+    "graphemes",
+    "load_profile",
+    "named_profile",
+    "plan_typing",
+    "seed_for",
+]

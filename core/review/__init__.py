@@ -1,0 +1,44 @@
+"""Drafts, from written to decided.
+
+A draft is written for an inbound message or a fan's silence (`writing`, `nudges`) with
+the drafter the AI budgets allow (`budgets`), waits in the approval queue in priority
+order (`queue_order`, `listing`), and is claimed, approved into a send or rejected by an
+operator (`decisions`), whose edits are measured (`feedback`). `jobs` are what the `ai`
+queue runs.
+"""
+
+from core.review.budgets import BudgetStatus, CapReached, Scope
+from core.review.decisions import (
+    BulkOutcome,
+    approve_draft,
+    approve_many,
+    claim_draft,
+    reject_draft,
+    release_draft,
+)
+from core.review.listing import QueuedDraft, list_drafts, queued_draft
+from core.review.nudges import QueuedPass, queue_pass, run_nudges
+from core.review.queue_order import Standing
+from core.review.writing import create_draft_for_message, redraft_draft, write_draft
+
+__all__ = [
+    "BudgetStatus",
+    "BulkOutcome",
+    "CapReached",
+    "QueuedDraft",
+    "QueuedPass",
+    "Scope",
+    "Standing",
+    "approve_draft",
+    "approve_many",
+    "claim_draft",
+    "create_draft_for_message",
+    "list_drafts",
+    "queue_pass",
+    "queued_draft",
+    "redraft_draft",
+    "reject_draft",
+    "release_draft",
+    "run_nudges",
+    "write_draft",
+]
