@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.stores import REPO
 
 
 def test_the_import_contracts_are_kept() -> None:

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from core.db import Database
 from core.models import Account, AuditEvent
-from tests.api.conftest import PASSWORD
+from tests.helpers.api import PASSWORD
 
 SECRET_FIELDS = {"password", "session_state", "storage_state"}
 

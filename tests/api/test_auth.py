@@ -12,8 +12,7 @@ from core.auth import revoke_key
 from core.db import Database
 from core.models import ApiKey
 from core.settings import Settings
-from tests.api.conftest import concrete
-from tests.fixtures.control_plane import ApiKeys, MintKey
+from tests.helpers.api import ApiKeys, MintKey, concrete
 
 PUBLIC = {"/health"}
 ANY_KEY = {"/v1/openapi.json"}

@@ -11,8 +11,8 @@ from rq import Queue, Worker
 
 from api.app import create_app
 from core.settings import Settings
-from tests.api.conftest import conv, ingest, msg
-from tests.conftest import free_port
+from tests.helpers.scraped import conv, ingest, msg
+from tests.helpers.stores import free_port
 
 
 def test_health_reports_components_queues_and_workers(

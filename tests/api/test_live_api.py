@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.api.conftest import conv, msg
-from tests.fixtures.control_plane import LiveApi
+from tests.helpers.api import LiveApi
+from tests.helpers.scraped import conv, msg
 
 
 def test_live_api_serves_and_settings_point_at_it(live_api: LiveApi) -> None:

@@ -1,298 +1,41 @@
-"""The send state machine as workers drive it: claim, progress, result, retries."""
+"""The sends routes' own rules: bodies are validated, and the outbox's calls need an operator."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
-from redis import Redis
-
-from api.app import create_app
-from core.db import Database
-from core.fleet.queues import send_job_id
-from core.fleet.rq_repairs import job_exists
-from core.models import AuditEvent
-from core.settings import Settings
-from tests.api.conftest import PASSWORD, conv, ingest, msg
-from tests.conftest import free_port
-from tests.fixtures.control_plane import ApiKeys
-
-
-@pytest.fixture
-def conversation(
-    client: TestClient, worker: dict[str, str], admin: dict[str, str], account: dict[str, Any]
-) -> dict[str, Any]:
-    ingest(client, worker, account["id"], [conv("c-1", [msg("m1", "inbound", 0)])])
-    return client.get("/v1/conversations", headers=admin).json()["items"][0]
-
-
-@pytest.fixture
-def send(
-    client: TestClient, operator: dict[str, str], conversation: dict[str, Any]
-) -> dict[str, Any]:
-    response = client.post(
-        "/v1/sends",
-        headers=operator,
-        json={
-            "conversation_id": conversation["id"],
-            "text": "New set tonight",
-            "ppv_price_cents": 999,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def claim(client: TestClient, worker: dict[str, str], send_id: int, worker_id: str) -> Any:
-    return client.post(
-        f"/v1/worker/sends/{send_id}/claim", headers=worker, json={"worker_id": worker_id}
-    )
-
-
-def progress(
-    client: TestClient, worker: dict[str, str], send_id: int, worker_id: str, status: str
-) -> Any:
-    return client.post(
-        f"/v1/worker/sends/{send_id}/progress",
-        headers=worker,
-        json={"worker_id": worker_id, "status": status},
-    )
-
-
-def result(client: TestClient, worker: dict[str, str], send_id: int, **body: Any) -> Any:
-    return client.post(f"/v1/worker/sends/{send_id}/result", headers=worker, json=body)
-
-
-def test_direct_send_is_queued_with_a_job(
-    send: dict[str, Any], redis: Redis, account: dict[str, Any]
-) -> None:
-    assert send["status"] == "queued"
-    assert send["priority"] == "direct"
-    assert send["ppv_price_cents"] == 999
-    assert send["created_by"] == "operator"
-    assert send["account_id"] == account["id"]
-    assert job_exists(redis, send_job_id(send["id"], 1))
-
-
-def test_claim_progress_deliver(
-    client: TestClient,
-    worker: dict[str, str],
-    admin: dict[str, str],
-    db: Database,
-    send: dict[str, Any],
-    conversation: dict[str, Any],
-    account: dict[str, Any],
-) -> None:
-    send_id = send["id"]
-    response = claim(client, worker, send_id, "w1")
-    assert response.status_code == 200, response.text
-    ticket = response.json()
-    assert ticket["verify"] is False
-    assert ticket["attempt"] == 1
-    assert ticket["text"] == "New set tonight"
-    assert ticket["ppv_price_cents"] == 999
-    assert ticket["platform_conversation_id"] == "c-1"
-    assert ticket["account"] == {
-        "account_id": account["id"],
-        "profile": "sandbox",
-        "base_url": "http://127.0.0.1:8710",
-        "username": "mia",
-        "password": PASSWORD,
-        "storage_state": None,
-        "pacing": {
-            "min_send_gap_s": None,
-            "sends_per_hour": None,
-            "actions_per_minute": None,
-            "daily_send_cap": None,
-        },
-    }
-    assert client.get(f"/v1/sends/{send_id}", headers=admin).json()["status"] == "claimed"
-
-    assert progress(client, worker, send_id, "w1", "typing").json()["status"] == "typing"
-    # A retried progress report is harmless; another worker's is refused.
-    assert progress(client, worker, send_id, "w1", "typing").status_code == 200
-    other = progress(client, worker, send_id, "w2", "submitted")
-    assert other.status_code == 409
-    assert other.json()["detail"] == f"send {send_id} is held by worker 'w1', not 'w2'"
-    submitted = progress(client, worker, send_id, "w1", "submitted").json()
-    assert submitted["status"] == "submitted"
-    assert submitted["typing_at"] <= submitted["submitted_at"]
-    backwards = progress(client, worker, send_id, "w1", "typing")
-    assert backwards.status_code == 409
-    assert "cannot go back to typing" in backwards.json()["detail"]
-    not_progress = progress(client, worker, send_id, "w1", "delivered")
-    assert not_progress.status_code == 409
-    assert "typing or submitted" in not_progress.json()["detail"]
-
-    no_id = result(client, worker, send_id, worker_id="w1", status="delivered")
-    assert no_id.status_code == 409
-    assert no_id.json()["detail"] == "a delivered send needs its platform_message_id"
-    done = result(
-        client,
-        worker,
-        send_id,
-        worker_id="w1",
-        status="delivered",
-        platform_message_id="pm-77",
-        artifacts={"screenshot": "var/artifacts/s.png"},
-    )
-    assert done.status_code == 200, done.text
-    body = done.json()
-    assert body["status"] == "delivered"
-    assert body["platform_message_id"] == "pm-77"
-    assert body["delivered_at"] is not None
-    assert body["artifacts"] == {"screenshot": "var/artifacts/s.png"}
-    # The same report again (a retried request) changes nothing.
-    repeat = result(
-        client, worker, send_id, worker_id="w1", status="delivered", platform_message_id="pm-77"
-    )
-    assert repeat.status_code == 200
-    assert claim(client, worker, send_id, "w3").status_code == 409
-    assert result(client, worker, send_id, worker_id="w1", status="failed").status_code == 409
-
-    messages = client.get(f"/v1/conversations/{conversation['id']}/messages", headers=admin).json()[
-        "items"
-    ]
-    newest = messages[0]
-    assert (newest["platform_message_id"], newest["direction"], newest["text"]) == (
-        "pm-77",
-        "outbound",
-        "New set tonight",
-    )
-    assert (newest["ppv_price_cents"], newest["ppv_paid"]) == (999, False)
-    # The next scrape sees our message and holds it already.
-    scraped = msg("pm-77", "outbound", 30, "New set tonight", ppv_price_cents=999, ppv_paid=False)
-    again = ingest(client, worker, account["id"], [conv("c-1", [scraped])])
-    assert again == {"inserted": 0, "duplicates": 1, "drafts_queued": 0}
-
-    with db.session() as session:
-        actions = [
-            (e.action, e.actor)
-            for e in session.query(AuditEvent).filter_by(subject_type="send", subject_id=send_id)
-        ]
-    assert actions == [
-        ("send.created", "operator"),
-        ("send.claimed", "w1"),
-        ("send.typing", "w1"),
-        ("send.submitted", "w1"),
-        ("send.delivered", "w1"),
-    ]
-
-
-def test_reclaim_after_a_dead_attempt_asks_to_verify(
-    client: TestClient, worker: dict[str, str], send: dict[str, Any]
-) -> None:
-    send_id = send["id"]
-    claim(client, worker, send_id, "w1")
-    progress(client, worker, send_id, "w1", "typing")
-    progress(client, worker, send_id, "w1", "submitted")
-    # w1 died after pressing send; RQ hands the job to w2.
-    ticket = claim(client, worker, send_id, "w2").json()
-    assert ticket["verify"] is True
-    stale = result(
-        client, worker, send_id, worker_id="w1", status="delivered", platform_message_id="x"
-    )
-    assert stale.status_code == 409
-    delivered = result(
-        client, worker, send_id, worker_id="w2", status="delivered", platform_message_id="pm-1"
-    )
-    assert delivered.json()["status"] == "delivered"
-
-
-def test_retryable_failures_requeue_until_the_last_attempt(
-    client: TestClient,
-    worker: dict[str, str],
-    admin: dict[str, str],
-    redis: Redis,
-    send: dict[str, Any],
-) -> None:
-    send_id = send["id"]
-    assert claim(client, worker, send_id, "w1").json()["verify"] is False
-    failed = result(
-        client, worker, send_id, worker_id="w1", status="failed", error="timeout", retryable=True
-    ).json()
-    assert (failed["status"], failed["attempt"], failed["last_error"]) == ("queued", 2, "timeout")
-    assert failed["worker_id"] is None
-    assert job_exists(redis, send_job_id(send_id, 2))
-
-    # Attempt 1 failed before typing: attempt 2 may type straight away.
-    ticket = claim(client, worker, send_id, "w2").json()
-    assert (ticket["attempt"], ticket["verify"]) == (2, False)
-    progress(client, worker, send_id, "w2", "typing")
-    result(client, worker, send_id, worker_id="w2", status="failed", error="again", retryable=True)
-    assert job_exists(redis, send_job_id(send_id, 3))
-
-    # Attempt 2 had started typing, so attempt 3 must read the thread before it types.
-    ticket = claim(client, worker, send_id, "w3").json()
-    assert (ticket["attempt"], ticket["verify"]) == (3, True)
-    final = result(
-        client,
-        worker,
-        send_id,
-        worker_id="w3",
-        status="failed",
-        error="composer missing",
-        retryable=True,
-        artifacts={"html": "var/a.html"},
-    ).json()
-    assert (final["status"], final["attempt"], final["last_error"]) == (
-        "failed",
-        3,
-        "composer missing",
-    )
-    assert final["artifacts"] == {"html": "var/a.html"}
-    assert not job_exists(redis, send_job_id(send_id, 4))
-    assert claim(client, worker, send_id, "w4").status_code == 409
-    listed = client.get("/v1/sends?status=failed", headers=admin).json()
-    assert [s["id"] for s in listed["items"]] == [send_id]
-    assert client.get("/v1/sends?status=queued", headers=admin).json()["total"] == 0
-
-
-def test_non_retryable_failure_is_final(
-    client: TestClient, worker: dict[str, str], send: dict[str, Any]
-) -> None:
-    claim(client, worker, send["id"], "w1")
-    final = result(
-        client, worker, send["id"], worker_id="w1", status="failed", error="account banned"
-    ).json()
-    assert (final["status"], final["attempt"]) == ("failed", 1)
-
-
-def test_result_needs_a_claim(
-    client: TestClient, worker: dict[str, str], send: dict[str, Any]
-) -> None:
-    early = result(
-        client, worker, send["id"], worker_id="w1", status="delivered", platform_message_id="p"
-    )
-    assert early.status_code == 409
-    assert early.json()["detail"] == f"send {send['id']} is queued, not in flight"
-    wrong = result(client, worker, send["id"], worker_id="w1", status="typing")
-    assert wrong.status_code == 409
-    assert "delivered or failed" in wrong.json()["detail"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_rows_are_kept_when_redis_is_down(settings: Settings, api_keys: ApiKeys) -> None:
-    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    with TestClient(create_app(down)) as client:
-        worker, operator = api_keys.headers("worker"), api_keys.headers("operator")
-        account = client.post(
-            "/v1/accounts",
-            headers=api_keys.headers("admin"),
-            json={"name": "A", "username": "a", "password": "p"},
-        ).json()
-        batch = [conv("c", [msg("m", "inbound", 0)])]
-        assert ingest(client, worker, account["id"], batch) == {
-            "inserted": 1,
-            "duplicates": 0,
-            "drafts_queued": 0,
-        }
-        conversation = client.get("/v1/conversations", headers=operator).json()["items"][0]
-        body = {"conversation_id": conversation["id"], "text": "hi"}
-        created = client.post("/v1/sends", headers=operator, json=body)
-        assert created.status_code == 201
-        assert (
-            client.get(f"/v1/sends/{created.json()['id']}", headers=operator).json()["status"]
-            == "queued"
-        )
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, "body.ids: Field required"),
+        ({"ids": []}, "body.ids: List should have at least 1 item"),
+        ({"ids": [3, 1, 3]}, "body.ids: Value error, ids must not repeat; repeated: [3]"),
+        ({"ids": [0]}, "body.ids.0: Input should be greater than or equal to 1"),
+        ({"ids": ["x"]}, "body.ids.0: Input should be a valid integer"),
+        ({"ids": [1], "all": True}, "body.all: Extra inputs are not permitted"),
+        ({"ids": list(range(1, 202))}, "body.ids: List should have at most 200 items"),
+    ],
+)
+def test_requeue_rejects_bad_bodies(
+    client: TestClient, operator: dict[str, str], body: dict, expected: str
+) -> None:
+    response = client.post("/v1/sends/requeue", headers=operator, json=body)
+    assert response.status_code == 422
+    assert expected in response.json()["detail"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_requeue_and_cancel_need_an_operator(
+    client: TestClient, worker: dict[str, str], operator: dict[str, str]
+) -> None:
+    for path, body in (("/v1/sends/requeue", {"ids": [1]}), ("/v1/sends/1/cancel", None)):
+        assert client.post(path, json=body).status_code == 401
+        forbidden = client.post(path, headers=worker, json=body)
+        assert forbidden.status_code == 403
+        assert "the worker role may not use this route" in forbidden.json()["detail"]
+    bad_id = client.post("/v1/sends/0/cancel", headers=operator)
+    assert bad_id.status_code == 422
+    assert "path.send_id: Input should be greater than or equal to 1" in bad_id.json()["detail"]

@@ -9,7 +9,8 @@ from redis import Redis
 
 from core.fleet.queues import sweep_job_id
 from core.fleet.rq_repairs import job_exists
-from tests.api.conftest import PASSWORD, conv, ingest, msg
+from tests.helpers.api import PASSWORD
+from tests.helpers.scraped import conv, ingest, msg
 
 
 def test_sweep_lifecycle(

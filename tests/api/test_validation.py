@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import concrete, conv, ingest, msg
+from tests.helpers.api import concrete
+from tests.helpers.scraped import conv, ingest, msg
 
 LONG = "x" * 5001
 

@@ -4,32 +4,14 @@ the whole loop end to end in child processes."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def fleet(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def said(stream: str) -> str:
-    """What the CLI printed, without the box drawing and line wrapping of its error panel."""
-    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", stream).split())
+from tests.helpers.cli import fleet, said
+from tests.helpers.stores import REPO
 
 
 def test_keys_create_prints_a_key_once_and_refuses_an_unknown_role(tmp_path: Path) -> None:

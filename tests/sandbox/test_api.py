@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.fixtures.sandbox import Sandbox, SandboxAccount
+from tests.helpers.sandbox import Sandbox, SandboxAccount
 
 TYPED = [{"t_ms": float(i), "graphemes": 1, "input_type": "insertText"} for i in range(5)]
 

@@ -23,7 +23,7 @@ from core.platform.typing_plan import graphemes, plan_typing, seed_for
 from sandbox.cadence import CadenceEvent, assess
 from sandbox.config import SandboxConfig
 from sandbox.guards import Guards
-from tests.fixtures.sandbox import Sandbox, SandboxFan
+from tests.helpers.sandbox import Sandbox, SandboxFan
 from workers.typist import play_plan
 
 PROFILE = load_profile(Path("browser_profiles/sandbox.toml"))

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fixtures.sandbox import Sandbox, SandboxFan
+from tests.helpers.sandbox import Sandbox, SandboxFan
 
 pytestmark = pytest.mark.browser
 

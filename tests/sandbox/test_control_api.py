@@ -10,8 +10,8 @@ import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.server import BackgroundServer
-from tests.conftest import free_port
-from tests.fixtures.sandbox import Sandbox
+from tests.helpers.sandbox import Sandbox
+from tests.helpers.stores import free_port
 
 
 @pytest.fixture

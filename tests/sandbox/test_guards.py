@@ -20,8 +20,8 @@ from sandbox.conversations import create_fan
 from sandbox.db import Database
 from sandbox.sending import SLOW_DOWN
 from sandbox.server import BackgroundServer
-from tests.conftest import free_port
-from tests.fixtures.sandbox import Sandbox
+from tests.helpers.sandbox import Sandbox
+from tests.helpers.stores import free_port
 
 TYPED = [{"t_ms": float(i), "graphemes": 1, "input_type": "insertText"} for i in range(5)]
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures.sandbox import Sandbox
+from tests.helpers.sandbox import Sandbox
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fixtures.sandbox import Sandbox
+from tests.helpers.sandbox import Sandbox
 
 pytestmark = pytest.mark.browser
 

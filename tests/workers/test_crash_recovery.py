@@ -14,8 +14,7 @@ from playwright.sync_api import Page
 from core.clock import utcnow
 from core.db import Database
 from core.recovery.reconcile import reconcile
-from tests.workers.conftest import Fleet
-from tests.workers.test_signals import LONG_TEXT, _queued_send, _start_worker, _wait_for_status
+from tests.helpers.fleet import LONG_TEXT, Fleet, queued_send, start_worker, wait_for_status
 from workers.browser import BrowserEvent, events_in_log
 from workers.resources import descendants
 
@@ -41,9 +40,9 @@ def _recover_and_run(fleet: Fleet, send_id: int, timeout_s: float = 60) -> None:
 
 
 def test_killed_while_typing_the_send_is_retyped_once(fleet: Fleet) -> None:
-    account, send_id = _queued_send(fleet, "killed")
-    worker = _start_worker(fleet, time_scale=0.2)
-    _wait_for_status(fleet, send_id, "typing")
+    account, send_id = queued_send(fleet, "killed")
+    worker = start_worker(fleet, time_scale=0.2)
+    wait_for_status(fleet, send_id, "typing")
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
     assert fleet.sandbox.delivered(account) == []
@@ -56,7 +55,7 @@ def test_killed_while_typing_the_send_is_retyped_once(fleet: Fleet) -> None:
 
 
 def test_a_dead_workers_delivered_send_is_verified_not_retyped(fleet: Fleet, page: Page) -> None:
-    account, send_id = _queued_send(fleet, "ghost")
+    account, send_id = queued_send(fleet, "ghost")
     worker = {"Authorization": f"Bearer {fleet.api.worker_key}"}
     claimed = fleet.operator.post(
         f"/v1/worker/sends/{send_id}/claim", headers=worker, json={"worker_id": "ghost"}
@@ -86,11 +85,11 @@ def test_a_dead_workers_delivered_send_is_verified_not_retyped(fleet: Fleet, pag
 
 
 def test_a_crashed_browser_is_relaunched_and_its_send_retried(fleet: Fleet) -> None:
-    account, send_id = _queued_send(fleet, "crash")
-    worker = _start_worker(fleet, time_scale=0.2)
+    account, send_id = queued_send(fleet, "crash")
+    worker = start_worker(fleet, time_scale=0.2)
     database = Database(fleet.settings.database_url)
     try:
-        _wait_for_status(fleet, send_id, "typing")
+        wait_for_status(fleet, send_id, "typing")
         for pid in descendants(worker.pid):
             # Chromium dies under the worker's feet; a helper may go with its parent first.
             with contextlib.suppress(ProcessLookupError):

@@ -4,7 +4,7 @@ browser host's own events say, and a worker over its memory watermark stops taki
 
 from __future__ import annotations
 
-from tests.workers.conftest import Fleet
+from tests.helpers.fleet import Fleet
 from workers.browser import BrowserEvent, HostEvent, events_in_log
 
 

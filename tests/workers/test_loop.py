@@ -12,7 +12,7 @@ from core.db import Database
 from core.fleet.lease import AccountLease
 from core.models import AuditEvent
 from core.recovery.reconcile import reconcile
-from tests.workers.conftest import Fleet
+from tests.helpers.fleet import Fleet
 
 TYPED = "Thank you so much! 😊\nSee you tonight 👨‍👩‍👧‍👦 ❤️"
 

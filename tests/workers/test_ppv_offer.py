@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.drafting.persona import PriceList
-from tests.workers.conftest import Fleet
+from tests.helpers.fleet import Fleet
 
 ASK = "what do you have for me tonight? 😏"
 

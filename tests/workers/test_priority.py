@@ -8,8 +8,7 @@ import signal
 import time
 from datetime import UTC, datetime
 
-from tests.workers.conftest import Fleet
-from tests.workers.test_signals import _start_worker
+from tests.helpers.fleet import Fleet, start_worker
 
 BULK = 50
 
@@ -56,7 +55,7 @@ def test_a_reply_overtakes_a_running_bulk_load(fleet: Fleet) -> None:
     )
     assert len(bulk["sends"]) == BULK
 
-    process = _start_worker(fleet, time_scale=0.01)
+    process = start_worker(fleet, time_scale=0.01)
     try:
         deadline = time.monotonic() + 60
         while len(fleet.sandbox.delivered(account)) < 3:

@@ -12,10 +12,10 @@ from redis import Redis
 
 from sandbox.config import SandboxConfig
 from sandbox.server import BackgroundServer
-from tests.conftest import free_port
-from tests.fixtures.control_plane import LiveApi
-from tests.fixtures.sandbox import Sandbox
-from tests.workers.conftest import Fleet
+from tests.helpers.api import LiveApi
+from tests.helpers.fleet import Fleet
+from tests.helpers.sandbox import Sandbox
+from tests.helpers.stores import free_port
 
 # Long enough for one page load and login, short enough that a sweep of 23 threads outlives
 # several sessions.

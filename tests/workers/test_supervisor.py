@@ -9,7 +9,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from tests.workers.conftest import REPO, Fleet
+from tests.helpers.fleet import Fleet
+from tests.helpers.stores import REPO
 
 
 def _pids(fleet: Fleet) -> set[int]:

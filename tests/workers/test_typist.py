@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 
 from core.platform.profiles import load_profile
 from core.platform.typing_plan import graphemes, plan_typing
-from tests.fixtures.sandbox import Sandbox
+from tests.helpers.sandbox import Sandbox
 from workers.typist import play_plan
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,123 @@
+"""Account leases against the real Redis: exclusive, expiring, renewable, kept alive."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from core.fleet.lease import AccountLease, LeaseKeeper, held_accounts, holder, lease_key
+from tests.helpers.stores import TEST_KEY_PREFIX, free_port
+
+
+def _lease(redis: Redis, owner: str, ttl_s: float = 5.0, account_id: int = 1) -> AccountLease:
+    return AccountLease(redis, TEST_KEY_PREFIX, account_id, owner, ttl_s)
+
+
+def test_second_owner_cannot_acquire(redis: Redis) -> None:
+    first, second = _lease(redis, "worker-a"), _lease(redis, "worker-b")
+    assert first.acquire()
+    assert not second.acquire()
+    assert not first.acquire()  # not re-entrant: a second driver in the same owner is refused
+    assert holder(redis, TEST_KEY_PREFIX, 1) == "worker-a"
+    assert _lease(redis, "worker-b", account_id=2).acquire()  # other accounts are independent
+
+
+def test_expiry_frees_the_account(redis: Redis) -> None:
+    assert _lease(redis, "worker-a", ttl_s=0.05).acquire()
+    time.sleep(0.08)
+    assert holder(redis, TEST_KEY_PREFIX, 1) is None
+    assert _lease(redis, "worker-b").acquire()
+
+
+def test_renew_keeps_it_past_the_original_ttl(redis: Redis) -> None:
+    lease = _lease(redis, "worker-a", ttl_s=0.1)
+    assert lease.acquire()
+    for _ in range(4):
+        time.sleep(0.05)
+        assert lease.renew()
+    assert holder(redis, TEST_KEY_PREFIX, 1) == "worker-a"  # 0.2 s in, TTL 0.1 s
+
+
+def test_renew_fails_once_lost(redis: Redis) -> None:
+    lease = _lease(redis, "worker-a", ttl_s=0.05)
+    assert lease.acquire()
+    time.sleep(0.08)
+    assert _lease(redis, "worker-b").acquire()
+    assert not lease.renew()
+    assert redis.pttl(lease.key) > 1000  # worker-b's 5 s TTL was not touched
+
+
+def test_release_by_non_owner_does_nothing(redis: Redis) -> None:
+    mine, theirs = _lease(redis, "worker-a"), _lease(redis, "worker-b")
+    assert mine.acquire()
+    assert not theirs.release()
+    assert holder(redis, TEST_KEY_PREFIX, 1) == "worker-a"
+    assert mine.release()
+    assert holder(redis, TEST_KEY_PREFIX, 1) is None
+    assert not mine.release()
+
+
+def test_held_accounts_lists_every_lease(redis: Redis) -> None:
+    assert held_accounts(redis, TEST_KEY_PREFIX) == {}
+    for account_id in (3, 14, 159):
+        assert _lease(redis, f"worker-{account_id}", account_id=account_id).acquire()
+    redis.set(f"{TEST_KEY_PREFIX}lease:account:not-an-id", "x")  # foreign key, ignored
+    redis.set("other:lease:account:9", "x")  # another prefix, ignored
+    assert held_accounts(redis, TEST_KEY_PREFIX) == {
+        3: "worker-3",
+        14: "worker-14",
+        159: "worker-159",
+    }
+
+
+def test_works_with_a_decoding_client(redis_url: str) -> None:
+    conn = Redis.from_url(redis_url, decode_responses=True)
+    lease = AccountLease(conn, TEST_KEY_PREFIX, 5, "worker-a", 5.0)
+    assert lease.acquire() and lease.renew()
+    assert holder(conn, TEST_KEY_PREFIX, 5) == "worker-a"
+    assert held_accounts(conn, TEST_KEY_PREFIX) == {5: "worker-a"}
+    assert lease.release()
+    conn.close()
+
+
+def test_keeper_keeps_a_short_lease_alive_and_releases_it(redis: Redis) -> None:
+    lease = _lease(redis, "worker-a", ttl_s=0.1)
+    assert lease.acquire()
+    with LeaseKeeper(lease, interval_s=0.03) as keeper:
+        time.sleep(0.35)
+        assert not keeper.lost.is_set()
+        assert holder(redis, TEST_KEY_PREFIX, 1) == "worker-a"
+    assert holder(redis, TEST_KEY_PREFIX, 1) is None
+
+
+@pytest.mark.parametrize("steal", ["delete", "take over"])
+def test_keeper_sets_lost_when_the_lease_goes(redis: Redis, steal: str) -> None:
+    lease = _lease(redis, "worker-a", ttl_s=0.3)
+    assert lease.acquire()
+    with LeaseKeeper(lease, interval_s=0.02) as keeper:
+        redis.delete(lease_key(TEST_KEY_PREFIX, 1))
+        if steal == "take over":
+            assert _lease(redis, "worker-b").acquire()
+        assert keeper.lost.wait(1.0)
+    # Stopping a keeper whose lease was lost must not release the new holder's lease.
+    expected = "worker-b" if steal == "take over" else None
+    assert holder(redis, TEST_KEY_PREFIX, 1) == expected
+
+
+def test_keeper_gives_up_before_ttl_when_redis_is_unreachable() -> None:
+    # No client retries: redis-py's default backoff alone would outlast this TTL.
+    unreachable = Redis(host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), 0))
+    lease = AccountLease(unreachable, TEST_KEY_PREFIX, 1, "worker-a", ttl_s=0.3)
+    started = time.monotonic()
+    with LeaseKeeper(lease, interval_s=0.1) as keeper:
+        assert keeper.lost.wait(1.0)
+        assert time.monotonic() - started < 0.3
+
+
+def test_keeper_rejects_interval_not_shorter_than_ttl(redis: Redis) -> None:
+    with pytest.raises(ValueError, match="interval_s"):
+        LeaseKeeper(_lease(redis, "worker-a", ttl_s=0.1), interval_s=0.1)

@@ -1,0 +1,115 @@
+"""Bulk sends are released one at a time per account, and always after a waiting reply."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from redis import Redis
+
+from core.db import Database
+from core.fleet import queues, rq_repairs
+from tests.helpers.api import claim, make_account, make_conversation, make_send, progress, result
+from tests.helpers.rows import Reconcile, send_row
+
+
+def _bulk(client: TestClient, operator: dict, conversation_ids: list[int]) -> list[dict]:
+    response = client.post(
+        "/v1/sends/bulk",
+        headers=operator,
+        json={"conversation_ids": conversation_ids, "text": "New set tonight 🔥"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["skipped"] == []
+    return body["sends"]
+
+
+def _deliver(client: TestClient, worker: dict, send_id: int, worker_id: str = "w1") -> None:
+    assert claim(client, worker, send_id, worker_id).status_code == 200
+    progress(client, worker, send_id, worker_id, "typing")
+    progress(client, worker, send_id, worker_id, "submitted")
+    done = result(
+        client,
+        worker,
+        send_id,
+        worker_id=worker_id,
+        status="delivered",
+        platform_message_id=f"pm-{send_id}",
+    )
+    assert done.status_code == 200, done.text
+
+
+def _jobs(redis: Redis, sends: list[dict]) -> list[bool]:
+    return [rq_repairs.job_exists(redis, queues.send_job_id(s["id"], s["attempt"])) for s in sends]
+
+
+def test_bulk_sends_go_out_one_at_a_time_per_account(
+    client: TestClient, admin: dict, operator: dict, worker: dict, redis: Redis, db: Database
+) -> None:
+    account = make_account(client, admin)
+    conversations = [
+        make_conversation(client, worker, admin, account["id"], f"c-{n}")["id"] for n in range(4)
+    ]
+    sends = _bulk(client, operator, conversations)
+    assert [s["priority"] for s in sends] == ["bulk"] * 4
+    assert _jobs(redis, sends) == [True, False, False, False]
+
+    _deliver(client, worker, sends[0]["id"])
+    assert _jobs(redis, sends) == [True, True, False, False]
+
+
+def test_a_waiting_reply_goes_before_the_next_bulk_send(
+    client: TestClient,
+    admin: dict,
+    operator: dict,
+    worker: dict,
+    redis: Redis,
+    db: Database,
+    run_pass: Reconcile,
+) -> None:
+    account = make_account(client, admin)
+    conversations = [
+        make_conversation(client, worker, admin, account["id"], f"c-{n}")["id"] for n in range(3)
+    ]
+    sends = _bulk(client, operator, conversations)
+    direct = make_send(client, operator, conversations[0], "answering you first")
+
+    # The released bulk send steps aside when a worker claims it: the direct send waits.
+    stepped = claim(client, worker, sends[0]["id"], "w1")
+    assert stepped.status_code == 409
+    assert "steps aside" in stepped.json()["detail"]
+    row = send_row(db, sends[0]["id"])
+    assert (row.status.value, row.released_at, row.attempt, row.max_attempts) == (
+        "queued",
+        None,
+        2,
+        4,
+    )
+    assert run_pass().bulk_released == [], "released while a direct send waits"
+
+    _deliver(client, worker, direct["id"])
+    released = send_row(db, sends[0]["id"])
+    assert released.released_at is not None
+    assert rq_repairs.job_exists(redis, queues.send_job_id(released.id, released.attempt))
+
+
+def test_after_a_flush_only_the_released_bulk_send_is_restored(
+    client: TestClient,
+    admin: dict,
+    operator: dict,
+    worker: dict,
+    redis: Redis,
+    run_pass: Reconcile,
+) -> None:
+    account = make_account(client, admin)
+    conversations = [
+        make_conversation(client, worker, admin, account["id"], f"c-{n}")["id"] for n in range(3)
+    ]
+    sends = _bulk(client, operator, conversations)
+    redis.flushdb()
+    report = run_pass()
+    assert report.sends_enqueued == [sends[0]["id"]]
+    assert _jobs(redis, sends) == [True, False, False]
+    missing = client.post(
+        "/v1/sends/bulk", headers=operator, json={"conversation_ids": [999], "text": "x"}
+    )
+    assert missing.status_code == 404
