@@ -1,9 +1,107 @@
-"""The sends routes' own rules: bodies are validated, and the outbox's calls need an operator."""
+"""The sends routes: a direct or bulk send the gate refuses answers with the rules that
+fired, an admin may override, bodies are validated, and the outbox's calls need an
+operator."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.helpers.scraped import conv, ingest, msg
+
+SNAP = "add me on snap: lola_x99 or paypal.me/lola"
+SNAP_RULES = ["filter:platform_handle", "filter:link", "filter:off_platform_payment"]
+
+
+@pytest.fixture
+def conversation_ids(
+    client: TestClient, worker: dict[str, str], admin: dict[str, str], account: dict[str, Any]
+) -> list[int]:
+    """Two conversations of the account, oldest first."""
+    chats = [conv(f"c-{n}", [msg(f"m-{n}", "inbound", n)], fan=f"fan-{n}") for n in (1, 2)]
+    ingest(client, worker, account["id"], chats)
+    listed = client.get("/v1/conversations", headers=admin).json()["items"]
+    return sorted(c["id"] for c in listed)
+
+
+def test_a_direct_send_the_filter_holds_is_409_naming_the_rules(
+    client: TestClient, operator: dict[str, str], conversation_ids: list[int]
+) -> None:
+    body = {"conversation_id": conversation_ids[0], "text": SNAP}
+    response = client.post("/v1/sends", headers=operator, json=body)
+    assert response.status_code == 409
+    assert response.json()["reasons"] == SNAP_RULES
+    assert all(rule in response.json()["detail"] for rule in SNAP_RULES)
+    assert client.get("/v1/sends", headers=operator).json()["total"] == 0
+
+
+def test_a_clean_direct_send_is_accepted(
+    client: TestClient, operator: dict[str, str], conversation_ids: list[int]
+) -> None:
+    body = {"conversation_id": conversation_ids[0], "text": "a new set tonight 💕"}
+    response = client.post("/v1/sends", headers=operator, json=body)
+    assert response.status_code == 201, response.text
+    assert (response.json()["status"], response.json()["priority"]) == ("queued", "direct")
+
+
+def test_a_bulk_send_skips_each_conversation_the_gate_refuses_with_the_reasons(
+    client: TestClient, operator: dict[str, str], conversation_ids: list[int]
+) -> None:
+    body = {"conversation_ids": conversation_ids, "text": SNAP}
+    response = client.post("/v1/sends/bulk", headers=operator, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["sends"] == []
+    assert response.json()["skipped"] == [
+        {"conversation_id": cid, "reasons": SNAP_RULES, "reason": ", ".join(SNAP_RULES)}
+        for cid in conversation_ids
+    ]
+
+
+def test_an_admin_may_override_the_gate_with_a_reason(
+    client: TestClient, admin: dict[str, str], conversation_ids: list[int]
+) -> None:
+    body = {
+        "conversation_id": conversation_ids[0],
+        "text": SNAP,
+        "override": True,
+        "override_reason": "the fan's own verified handle",
+    }
+    response = client.post("/v1/sends", headers=admin, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["text"] == SNAP
+
+
+def test_an_operator_asking_to_override_is_forbidden(
+    client: TestClient, operator: dict[str, str], conversation_ids: list[int]
+) -> None:
+    body = {
+        "conversation_id": conversation_ids[0],
+        "text": "hello",
+        "override": True,
+        "override_reason": "trust me",
+    }
+    response = client.post("/v1/sends", headers=operator, json=body)
+    assert response.status_code == 403
+    assert "only an admin may override" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"override": True}, "override needs an override_reason"),
+        ({"override_reason": "why"}, "override_reason is only accepted with override: true"),
+    ],
+)
+def test_an_override_needs_both_fields(
+    client: TestClient, admin: dict[str, str], body: dict, expected: str
+) -> None:
+    response = client.post(
+        "/v1/sends", headers=admin, json={"conversation_id": 1, "text": "hi", **body}
+    )
+    assert response.status_code == 422
+    assert expected in response.json()["detail"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -11,8 +11,8 @@ from typing import Any
 
 from core.clock import utcnow
 from core.db import Database
-from core.enums import Direction
-from core.models import Account, Conversation, Fan, Message
+from core.enums import Direction, DraftKind, DraftStatus
+from core.models import Account, Conversation, Draft, Fan, Message
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # A day in the minutes `Line` counts in.
@@ -135,3 +135,36 @@ def add_message(db: Database, conversation_id: int, ago: timedelta, **row: Any) 
         session.add(message)
         session.commit()
         return message.id
+
+
+def seed_draft(
+    db: Database,
+    seeded: Seeded,
+    text: str,
+    *,
+    kind: str = DraftKind.reply,
+    ppv_price_cents: int | None = None,
+    confidence: int = 90,
+    message_id: int | None = None,
+) -> int:
+    """A pending draft of `kind` saying `text` for `message_id` (default: the conversation's
+    last message; for a nudge, the fan's last message, whose silence it breaks), as a
+    drafter would store it; its id. No filter or guard ran: what it says is the gate's to
+    judge."""
+    with db.session() as session:
+        draft = Draft(
+            conversation_id=seeded.conversation_id,
+            message_id=seeded.last if message_id is None else message_id,
+            kind=kind,
+            text=text,
+            provider="test",
+            status=DraftStatus.pending,
+            confidence=confidence,
+            ppv_price_cents=ppv_price_cents,
+            variants=[
+                {"text": text, "confidence": confidence, "reason": "seeded", "filter_hits": []}
+            ],
+        )
+        session.add(draft)
+        session.commit()
+        return draft.id

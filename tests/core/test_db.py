@@ -1,0 +1,112 @@
+"""Typed JSON columns: rows hand back models, a dict set on a row is validated at once, and a
+stored value that no longer validates never breaks a read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from loguru import logger
+from pydantic import ValidationError
+from sqlalchemy import text
+
+from core.db import Database
+from core.guardrails.content_filter import FilterHit
+from core.guardrails.policy import ApprovalPolicy
+from core.models import Account, Draft
+from core.platform.profiles import PacingOverrides
+from tests.helpers.seeding import Line, seed, seed_draft
+
+
+@pytest.fixture
+def warnings() -> Iterator[list[str]]:
+    """Every warning logged during the test: its message and its fields."""
+    lines: list[str] = []
+    sink = logger.add(
+        lambda message: lines.append(f"{message.record['message']} {message.record['extra']}"),
+        level="WARNING",
+    )
+    yield lines
+    logger.remove(sink)
+
+
+def _account(db: Database, account_id: int) -> Account:
+    with db.session() as session:
+        return session.get_one(Account, account_id)
+
+
+def test_a_dict_set_on_a_row_reads_back_as_its_model(db: Database) -> None:
+    seeded = seed(db, [Line("inbound", "hi")], policy={"nudges": True, "disclosure": "AI-drafted"})
+    policy = _account(db, seeded.account_id).policy
+    assert isinstance(policy, ApprovalPolicy)
+    assert (policy.nudges, policy.disclosure, policy.confidence_threshold) == (
+        True,
+        "AI-drafted",
+        80,
+    )
+
+
+def test_lists_of_models_read_back_typed(db: Database) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
+    draft_id = seed_draft(db, seeded, "call me 555-123-4567")
+    hit = FilterHit(rule="phone_number", category="contact", start=8, end=20)
+    with db.session() as session:
+        session.get_one(Draft, draft_id).filter_hits = [hit.model_dump()]
+        session.commit()
+    with db.session() as session:
+        draft = session.get_one(Draft, draft_id)
+        assert draft.filter_hits == [hit]
+        assert draft.block_reasons == ["filter:phone_number"]
+
+
+def test_an_invalid_value_set_on_a_row_is_refused(db: Database) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
+    with db.session() as session:
+        account = session.get_one(Account, seeded.account_id)
+        with pytest.raises(ValidationError, match="confidence_threshold"):
+            account.policy = {"confidence_threshold": 400}  # type: ignore[assignment]
+
+
+def test_a_stored_value_that_no_longer_validates_reads_as_the_default(
+    db: Database, warnings: list[str]
+) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
+    with db.session() as session:
+        # Written behind the ORM's back, as an older release or a hand edit might.
+        session.execute(
+            text("UPDATE accounts SET policy = :raw WHERE id = :id"),
+            {"raw": '{"confidence_threshold": "secret-ish", "retired_field": 1}', "id": 1},
+        )
+        session.commit()
+    assert _account(db, seeded.account_id).policy == ApprovalPolicy()
+    [warning] = warnings
+    assert "confidence_threshold" in warning and "retired_field" in warning
+    assert "secret-ish" not in warning
+
+
+def test_null_reads_as_the_default(db: Database) -> None:
+    # Rows stored before a column existed hold NULL.
+    seeded = seed(db, [Line("inbound", "hi")])
+    draft_id = seed_draft(db, seeded, "hello")
+    with db.session() as session:
+        session.execute(text("UPDATE accounts SET policy = NULL"))
+        session.execute(text("UPDATE drafts SET variants = NULL, guard_signals = NULL"))
+        session.commit()
+    assert _account(db, seeded.account_id).policy == ApprovalPolicy()
+    with db.session() as session:
+        draft = session.get_one(Draft, draft_id)
+        assert (draft.variants, draft.guard_signals) == ([], [])
+
+
+def test_a_broken_stored_setting_never_breaks_the_api(
+    db: Database, client: TestClient, admin: dict[str, str]
+) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
+    with db.session() as session:
+        session.execute(text("UPDATE accounts SET persona = '{\"tone\": 42}', pacing = '[]'"))
+        session.commit()
+    response = client.get(f"/v1/accounts/{seeded.account_id}", headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["persona"]["tone"] == "warm"
+    assert response.json()["pacing"] == PacingOverrides().model_dump()
