@@ -24,16 +24,13 @@ from sandbox.accounts import Account
 from sandbox.auth import api_account
 from sandbox.cadence import CadenceEvent
 from sandbox.conversations import Conversation, find_conversation, inbox_page
-from sandbox.messages import Message, mark_read, thread
+from sandbox.messages import MAX_TEXT, Message, mark_read, thread
 from sandbox.sending import SLOW_DOWN, Refused, send
 from sandbox.state import state_of
 
 router = APIRouter(prefix="/api")
 
 LoggedIn = Annotated[Account, Depends(api_account)]
-
-MAX_TEXT = 5000
-
 
 class ConversationOut(BaseModel):
     """One inbox row."""

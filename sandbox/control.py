@@ -57,7 +57,7 @@ from sandbox import audit
 from sandbox.accounts import create_account, login_count, require_account
 from sandbox.conversations import Conversation, create_fan, require_fan_conversation
 from sandbox.guards import ActionCounter, Guards
-from sandbox.messages import Message, insert_message, purchase
+from sandbox.messages import MAX_TEXT, Message, insert_message, purchase
 from sandbox.passwords import hash_password
 from sandbox.sessions import end_account_sessions
 from sandbox.state import state_of
@@ -110,7 +110,7 @@ class FanOut(BaseModel):
 class InboundIn(_Input):
     """A message from a fan to the creator."""
 
-    text: str = Field(min_length=1, max_length=5000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
     sent_at: AwareDatetime | None = None
 
 
@@ -118,7 +118,7 @@ class TipIn(_Input):
     """A tip from a fan, optionally with a note."""
 
     amount_cents: int = Field(ge=1, le=1_000_000)
-    text: str = Field(default="", max_length=5000)
+    text: str = Field(default="", max_length=MAX_TEXT)
     sent_at: AwareDatetime | None = None
 
 

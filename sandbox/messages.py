@@ -11,6 +11,8 @@ from sandbox.ids import Kind, format_id, parse_id
 from sandbox.timestamps import now_iso
 
 Direction = Literal["in", "out"]
+# The longest message the platform takes, from the composer or its control API.
+MAX_TEXT = 5000
 
 _COLUMNS = "id, conversation_id, direction, text, sent_at, tip_cents, ppv_price_cents, ppv_paid"
 

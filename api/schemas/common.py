@@ -21,7 +21,8 @@ from pydantic import (
 from core.auth import Principal
 from core.db import Page
 from core.errors import MAX_ID
-from core.outbox import MAX_TEXT_CHARS, Override
+from core.outbox import Override
+from core.platform import MAX_TEXT_CHARS
 
 T = TypeVar("T")
 Row = TypeVar("Row")

@@ -33,12 +33,11 @@ from core.drafting.base import (
 )
 from core.drafting.prompt import build_prompt, estimate_tokens
 from core.enums import KindSource
+from core.platform.profiles import MAX_TEXT_CHARS
 
 PROVIDER = "openai"
 # A chat message per variant, not an essay: also bounds the cost of a runaway answer.
 MAX_COMPLETION_TOKENS_PER_VARIANT = 300
-# Longer than any chat message should be; the API refuses send texts above 5000 chars.
-MAX_DRAFT_CHARS = 5000
 TEMPERATURE = 0.8
 # Local servers (Ollama, vLLM) take no key, but the client refuses to start without one.
 NO_KEY = "no-key"
@@ -59,7 +58,7 @@ def _variant(item: Any) -> Variant | None:
     if not isinstance(item, dict):
         return None
     text, confidence, reason = item.get("text"), item.get("confidence"), item.get("reason")
-    if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_DRAFT_CHARS:
+    if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_TEXT_CHARS:
         return None
     score = _score(confidence)
     if score is None:

@@ -7,7 +7,6 @@ behind replies (`bulk`), and is held while its account needs a login (`holds`).
 
 from core.outbox.bulk import BulkCreated, BulkSkip, create_bulk_sends, release_next_bulk
 from core.outbox.gate import (
-    MAX_TEXT_CHARS,
     Override,
     SendRefused,
     SendRequest,
@@ -29,7 +28,6 @@ from core.outbox.sends import (
 )
 
 __all__ = [
-    "MAX_TEXT_CHARS",
     "BulkCreated",
     "BulkSkip",
     "Override",

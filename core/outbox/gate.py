@@ -37,10 +37,8 @@ from core.errors import Forbidden, InvalidState, Refused
 from core.guardrails.offers import Committed
 from core.guardrails.screening import Verdict, screen_message
 from core.models import Conversation, Draft, Send
+from core.platform.profiles import MAX_TEXT_CHARS
 from core.settings import Settings
-
-# The longest text a send may carry: the API's limit, and the platforms'.
-MAX_TEXT_CHARS = 5000
 
 
 class SendSource(StrEnum):

@@ -6,6 +6,7 @@ text and a typing profile into seeded keystrokes. Pure: no database, no Redis, n
 """
 
 from core.platform.profiles import (
+    MAX_TEXT_CHARS,
     BrowserProfile,
     PacingOverrides,
     PacingProfile,
@@ -18,6 +19,7 @@ from core.platform.profiles import (
 from core.platform.typing_plan import TypingPlan, dwell_s, graphemes, plan_typing, seed_for
 
 __all__ = [
+    "MAX_TEXT_CHARS",
     "BrowserProfile",
     "PacingOverrides",
     "PacingProfile",

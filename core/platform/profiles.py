@@ -14,6 +14,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+# The longest message text the fleet handles: what a drafter may write, what a send may
+# carry, and what the platforms it drives take.
+MAX_TEXT_CHARS = 5000
+
 
 class ProfileError(ValueError):
     """A profile file is missing, unreadable or invalid; the message names file and field."""
