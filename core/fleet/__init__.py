@@ -7,8 +7,8 @@ import from here freely.
 """
 
 from core.fleet.dispatch import (
+    QueuedRow,
     QueuedSend,
-    QueuedSweep,
     dispatch_draft,
     dispatch_send,
     dispatch_sweep,
@@ -31,7 +31,7 @@ __all__ = [
     "QueueName",
     "QueueStats",
     "QueuedSend",
-    "QueuedSweep",
+    "QueuedRow",
     "ThrottleEvent",
     "ThrottleTracker",
     "WorkerSeen",

@@ -4,8 +4,8 @@ Rows are committed first and enqueued second (rule 1: the database is the truth,
 transport). When Redis refuses, the row stays as it is and the failure is logged: the
 reconciler re-creates the job from the row, so the caller's request still succeeded.
 
-What is dispatched is described by what the job needs of its row (`QueuedSend`,
-`QueuedSweep`), not by the tables: the fleet package is transport and never loads the
+What is dispatched is described by what the job needs of its row (`QueuedRow`,
+`QueuedSend`), not by the tables: the fleet package is transport and never loads the
 database layer, which browser workers must not import.
 """
 
@@ -25,8 +25,9 @@ from core.fleet import queues
 from core.settings import Settings
 
 
-class QueuedSend(Protocol):
-    """What a send job is made from: a send row (`core.models.Send`) waiting for a worker."""
+class QueuedRow(Protocol):
+    """What any browser job is made from: a row at its attempt, of one account. A sweep row
+    (`core.models.Sweep`) is no more than this."""
 
     @property
     def id(self) -> int: ...
@@ -34,21 +35,16 @@ class QueuedSend(Protocol):
     def account_id(self) -> int: ...
     @property
     def attempt(self) -> int: ...
+
+
+class QueuedSend(QueuedRow, Protocol):
+    """What a send job is made from: a send row (`core.models.Send`) waiting for a worker,
+    with its place in the line and the end of its backoff."""
+
     @property
     def priority(self) -> SendPriority: ...
     @property
     def next_attempt_at(self) -> datetime | None: ...
-
-
-class QueuedSweep(Protocol):
-    """What a scrape job is made from: a sweep row (`core.models.Sweep`)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def account_id(self) -> int: ...
-    @property
-    def attempt(self) -> int: ...
 
 
 def _safely(what: str, row_id: int, enqueue: Callable[[], bool]) -> bool:
@@ -103,7 +99,7 @@ def dispatch_send(
     )
 
 
-def dispatch_sweep(redis: Redis, settings: Settings, sweep: QueuedSweep) -> bool:
+def dispatch_sweep(redis: Redis, settings: Settings, sweep: QueuedRow) -> bool:
     """Enqueue the scrape job of a queued sweep; False if it was not enqueued."""
     return _safely(
         "sweep",
