@@ -111,15 +111,14 @@ def _group_members(pgid: int) -> set[int]:
 def stop_and_count_orphans(
     cluster: Cluster, grace_s: float = ORPHAN_GRACE_S
 ) -> tuple[float | None, int]:
-    """SIGTERM the worker's process group as its supervisor does and wait for it; return
-    how long it took to exit (None if it had to be SIGKILLed after `STOP_TIMEOUT_S`) and
-    how many processes of its tree or group were still alive `grace_s` after it exited
-    (none should be)."""
+    """SIGTERM the worker as its supervisor does and wait for it; return how long it took
+    to exit (None if it had to be SIGKILLed after `STOP_TIMEOUT_S`) and how many processes
+    of its tree or group were still alive `grace_s` after it exited (none should be)."""
     [worker] = cluster.workers
     pid = worker.process.pid
     tree = set(descendants(pid))
     started = time.monotonic()
-    os.killpg(pid, signal.SIGTERM)
+    worker.process.send_signal(signal.SIGTERM)
     try:
         worker.process.wait(timeout=STOP_TIMEOUT_S)
         stop_s: float | None = time.monotonic() - started

@@ -30,7 +30,9 @@ def supervise(argv: Sequence[str], count: int, poll_s: float = 0.5) -> int:
 
     A child that lived under a minute counts towards its backoff (1 s doubling to 30 s);
     one that lived longer restarts at once. Each child gets its own process group, and on
-    exit the whole group is killed so no Chromium outlives its worker.
+    exit the whole group is killed so no Chromium outlives its worker. Stopping, only the
+    worker itself is sent SIGTERM: its Chromium is in its group, and must live until the
+    worker has finished the send in hand and closed it.
     """
     slots = [_Slot(i) for i in range(count)]
     stopping = False
@@ -65,7 +67,7 @@ def supervise(argv: Sequence[str], count: int, poll_s: float = 0.5) -> int:
         time.sleep(poll_s)
     for slot in slots:
         if slot.process is not None and slot.process.poll() is None:
-            os.killpg(slot.process.pid, signal.SIGTERM)
+            slot.process.send_signal(signal.SIGTERM)
     for slot in slots:
         if slot.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
