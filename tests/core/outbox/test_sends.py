@@ -12,9 +12,9 @@ from api.app import create_app
 from core.db import Database
 from core.fleet.queues import send_job_id
 from core.fleet.rq_repairs import job_exists
-from core.models import AuditEvent
 from core.settings import Settings
 from tests.helpers.api import PASSWORD, ApiKeys, claim, progress, result
+from tests.helpers.rows import audit_actions
 from tests.helpers.scraped import conv, ingest, msg
 from tests.helpers.stores import free_port
 
@@ -55,24 +55,34 @@ def test_direct_send_is_queued_with_a_job(
     assert job_exists(redis, send_job_id(send["id"], 1))
 
 
-def test_claim_progress_deliver(
+def _deliver(client: TestClient, worker: dict[str, str], send_id: int, **artifacts: str) -> Any:
+    """Claim, type, submit and deliver the send as worker w1; the delivery's response."""
+    assert claim(client, worker, send_id, "w1").status_code == 200
+    assert progress(client, worker, send_id, "w1", "typing").status_code == 200
+    assert progress(client, worker, send_id, "w1", "submitted").status_code == 200
+    return result(
+        client,
+        worker,
+        send_id,
+        worker_id="w1",
+        status="delivered",
+        platform_message_id="pm-77",
+        artifacts=artifacts,
+    )
+
+
+def test_a_claim_hands_the_worker_its_ticket_and_the_account(
     client: TestClient,
     worker: dict[str, str],
     admin: dict[str, str],
-    db: Database,
     send: dict[str, Any],
-    conversation: dict[str, Any],
     account: dict[str, Any],
 ) -> None:
-    send_id = send["id"]
-    response = claim(client, worker, send_id, "w1")
+    response = claim(client, worker, send["id"], "w1")
     assert response.status_code == 200, response.text
     ticket = response.json()
-    assert ticket["verify"] is False
-    assert ticket["attempt"] == 1
-    assert ticket["text"] == "New set tonight"
-    assert ticket["ppv_price_cents"] == 999
-    assert ticket["platform_conversation_id"] == "c-1"
+    assert (ticket["verify"], ticket["attempt"], ticket["text"]) == (False, 1, "New set tonight")
+    assert (ticket["ppv_price_cents"], ticket["platform_conversation_id"]) == (999, "c-1")
     assert ticket["account"] == {
         "account_id": account["id"],
         "profile": "sandbox",
@@ -87,8 +97,14 @@ def test_claim_progress_deliver(
             "daily_send_cap": None,
         },
     }
-    assert client.get(f"/v1/sends/{send_id}", headers=admin).json()["status"] == "claimed"
+    assert client.get(f"/v1/sends/{send['id']}", headers=admin).json()["status"] == "claimed"
 
+
+def test_progress_moves_forward_only_and_only_for_the_holding_worker(
+    client: TestClient, worker: dict[str, str], send: dict[str, Any]
+) -> None:
+    send_id = send["id"]
+    assert claim(client, worker, send_id, "w1").status_code == 200
     assert progress(client, worker, send_id, "w1", "typing").json()["status"] == "typing"
     # A retried progress report is harmless; another worker's is refused.
     assert progress(client, worker, send_id, "w1", "typing").status_code == 200
@@ -101,57 +117,78 @@ def test_claim_progress_deliver(
     backwards = progress(client, worker, send_id, "w1", "typing")
     assert backwards.status_code == 409
     assert "cannot go back to typing" in backwards.json()["detail"]
-    not_progress = progress(client, worker, send_id, "w1", "delivered")
+
+
+def test_progress_takes_only_typing_or_submitted(
+    client: TestClient, worker: dict[str, str], send: dict[str, Any]
+) -> None:
+    assert claim(client, worker, send["id"], "w1").status_code == 200
+    not_progress = progress(client, worker, send["id"], "w1", "delivered")
     assert not_progress.status_code == 409
     assert "typing or submitted" in not_progress.json()["detail"]
 
-    no_id = result(client, worker, send_id, worker_id="w1", status="delivered")
+
+def test_a_delivery_needs_its_platform_message_id(
+    client: TestClient, worker: dict[str, str], send: dict[str, Any]
+) -> None:
+    assert claim(client, worker, send["id"], "w1").status_code == 200
+    no_id = result(client, worker, send["id"], worker_id="w1", status="delivered")
     assert no_id.status_code == 409
     assert no_id.json()["detail"] == "a delivered send needs its platform_message_id"
-    done = result(
-        client,
-        worker,
-        send_id,
-        worker_id="w1",
-        status="delivered",
-        platform_message_id="pm-77",
-        artifacts={"screenshot": "var/artifacts/s.png"},
-    )
+
+
+def test_a_delivered_send_keeps_its_platform_id_and_artifacts(
+    client: TestClient, worker: dict[str, str], send: dict[str, Any]
+) -> None:
+    done = _deliver(client, worker, send["id"], screenshot="var/artifacts/s.png")
     assert done.status_code == 200, done.text
     body = done.json()
-    assert body["status"] == "delivered"
-    assert body["platform_message_id"] == "pm-77"
+    assert (body["status"], body["platform_message_id"]) == ("delivered", "pm-77")
     assert body["delivered_at"] is not None
     assert body["artifacts"] == {"screenshot": "var/artifacts/s.png"}
-    # The same report again (a retried request) changes nothing.
+
+
+def test_a_repeated_delivery_report_changes_nothing_and_the_send_is_final(
+    client: TestClient, worker: dict[str, str], send: dict[str, Any]
+) -> None:
+    send_id = send["id"]
+    first = _deliver(client, worker, send_id).json()
     repeat = result(
         client, worker, send_id, worker_id="w1", status="delivered", platform_message_id="pm-77"
     )
     assert repeat.status_code == 200
+    assert repeat.json()["delivered_at"] == first["delivered_at"]
     assert claim(client, worker, send_id, "w3").status_code == 409
     assert result(client, worker, send_id, worker_id="w1", status="failed").status_code == 409
 
-    messages = client.get(f"/v1/conversations/{conversation['id']}/messages", headers=admin).json()[
-        "items"
-    ]
-    newest = messages[0]
+
+def test_a_delivered_send_is_stored_as_our_message_which_the_next_scrape_holds(
+    client: TestClient,
+    worker: dict[str, str],
+    admin: dict[str, str],
+    send: dict[str, Any],
+    conversation: dict[str, Any],
+    account: dict[str, Any],
+) -> None:
+    _deliver(client, worker, send["id"])
+    url = f"/v1/conversations/{conversation['id']}/messages"
+    newest = client.get(url, headers=admin).json()["items"][0]
     assert (newest["platform_message_id"], newest["direction"], newest["text"]) == (
         "pm-77",
         "outbound",
         "New set tonight",
     )
     assert (newest["ppv_price_cents"], newest["ppv_paid"]) == (999, False)
-    # The next scrape sees our message and holds it already.
     scraped = msg("pm-77", "outbound", 30, "New set tonight", ppv_price_cents=999, ppv_paid=False)
     again = ingest(client, worker, account["id"], [conv("c-1", [scraped])])
     assert again == {"inserted": 0, "duplicates": 1, "drafts_queued": 0}
 
-    with db.session() as session:
-        actions = [
-            (e.action, e.actor)
-            for e in session.query(AuditEvent).filter_by(subject_type="send", subject_id=send_id)
-        ]
-    assert actions == [
+
+def test_each_step_of_a_send_is_audited_with_who_took_it(
+    client: TestClient, worker: dict[str, str], db: Database, send: dict[str, Any]
+) -> None:
+    _deliver(client, worker, send["id"])
+    assert audit_actions(db, "send", send["id"]) == [
         ("send.created", "operator"),
         ("send.claimed", "w1"),
         ("send.typing", "w1"),
