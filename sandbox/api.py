@@ -32,6 +32,7 @@ router = APIRouter(prefix="/api")
 
 LoggedIn = Annotated[Account, Depends(api_account)]
 
+
 class ConversationOut(BaseModel):
     """One inbox row."""
 
