@@ -33,7 +33,7 @@ from core.review.writing import write_draft
 from core.settings import Settings, get_settings
 from tests.helpers.api import ApiKeys
 from tests.helpers.llm_stub import STUB_KEY, STUB_MODEL, LLMStub
-from tests.helpers.seeding import T0, Line, seed
+from tests.helpers.seeding import T0, Line, Seeded, seed
 from tests.helpers.stores import REPO, TEST_KEY_PREFIX
 
 H = 60  # minutes in an hour
@@ -302,67 +302,129 @@ def _drafts(client: TestClient, api_keys: ApiKeys) -> list[dict[str, Any]]:
     return client.get("/v1/drafts", headers=api_keys.headers("operator")).json()["items"]
 
 
-def test_the_api_queues_a_pass_and_nudges_never_jump_the_queue(
-    client: TestClient,
-    api_keys: ApiKeys,
-    db: Database,
-    redis: Redis,
-    run_draft_jobs: Callable[[], int],
+@pytest.fixture
+def silent(db: Database) -> Seeded:
+    """An opted-in account whose fan has been silent for three days since our last line."""
+    return seed(db, FAN_THEN_US, start=utcnow() - timedelta(days=3), policy=NUDGES_ON)
+
+
+def _ask(client: TestClient, headers: dict[str, str], account_id: int, query: str = "") -> Any:
+    """`POST /v1/accounts/{account_id}/nudges` as the holder of `headers`."""
+    return client.post(f"/v1/accounts/{account_id}/nudges{query}", headers=headers)
+
+
+def _job_id(seeded: Seeded) -> str:
+    """The id of the nudge pass of `seeded`'s account."""
+    return f"nudges-{seeded.account_id}"
+
+
+@pytest.fixture
+def nudge(
+    client: TestClient, api_keys: ApiKeys, silent: Seeded, run_draft_jobs: Callable[[], int]
+) -> dict[str, Any]:
+    """The draft an operator's pass over `silent`'s account wrote, as the queue lists it."""
+    assert _ask(client, api_keys.headers("operator"), silent.account_id).status_code == 202
+    assert run_draft_jobs() == 1
+    [draft] = _drafts(client, api_keys)
+    return draft
+
+
+def test_a_worker_may_not_ask_for_a_nudge_pass(
+    client: TestClient, api_keys: ApiKeys, silent: Seeded
 ) -> None:
-    seeded = seed(db, FAN_THEN_US, start=utcnow() - timedelta(days=3), policy=NUDGES_ON)
-    url = f"/v1/accounts/{seeded.account_id}/nudges"
-    operator = api_keys.headers("operator")
-    refused = client.post(url, headers=api_keys.headers("worker"))
-    assert refused.status_code == 403
-    bad = client.post(f"{url}?limit=0", headers=operator)
+    assert _ask(client, api_keys.headers("worker"), silent.account_id).status_code == 403
+
+
+def test_a_nudge_pass_is_limited_to_at_least_one_draft(
+    client: TestClient, api_keys: ApiKeys, silent: Seeded
+) -> None:
+    bad = _ask(client, api_keys.headers("operator"), silent.account_id, "?limit=0")
     assert bad.status_code == 422
     assert "query.limit: Input should be greater than or equal to 1" in bad.json()["detail"]
-    assert client.post("/v1/accounts/424242/nudges", headers=api_keys.headers("admin")).json() == {
+
+
+def test_a_nudge_pass_for_an_unknown_account_is_not_found(
+    client: TestClient, api_keys: ApiKeys
+) -> None:
+    assert _ask(client, api_keys.headers("admin"), 424242).json() == {
         "detail": "account 424242 not found"
     }
 
-    response = client.post(url, headers=operator)
-    assert response.status_code == 202, response.text
-    job_id = f"nudges-{seeded.account_id}"
-    assert response.json() == {"job_id": job_id, "queued": True}
-    # Nothing is drafted in the request; asking again joins the waiting pass.
-    assert _drafts(client, api_keys) == []
-    again = client.post(url, headers=operator)
-    assert (again.status_code, again.json()) == (202, {"job_id": job_id, "queued": False})
-    assert Queue(QueueName.ai.value, connection=redis).job_ids == [job_id]
 
-    assert run_draft_jobs() == 1
-    [draft] = _drafts(client, api_keys)
-    assert (draft["kind"], draft["kind_source"], draft["message_id"]) == (
+def test_the_api_queues_a_nudge_pass_and_drafts_nothing_itself(
+    client: TestClient, api_keys: ApiKeys, redis: Redis, silent: Seeded
+) -> None:
+    response = _ask(client, api_keys.headers("operator"), silent.account_id)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"job_id": _job_id(silent), "queued": True}
+    assert _drafts(client, api_keys) == []
+    assert Queue(QueueName.ai.value, connection=redis).job_ids == [_job_id(silent)]
+
+
+def test_asking_again_joins_the_waiting_pass(
+    client: TestClient, api_keys: ApiKeys, redis: Redis, silent: Seeded
+) -> None:
+    operator = api_keys.headers("operator")
+    assert _ask(client, operator, silent.account_id).status_code == 202
+    again = _ask(client, operator, silent.account_id)
+    assert (again.status_code, again.json()) == (202, {"job_id": _job_id(silent), "queued": False})
+    assert Queue(QueueName.ai.value, connection=redis).job_ids == [_job_id(silent)]
+
+
+def test_the_pass_drafts_the_follow_up_due(
+    redis: Redis, silent: Seeded, nudge: dict[str, Any]
+) -> None:
+    assert (nudge["kind"], nudge["kind_source"], nudge["message_id"]) == (
         "follow_up",
         "rule",
-        seeded.message_ids[0],
+        silent.message_ids[0],
     )
-    assert Job.fetch(job_id, connection=redis).return_value() == [draft["id"]]
+    assert Job.fetch(_job_id(silent), connection=redis).return_value() == [nudge["id"]]
+
+
+def test_the_pass_is_audited_for_the_operator_who_asked(
+    db: Database, silent: Seeded, nudge: dict[str, Any]
+) -> None:
     with db.session() as session:
         run = session.query(AuditEvent).filter_by(action="nudges.run").one()
         assert (run.actor, run.subject_id, run.detail) == (
             "operator",
-            seeded.account_id,
-            {"drafted": [draft["id"]]},
+            silent.account_id,
+            {"drafted": [nudge["id"]]},
         )
-    # The fan wrote three days ago, far past the response target, but nobody is waiting.
-    assert draft["overdue"] is False
-    assert draft["waiting_s"] < 60
-    # Once the pass is done, asking again queues a new one, which finds nothing more due.
-    assert client.post(url, headers=operator).json() == {"job_id": job_id, "queued": True}
-    assert run_draft_jobs() == 1
-    assert [d["id"] for d in _drafts(client, api_keys)] == [draft["id"]]
 
+
+def test_a_nudge_never_jumps_the_queue_as_overdue(nudge: dict[str, Any]) -> None:
+    # The fan wrote three days ago, far past the response target, but nobody is waiting.
+    assert nudge["overdue"] is False
+    assert nudge["waiting_s"] < 60
+
+
+def test_a_finished_pass_is_queued_anew_and_finds_nothing_more_due(
+    client: TestClient,
+    api_keys: ApiKeys,
+    silent: Seeded,
+    nudge: dict[str, Any],
+    run_draft_jobs: Callable[[], int],
+) -> None:
+    again = _ask(client, api_keys.headers("operator"), silent.account_id)
+    assert again.json() == {"job_id": _job_id(silent), "queued": True}
+    assert run_draft_jobs() == 1
+    assert [d["id"] for d in _drafts(client, api_keys)] == [nudge["id"]]
+
+
+def test_a_paused_account_is_refused_a_nudge_pass(
+    client: TestClient, api_keys: ApiKeys, silent: Seeded
+) -> None:
     patched = client.patch(
-        f"/v1/accounts/{seeded.account_id}",
+        f"/v1/accounts/{silent.account_id}",
         headers=api_keys.headers("admin"),
         json={"status": "paused"},
     )
     assert patched.status_code == 200
-    paused = client.post(url, headers=operator)
+    paused = _ask(client, api_keys.headers("operator"), silent.account_id)
     assert paused.status_code == 409
-    assert paused.json()["detail"] == f"account {seeded.account_id} is paused; nothing is nudged"
+    assert paused.json()["detail"] == f"account {silent.account_id} is paused; nothing is nudged"
 
 
 def test_an_operators_pass_counts_against_their_hourly_llm_requests(

@@ -138,16 +138,23 @@ def test_only_pending_drafts_are_redrafted(
     assert _redraft(llm_client, api_keys.headers("worker"), draft_id).status_code == 403
 
 
-def test_past_the_hourly_limit_the_redraft_is_offline(
-    db: Database,
-    draft_for: DraftFor,
-    llm_stub: LLMStub,
-    llm_client: TestClient,
-    api_keys: ApiKeys,
-    mint_key: MintKey,
+def _providers(client: TestClient, headers: dict[str, str], draft_id: int) -> list[str]:
+    """Redraft three times, an hour's worth of LLM requests; the provider of each."""
+    return [_redraft(client, headers, draft_id).json()["provider"] for _ in range(3)]
+
+
+@pytest.fixture
+def hour_spent(db: Database, draft_for: DraftFor, llm_client: TestClient, api_keys: ApiKeys) -> int:
+    """A pending draft `operator` has just redrafted as often as an hour allows; its id."""
+    draft_id = _pending_draft(db, draft_for)
+    _providers(llm_client, api_keys.headers("operator"), draft_id)
+    return draft_id
+
+
+def test_requests_over_an_hour_old_or_offline_leave_the_hour_free(
+    db: Database, draft_for: DraftFor, llm_client: TestClient, api_keys: ApiKeys
 ) -> None:
     draft_id = _pending_draft(db, draft_for)
-    operator = api_keys.headers("operator")
     seeded = seed(db, [Line("inbound", "hi")])
     with db.session() as session:
         # An hour and a minute ago: out of the window. Offline calls never count.
@@ -164,11 +171,16 @@ def test_past_the_hourly_limit_the_redraft_is_offline(
             AiUsage(account_id=seeded.account_id, actor="operator", llm_called=False, provider="x")
         )
         session.commit()
-    for _ in range(3):
-        assert _redraft(llm_client, operator, draft_id).json()["provider"] == "openai"
+    providers = _providers(llm_client, api_keys.headers("operator"), draft_id)
+    assert providers == ["openai", "openai", "openai"]
+
+
+def test_past_the_hourly_limit_the_redraft_is_offline(
+    llm_stub: LLMStub, llm_client: TestClient, api_keys: ApiKeys, hour_spent: int
+) -> None:
     asked = len(llm_stub.requests)
 
-    fourth = _redraft(llm_client, operator, draft_id)
+    fourth = _redraft(llm_client, api_keys.headers("operator"), hour_spent)
 
     # Not a 429: the operator still gets variants, written offline, and told why.
     assert fourth.status_code == 200, fourth.text
@@ -180,9 +192,14 @@ def test_past_the_hourly_limit_the_redraft_is_offline(
     )
     assert len(draft["variants"]) == 3
     assert "Sam" in draft["text"]
-    # Another operator's hour is their own.
+
+
+def test_another_operators_hour_is_their_own(
+    llm_stub: LLMStub, llm_client: TestClient, mint_key: MintKey, hour_spent: int
+) -> None:
+    asked = len(llm_stub.requests)
     other = {"Authorization": f"Bearer {mint_key(Role.operator, 'other')}"}
-    assert _redraft(llm_client, other, draft_id).json()["provider"] == "openai"
+    assert _redraft(llm_client, other, hour_spent).json()["provider"] == "openai"
     assert len(llm_stub.requests) == asked + 1
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
@@ -21,67 +22,133 @@ from tests.helpers.rows import audit_details, feedback_of, queued_job_ids
 from tests.helpers.scraped import conv, ingest, msg
 from tests.helpers.seeding import DraftFor, Line, seed
 
+# The stub's answer: four variants, one more than asked for and one of them sendable only
+# once its phone number is edited out.
+VARIANTS = StubReply.variants(
+    ("Hey Sam! 😘", 70, "keeps it light"),
+    (CONTACT, 95, "gives the fan a way to reach her"),
+    ("Hey you, missed you", 88, "warm and personal\nsecond line dropped"),
+    ("one too many", 99, "beyond the three asked for"),
+)
+# The blocked variant, its phone number edited out.
+FIXED = "Hi Sam, let's keep chatting here"
+
+
+@pytest.fixture
+def variants_draft(db: Database, draft_for: DraftFor, llm_stub: LLMStub) -> int:
+    """A pending draft written from `VARIANTS`."""
+    llm_stub.default = VARIANTS
+    return drafted(draft_for, seed(db, [Line("inbound", "hi")]).last)
+
+
+def _draft(client: TestClient, api_keys: ApiKeys, draft_id: int) -> dict[str, Any]:
+    return client.get(f"/v1/drafts/{draft_id}", headers=api_keys.headers("operator")).json()
+
+
+def _approve(client: TestClient, api_keys: ApiKeys, draft_id: int, **body: Any) -> Any:
+    url = f"/v1/drafts/{draft_id}/approve"
+    return client.post(url, headers=api_keys.headers("operator"), json=body)
+
+
+@pytest.fixture
+def fixed_approval(client: TestClient, api_keys: ApiKeys, variants_draft: int) -> dict[str, Any]:
+    """The answer to approving the blocked variant (2) with `FIXED` as its text."""
+    approved = _approve(client, api_keys, variants_draft, variant=2, text=FIXED)
+    assert approved.status_code == 200, approved.text
+    return approved.json()
+
+
+def test_the_llm_is_asked_for_three_versions(llm_stub: LLMStub, variants_draft: int) -> None:
+    assert "Write 3 clearly different versions" in llm_stub.requests[0].system
+
 
 def test_variants_are_stored_best_sendable_first(
-    client: TestClient, api_keys: ApiKeys, db: Database, draft_for: DraftFor, llm_stub: LLMStub
+    client: TestClient, api_keys: ApiKeys, variants_draft: int
 ) -> None:
-    llm_stub.default = StubReply.variants(
-        ("Hey Sam! 😘", 70, "keeps it light"),
-        (CONTACT, 95, "gives the fan a way to reach her"),
-        ("Hey you, missed you", 88, "warm and personal\nsecond line dropped"),
-        ("one too many", 99, "beyond the three asked for"),
-    )
-    draft_id = drafted(draft_for, seed(db, [Line("inbound", "hi")]).last)
-    assert "Write 3 clearly different versions" in llm_stub.requests[0].system
-    operator = api_keys.headers("operator")
-    draft = client.get(f"/v1/drafts/{draft_id}", headers=operator).json()
-
+    # Three, as asked; each reason's first line only.
+    draft = _draft(client, api_keys, variants_draft)
     assert [(v["text"], v["confidence"], v["reason"]) for v in draft["variants"]] == [
         ("Hey you, missed you", 88, "warm and personal"),
         ("Hey Sam! 😘", 70, "keeps it light"),
         (CONTACT, 95, "gives the fan a way to reach her"),
     ]
+
+
+def test_each_variant_carries_its_own_filter_hits(
+    client: TestClient, api_keys: ApiKeys, variants_draft: int
+) -> None:
+    draft = _draft(client, api_keys, variants_draft)
     assert [v["filter_hits"] != [] for v in draft["variants"]] == [False, False, True]
+
+
+def test_the_draft_is_its_best_sendable_variant(
+    client: TestClient, api_keys: ApiKeys, variants_draft: int
+) -> None:
+    draft = _draft(client, api_keys, variants_draft)
     assert (draft["text"], draft["confidence"], draft["blocked"]) == (
         "Hey you, missed you",
         88,
         False,
     )
-    # Hits on any variant are counted.
-    [hits] = audit_details(db, "draft.filter_hits")
-    assert hits == {"actor": "policy:content_filter", "subject_id": draft_id, "phone_number": 1}
 
-    url = f"/v1/drafts/{draft_id}/approve"
-    missing = client.post(url, headers=operator, json={"variant": 3})
+
+def test_hits_on_any_variant_are_audited(db: Database, variants_draft: int) -> None:
+    [hits] = audit_details(db, "draft.filter_hits")
+    assert hits == {
+        "actor": "policy:content_filter",
+        "subject_id": variants_draft,
+        "phone_number": 1,
+    }
+
+
+def test_approving_a_variant_the_draft_lacks_is_refused(
+    client: TestClient, api_keys: ApiKeys, variants_draft: int
+) -> None:
+    missing = _approve(client, api_keys, variants_draft, variant=3)
     assert missing.status_code == 409
-    assert missing.json()["detail"] == f"draft {draft_id} has 3 variants; there is no variant 3"
-    blocked = client.post(url, headers=operator, json={"variant": 2})
+    assert missing.json()["detail"] == (
+        f"draft {variants_draft} has 3 variants; there is no variant 3"
+    )
+
+
+def test_a_blocked_variant_is_refused_as_written(
+    client: TestClient, api_keys: ApiKeys, variants_draft: int
+) -> None:
+    blocked = _approve(client, api_keys, variants_draft, variant=2)
     assert blocked.status_code == 409
     assert "filter:phone_number" in blocked.json()["detail"]
 
-    fixed = "Hi Sam, let's keep chatting here"
-    approved = client.post(url, headers=operator, json={"variant": 2, "text": fixed})
-    assert approved.status_code == 200, approved.text
-    body = approved.json()
-    assert (body["draft"]["variant"], body["draft"]["text"], body["send"]["text"]) == (
-        2,
-        fixed,
-        fixed,
-    )
-    assert body["draft"]["confidence"] == 95
-    row = feedback_of(db, draft_id)
+
+def test_a_blocked_variant_edited_clean_is_approved_and_sent(
+    fixed_approval: dict[str, Any],
+) -> None:
+    draft, send = fixed_approval["draft"], fixed_approval["send"]
+    assert (draft["variant"], draft["text"], send["text"]) == (2, FIXED, FIXED)
+    # The draft takes the chosen variant's confidence.
+    assert draft["confidence"] == 95
+
+
+def test_the_feedback_compares_the_edit_with_the_chosen_variant(
+    db: Database, variants_draft: int, fixed_approval: dict[str, Any]
+) -> None:
+    row = feedback_of(db, variants_draft)
     assert (row.variant, row.original_text, row.final_text, row.actor) == (
         2,
         CONTACT,
-        fixed,
+        FIXED,
         "operator",
     )
-    assert row.edit_distance == edit_distance(CONTACT, fixed) > 0
+    assert row.edit_distance == edit_distance(CONTACT, FIXED) > 0
+
+
+def test_the_approval_audits_the_variant_and_its_edit(
+    db: Database, variants_draft: int, fixed_approval: dict[str, Any]
+) -> None:
     [event] = audit_details(db, "draft.approved")
     assert (event["variant"], event["edited"], event["edit_distance"]) == (
         2,
         True,
-        row.edit_distance,
+        feedback_of(db, variants_draft).edit_distance,
     )
 
 

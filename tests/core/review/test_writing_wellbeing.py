@@ -1,9 +1,12 @@
-"""Drafting for a fan the wellbeing guard flags: no sales talk, a draft held for a human, and a
-flagged, audited conversation; a clean fan is left alone."""
+"""Drafting for a fan the wellbeing guard flags: no sales talk, a draft held for a human (and
+later ones while the flag stands), and a flagged, audited conversation; a clean fan is left
+alone."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+import pytest
 
 from core.db import Database
 from core.drafting.prompt import NO_SALES_INSTRUCTION
@@ -12,9 +15,10 @@ from core.guardrails.wellbeing import (
     GuardSignal,
 )
 from core.models import Conversation, Draft, Message
+from tests.helpers.drafts import drafted
 from tests.helpers.llm_stub import LLMStub
 from tests.helpers.rows import audit_events
-from tests.helpers.seeding import T0, DraftFor, Line, seed
+from tests.helpers.seeding import T0, DraftFor, Line, Seeded, seed
 
 
 def _conversation(db: Database, conversation_id: int) -> Conversation:
@@ -39,10 +43,17 @@ def seed_more(db: Database, conversation_id: int, text: str, *, minute: float) -
         return message.id
 
 
-def test_a_flagged_fan_gets_no_sales_talk_a_held_draft_and_a_flag(
-    db: Database, draft_for: DraftFor, llm_stub: LLMStub
-) -> None:
-    seeded = seed(
+def _draft(db: Database, draft_id: int) -> Draft:
+    with db.session() as session:
+        draft = session.get(Draft, draft_id)
+        assert draft is not None
+        return draft
+
+
+@pytest.fixture
+def strained(db: Database) -> Seeded:
+    """A fan whose last message says they would pay for a set with their rent money."""
+    return seed(
         db,
         [
             Line("inbound", "hey you", 0),
@@ -50,46 +61,89 @@ def test_a_flagged_fan_gets_no_sales_talk_a_held_draft_and_a_flag(
             Line("inbound", "I want the new set but it's my rent money", 2),
         ],
     )
-    draft_id = draft_for(seeded.last)
-    with db.session() as session:
-        draft = session.get(Draft, draft_id)
-        assert draft is not None
-    assert draft.kind == DraftKind.reply
+
+
+@pytest.fixture
+def first_draft(strained: Seeded, draft_for: DraftFor) -> int:
+    """The id of the draft for the strained fan's message, the one that raises the flag."""
+    return drafted(draft_for, strained.last)
+
+
+def test_a_strained_fan_gets_no_sales_talk(
+    db: Database, llm_stub: LLMStub, first_draft: int
+) -> None:
+    # The fan asks for a set, but the draft is a plain reply and the LLM is told not to sell.
+    assert _draft(db, first_draft).kind == DraftKind.reply
+    assert NO_SALES_INSTRUCTION in llm_stub.requests[0].system
+
+
+def test_a_strained_fans_draft_is_held_for_a_human(
+    db: Database, strained: Seeded, first_draft: int
+) -> None:
+    draft = _draft(db, first_draft)
     assert draft.blocked
     assert draft.filter_hits == []
     assert draft.guard_signals == [
-        GuardSignal(signal="financial_strain", detail=f"message {seeded.last}")
+        GuardSignal(signal="financial_strain", detail=f"message {strained.last}")
     ]
     assert draft.block_reasons == ["guard:financial_strain"]
-    assert NO_SALES_INSTRUCTION in llm_stub.requests[0].system
 
-    conversation = _conversation(db, seeded.conversation_id)
+
+def test_a_strained_fans_conversation_is_flagged(
+    db: Database, strained: Seeded, first_draft: int
+) -> None:
+    conversation = _conversation(db, strained.conversation_id)
     assert conversation.flagged_for_review
     assert conversation.flag_reason == "financial_strain"
     assert conversation.flagged_at is not None
+
+
+def test_the_flag_is_audited(db: Database, strained: Seeded, first_draft: int) -> None:
     [flagged] = audit_events(db, "conversation.flagged")
-    assert (flagged.actor, flagged.subject_id) == ("policy:wellbeing", seeded.conversation_id)
+    assert (flagged.actor, flagged.subject_id) == ("policy:wellbeing", strained.conversation_id)
     assert flagged.detail == {
         "signals": ["financial_strain"],
-        "draft_id": draft_id,
-        "message_id": seeded.last,
+        "draft_id": first_draft,
+        "message_id": strained.last,
     }
 
-    # The fan writes again about something else: the earlier message is still in the
-    # recent history and the flag stands; nothing new to flag or audit.
-    later = seed_more(db, seeded.conversation_id, "anyway how was your day?", minute=60 * 48)
-    second = draft_for(later)
-    with db.session() as session:
-        draft = session.get(Draft, second)
-        assert draft is not None
+
+def _write_about_something_else(db: Database, strained: Seeded, draft_for: DraftFor) -> int:
+    """The fan writes again two days later about something else: the earlier message is
+    still in the recent history. The id of the draft for it."""
+    later = seed_more(db, strained.conversation_id, "anyway how was your day?", minute=60 * 48)
+    return drafted(draft_for, later)
+
+
+def test_a_standing_flag_holds_later_drafts(
+    db: Database, strained: Seeded, draft_for: DraftFor, first_draft: int
+) -> None:
+    draft = _draft(db, _write_about_something_else(db, strained, draft_for))
     assert draft.blocked
     assert draft.block_reasons == ["guard:financial_strain", "guard:standing_flag"]
+
+
+def test_a_standing_flag_is_not_audited_again(
+    db: Database, strained: Seeded, draft_for: DraftFor, first_draft: int
+) -> None:
+    _write_about_something_else(db, strained, draft_for)
     assert len(audit_events(db, "conversation.flagged")) == 1
 
-    # A new kind of signal is added to the flag and audited.
-    minor = seed_more(db, seeded.conversation_id, "my mom won't let me buy more", minute=60 * 49)
+
+@pytest.fixture
+def minor_too(db: Database, strained: Seeded, draft_for: DraftFor, first_draft: int) -> None:
+    """The flagged fan then writes something that reads as a minor's: a new kind of signal."""
+    minor = seed_more(db, strained.conversation_id, "my mom won't let me buy more", minute=60 * 49)
     draft_for(minor)
-    assert _conversation(db, seeded.conversation_id).flag_reason == "financial_strain, minor"
+
+
+def test_a_new_kind_of_signal_joins_the_flag(
+    db: Database, strained: Seeded, minor_too: None
+) -> None:
+    assert _conversation(db, strained.conversation_id).flag_reason == "financial_strain, minor"
+
+
+def test_a_new_kind_of_signal_is_audited(db: Database, minor_too: None) -> None:
     assert [e.detail["signals"] for e in audit_events(db, "conversation.flagged")] == [
         ["financial_strain"],
         ["minor"],
