@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from core.db import Database
 from core.models import Account, AuditEvent
 from tests.helpers.api import PASSWORD
 
 SECRET_FIELDS = {"password", "session_state", "storage_state"}
+NEW_PASSWORD = "n3w-Secret!"
+# Every field an admin may change, a new login included, in one PATCH.
+CHANGES: dict[str, Any] = {
+    "name": "Mia B",
+    "base_url": None,
+    "credentials": {"username": "mia2", "password": NEW_PASSWORD},
+    "persona": {"tone": "professional", "emoji_style": "none"},
+    "auto_send": True,
+    "status": "paused",
+}
 
 
 def assert_no_secrets(response_text: str, *secrets: str) -> None:
@@ -18,6 +30,12 @@ def assert_no_secrets(response_text: str, *secrets: str) -> None:
         assert secret not in response_text
     for field in SECRET_FIELDS:
         assert f'"{field}"' not in response_text
+
+
+def _update_audited(db: Database) -> AuditEvent:
+    """The one `account.updated` event."""
+    with db.session() as session:
+        return session.query(AuditEvent).filter_by(action="account.updated").one()
 
 
 def test_create_and_read_never_return_the_password(
@@ -47,47 +65,64 @@ def test_password_is_stored_for_workers(db: Database, account: dict[str, Any]) -
         assert session.get(Account, account["id"]).password == PASSWORD
 
 
-def test_patch_changes_fields_and_credentials(
-    client: TestClient, admin: dict[str, str], db: Database, account: dict[str, Any]
-) -> None:
-    account_id = account["id"]
-    with db.session() as session:
-        session.get(Account, account_id).session_state = {"cookies": [{"name": "s"}]}
-        session.commit()
-    assert client.get(f"/v1/accounts/{account_id}", headers=admin).json()["has_session"]
-
-    response = client.patch(
-        f"/v1/accounts/{account_id}",
-        headers=admin,
-        json={
-            "name": "Mia B",
-            "base_url": None,
-            "credentials": {"username": "mia2", "password": "n3w-Secret!"},
-            "persona": {"tone": "professional", "emoji_style": "none"},
-            "auto_send": True,
-            "status": "paused",
-        },
-    )
+@pytest.fixture
+def patched(client: TestClient, admin: dict[str, str], account: dict[str, Any]) -> Response:
+    """The answer to an admin's PATCH of `account` with `CHANGES`."""
+    response = client.patch(f"/v1/accounts/{account['id']}", headers=admin, json=CHANGES)
     assert response.status_code == 200, response.text
-    body = response.json()
-    assert_no_secrets(response.text, "n3w-Secret!", PASSWORD)
+    return response
+
+
+def test_patch_changes_every_field_it_is_given(patched: Response) -> None:
+    body = patched.json()
     assert body["name"] == "Mia B"
     assert body["base_url"] is None
     assert body["username"] == "mia2"
     assert body["persona"]["tone"] == "professional"
     assert body["auto_send"] is True
     assert body["status"] == "paused"
-    # A new login makes the old session worthless.
-    assert body["has_session"] is False
+
+
+def test_patch_answers_without_the_old_or_the_new_password(patched: Response) -> None:
+    assert_no_secrets(patched.text, NEW_PASSWORD, PASSWORD)
+
+
+@pytest.mark.usefixtures("patched")
+def test_new_credentials_store_the_new_password_for_workers(
+    db: Database, account: dict[str, Any]
+) -> None:
     with db.session() as session:
-        stored = session.get(Account, account_id)
-        assert stored.password == "n3w-Secret!"
-        event = session.query(AuditEvent).filter_by(action="account.updated").one()
+        assert session.get(Account, account["id"]).password == NEW_PASSWORD
+
+
+def test_a_new_login_drops_the_saved_session(
+    client: TestClient, admin: dict[str, str], db: Database, account: dict[str, Any]
+) -> None:
+    url = f"/v1/accounts/{account['id']}"
+    with db.session() as session:
+        session.get(Account, account["id"]).session_state = {"cookies": [{"name": "s"}]}
+        session.commit()
+    assert client.get(url, headers=admin).json()["has_session"]
+
+    response = client.patch(url, headers=admin, json={"credentials": CHANGES["credentials"]})
+    assert response.status_code == 200, response.text
+    # The session belongs to the old login: it is worthless now.
+    assert response.json()["has_session"] is False
+
+
+@pytest.mark.usefixtures("patched")
+def test_a_patch_is_audited_with_the_names_of_the_fields_it_changed(db: Database) -> None:
+    event = _update_audited(db)
     assert event.actor == "admin"
-    assert "credentials" not in str(event.detail) and "n3w-Secret!" not in str(event.detail)
     assert event.detail["fields"] == sorted(
         ["auto_send", "base_url", "name", "password", "persona", "status", "username"]
     )
+
+
+@pytest.mark.usefixtures("patched")
+def test_the_audit_of_a_patch_never_holds_the_credentials(db: Database) -> None:
+    event = _update_audited(db)
+    assert "credentials" not in str(event.detail) and NEW_PASSWORD not in str(event.detail)
 
 
 def test_patch_keeps_absent_fields(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from redis import Redis
 
 from core.fleet.queues import sweep_job_id
@@ -13,15 +15,42 @@ from tests.helpers.api import PASSWORD
 from tests.helpers.scraped import conv, ingest, msg
 
 
-def test_sweep_lifecycle(
-    client: TestClient,
-    operator: dict[str, str],
-    worker: dict[str, str],
-    admin: dict[str, str],
-    redis: Redis,
-    account: dict[str, Any],
+def _trigger(client: TestClient, operator: dict[str, str], account_id: int) -> Response:
+    return client.post("/v1/sweeps", headers=operator, json={"account_id": account_id})
+
+
+def _start(client: TestClient, worker: dict[str, str], sweep_id: int, worker_id: str) -> Response:
+    return client.post(
+        f"/v1/worker/sweeps/{sweep_id}/start", headers=worker, json={"worker_id": worker_id}
+    )
+
+
+def _result(client: TestClient, worker: dict[str, str], sweep_id: int, **body: Any) -> Response:
+    return client.post(f"/v1/worker/sweeps/{sweep_id}/result", headers=worker, json=body)
+
+
+@pytest.fixture
+def sweep(client: TestClient, operator: dict[str, str], account: dict[str, Any]) -> dict[str, Any]:
+    """A sweep of `account`, queued by the operator."""
+    response = _trigger(client, operator, account["id"])
+    assert response.status_code == 202, response.text
+    [queued] = response.json()
+    return queued
+
+
+@pytest.fixture
+def finished(client: TestClient, worker: dict[str, str], sweep: dict[str, Any]) -> dict[str, Any]:
+    """`sweep`, run by worker w1 and reported done."""
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    response = _result(client, worker, sweep["id"], status="done")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_trigger_queues_a_sweep_and_its_job(
+    client: TestClient, operator: dict[str, str], redis: Redis, account: dict[str, Any]
 ) -> None:
-    response = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]})
+    response = _trigger(client, operator, account["id"])
     assert response.status_code == 202, response.text
     [sweep] = response.json()
     assert (sweep["status"], sweep["requested_by"], sweep["account_id"]) == (
@@ -30,10 +59,18 @@ def test_sweep_lifecycle(
         account["id"],
     )
     assert job_exists(redis, sweep_job_id(sweep["id"]))
-    # Asking again while it waits returns the same sweep.
-    again = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]})
+
+
+def test_a_trigger_while_the_sweep_waits_returns_the_same_sweep(
+    client: TestClient, operator: dict[str, str], account: dict[str, Any], sweep: dict[str, Any]
+) -> None:
+    again = _trigger(client, operator, account["id"])
     assert [s["id"] for s in again.json()] == [sweep["id"]]
 
+
+def test_the_plan_carries_the_login_and_the_newest_message_of_each_known_conversation(
+    client: TestClient, worker: dict[str, str], account: dict[str, Any], sweep: dict[str, Any]
+) -> None:
     ingest(
         client,
         worker,
@@ -43,9 +80,7 @@ def test_sweep_lifecycle(
             conv("c-2", [msg("x", "inbound", 7)], fan="f2"),
         ],
     )
-    started = client.post(
-        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w1"}
-    )
+    started = _start(client, worker, sweep["id"], "w1")
     assert started.status_code == 200, started.text
     plan = started.json()
     assert plan["sweep_id"] == sweep["id"]
@@ -55,45 +90,80 @@ def test_sweep_lifecycle(
         "c-1": "2026-03-01T12:04:00Z",
         "c-2": "2026-03-01T12:07:00Z",
     }
+
+
+def test_a_started_sweep_is_running_on_its_worker(
+    client: TestClient, operator: dict[str, str], worker: dict[str, str], sweep: dict[str, Any]
+) -> None:
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
     running = client.get(f"/v1/sweeps/{sweep['id']}", headers=operator).json()
     assert (running["status"], running["worker_id"]) == ("running", "w1")
+
+
+def test_a_running_sweep_whose_worker_died_is_started_again_by_another(
+    client: TestClient, operator: dict[str, str], worker: dict[str, str], sweep: dict[str, Any]
+) -> None:
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    restarted = _start(client, worker, sweep["id"], "w2")
+    assert restarted.status_code == 200, restarted.text
+    running = client.get(f"/v1/sweeps/{sweep['id']}", headers=operator).json()
+    assert (running["status"], running["worker_id"]) == ("running", "w2")
+
+
+def test_a_sweep_counts_the_messages_its_runs_stored_not_what_the_last_one_reported(
+    client: TestClient, worker: dict[str, str], account: dict[str, Any], sweep: dict[str, Any]
+) -> None:
+    ingest(client, worker, account["id"], [conv("c-1", [msg("m2", "outbound", 4)])])
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
     # The first run stores one new message (and one the control plane already has) ...
     first = [conv("c-1", [msg("m2", "outbound", 4), msg("m3", "inbound", 9)])]
     assert ingest(client, worker, account["id"], first, sweep_id=sweep["id"])["inserted"] == 1
-    # ... then dies; a worker that picks up the job of a dead one starts it again, reads the
-    # same page, and finds one more.
-    restarted = client.post(
-        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w2"}
-    )
-    assert restarted.status_code == 200
-    second = [conv("c-1", [msg("m3", "inbound", 9)]), conv("c-3", [msg("y", "inbound", 11)])]
+    # ... then dies; the worker that starts it again reads the same page, and finds one more.
+    assert _start(client, worker, sweep["id"], "w2").status_code == 200
+    second = [
+        conv("c-1", [msg("m2", "outbound", 4), msg("m3", "inbound", 9)]),
+        conv("c-3", [msg("y", "inbound", 11)]),
+    ]
     assert ingest(client, worker, account["id"], second, sweep_id=sweep["id"])["inserted"] == 1
 
-    finished = client.post(
-        f"/v1/worker/sweeps/{sweep['id']}/result",
-        headers=worker,
-        json={"status": "done", "messages_found": 2, "conversations_read": 2},
+    # The last run read 3 messages in 2 conversations: the sweep keeps the 2 its runs
+    # stored, and the conversations its last run read.
+    finished = _result(
+        client, worker, sweep["id"], status="done", messages_found=3, conversations_read=2
     )
     assert finished.status_code == 200, finished.text
     done = finished.json()
-    # The sweep counts what its runs stored, not what the last run reported reading.
     assert (done["status"], done["messages_found"], done["conversations_read"]) == ("done", 2, 2)
-    assert done["finished_at"] is not None
-    last_sweep = client.get(f"/v1/accounts/{account['id']}", headers=admin).json()["last_sweep_at"]
-    assert last_sweep == done["finished_at"]
 
-    twice = client.post(
-        f"/v1/worker/sweeps/{sweep['id']}/result", headers=worker, json={"status": "failed"}
-    )
+
+def test_a_finished_sweep_stamps_the_accounts_last_sweep_time(
+    client: TestClient, admin: dict[str, str], account: dict[str, Any], finished: dict[str, Any]
+) -> None:
+    assert finished["finished_at"] is not None
+    last_sweep = client.get(f"/v1/accounts/{account['id']}", headers=admin).json()["last_sweep_at"]
+    assert last_sweep == finished["finished_at"]
+
+
+def test_a_finished_sweep_refuses_a_second_result(
+    client: TestClient, worker: dict[str, str], finished: dict[str, Any]
+) -> None:
+    twice = _result(client, worker, finished["id"], status="failed")
     assert twice.status_code == 409
-    assert twice.json()["detail"] == f"sweep {sweep['id']} is done, not running"
-    late = client.post(
-        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w3"}
-    )
-    assert late.status_code == 409
-    # With the last one finished, a new trigger queues a new sweep.
-    fresh = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]}).json()
-    assert fresh[0]["id"] != sweep["id"]
+    assert twice.json()["detail"] == f"sweep {finished['id']} is done, not running"
+
+
+def test_a_finished_sweep_cannot_be_started_again(
+    client: TestClient, worker: dict[str, str], finished: dict[str, Any]
+) -> None:
+    assert _start(client, worker, finished["id"], "w3").status_code == 409
+
+
+def test_a_trigger_after_the_sweep_finished_queues_a_new_one(
+    client: TestClient, operator: dict[str, str], account: dict[str, Any], finished: dict[str, Any]
+) -> None:
+    [fresh] = _trigger(client, operator, account["id"]).json()
+    assert fresh["status"] == "queued"
+    assert fresh["id"] != finished["id"]
 
 
 def test_failed_sweep_keeps_the_error(

@@ -4,6 +4,7 @@ healthy, and `/v1/workers` who drives which account."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +14,7 @@ from core.clock import utcnow
 from core.db import Database
 from core.fleet.heartbeats import heartbeat_ttl_s
 from core.fleet.lease import MIN_WINDOW_S, lease_ttl_s
-from core.recovery.health import fleet_status
+from core.recovery.health import FleetStatus, fleet_status
 from core.settings import Settings
 from tests.helpers.api import (
     BEAT,
@@ -63,19 +64,27 @@ def test_heartbeats_and_leases_show_in_workers(
     ]
 
 
-def test_fleet_reports_everything_and_is_healthy_when_quiet(
+@pytest.fixture
+def busy_fleet(
     client: TestClient,
     admin: dict[str, str],
     operator: dict[str, str],
     worker: dict[str, str],
-    run_pass: Reconcile,
-) -> None:
+) -> dict[str, Any]:
+    """`GET /v1/fleet` with a fan's message in (its draft job waits on `ai`) and a send to
+    the fan claimed (its job still waits on `send`), no worker of either kind running and
+    no reconciler pass yet."""
     account = make_account(client, admin)
     conversation = make_conversation(client, worker, admin, account["id"], "c")
     send_id = make_send(client, operator, conversation["id"])["id"]
-    claim(client, worker, send_id, "w1")
-    fleet = client.get("/v1/fleet", headers=operator).json()
-    assert set(fleet) == {
+    assert claim(client, worker, send_id, "w1").status_code == 200
+    return client.get("/v1/fleet", headers=operator).json()
+
+
+def test_fleet_reports_workers_leases_queues_sends_and_stuck_work(
+    busy_fleet: dict[str, Any],
+) -> None:
+    assert set(busy_fleet) == {
         "healthy",
         "reasons",
         "checked_at",
@@ -87,7 +96,10 @@ def test_fleet_reports_everything_and_is_healthy_when_quiet(
         "stuck_sweeps",
         "last_reconciled_at",
     }
-    assert fleet["sends"] == {
+
+
+def test_fleet_counts_sends_by_status(busy_fleet: dict[str, Any]) -> None:
+    assert busy_fleet["sends"] == {
         "queued": 0,
         "claimed": 1,
         "typing": 0,
@@ -96,7 +108,12 @@ def test_fleet_reports_everything_and_is_healthy_when_quiet(
         "failed": 0,
         "cancelled": 0,
     }
-    send_queue = fleet["queues"]["send"]
+
+
+def test_fleet_reports_the_jobs_waiting_on_each_queue_and_the_oldest_ones_age(
+    busy_fleet: dict[str, Any],
+) -> None:
+    send_queue = busy_fleet["queues"]["send"]
     assert set(send_queue) == {
         "queued",
         "rate_limited",
@@ -107,13 +124,34 @@ def test_fleet_reports_everything_and_is_healthy_when_quiet(
     }
     assert (send_queue["queued"], send_queue["waiting"]) == (1, 1)
     assert send_queue["oldest_waiting_age_s"] >= 0
-    assert fleet["queues"]["ai"]["waiting"] == 1
-    assert fleet["healthy"] is False
+    assert busy_fleet["queues"]["ai"]["waiting"] == 1
+
+
+def test_browser_jobs_waiting_with_no_browser_worker_make_it_unhealthy(
+    busy_fleet: dict[str, Any],
+) -> None:
+    assert busy_fleet["healthy"] is False
     assert (
-        "1 job(s) wait on send, scrape but no browser worker sends heartbeats" in fleet["reasons"]
+        "1 job(s) wait on send, scrape but no browser worker sends heartbeats"
+        in busy_fleet["reasons"]
     )
-    assert "1 job(s) wait on ai but no worker listens on it" in fleet["reasons"]
-    assert "the reconciler has never run against this Redis" in fleet["reasons"]
+
+
+def test_ai_jobs_waiting_with_no_worker_on_the_queue_make_it_unhealthy(
+    busy_fleet: dict[str, Any],
+) -> None:
+    assert busy_fleet["healthy"] is False
+    assert "1 job(s) wait on ai but no worker listens on it" in busy_fleet["reasons"]
+
+
+def test_a_reconciler_that_never_ran_makes_an_idle_fleet_unhealthy(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    fleet = client.get("/v1/fleet", headers=operator).json()
+    assert (fleet["healthy"], fleet["reasons"]) == (
+        False,
+        ["the reconciler has never run against this Redis"],
+    )
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -129,7 +167,13 @@ def test_an_idle_fleet_with_a_recent_pass_is_healthy(
     assert all(q["waiting"] == 0 for q in fleet["queues"].values())
 
 
-def test_stuck_sends_and_old_jobs_make_it_unhealthy(
+def _status_at(db: Database, redis: Redis, settings: Settings, now: datetime) -> FleetStatus:
+    """`fleet_status` as of `now`."""
+    with db.session() as session:
+        return fleet_status(session, redis, settings, now=now)
+
+
+def test_a_send_stuck_with_a_dead_worker_makes_it_unhealthy(
     client: TestClient,
     admin: dict[str, str],
     operator: dict[str, str],
@@ -142,18 +186,45 @@ def test_stuck_sends_and_old_jobs_make_it_unhealthy(
     account = make_account(client, admin)
     conversation = make_conversation(client, worker, admin, account["id"], "c")
     stuck = make_send(client, operator, conversation["id"])["id"]
-    make_send(client, operator, conversation["id"], "waits")
     claim(client, worker, stuck, "w-dead")
     progress(client, worker, stuck, "w-dead", "typing")
+    # Another worker is alive: the send is judged by its own worker's lease, not by
+    # whether the fleet has a live worker.
     beat(client, worker)
+    # A send is judged stuck only a lease TTL after a reconciler first saw this Redis.
     start = utcnow()
     run_pass(start)
-    later = start + timedelta(seconds=settings.scaled(settings.max_job_wait_s) + 1)
-    later = max(later, start + timedelta(seconds=lease_ttl_s(settings) + 1))
-    with db.session() as session:
-        status = fleet_status(session, redis, settings, now=later)
+    status = _status_at(db, redis, settings, start + timedelta(seconds=lease_ttl_s(settings) + 1))
     assert status.healthy is False
     assert status.stuck_sends == [stuck]
     assert f"sends stuck in flight with a dead worker: {stuck}" in status.reasons
+
+
+def test_a_job_waiting_past_the_limit_makes_it_unhealthy(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+) -> None:
+    account = make_account(client, admin)
+    conversation = make_conversation(client, worker, admin, account["id"], "c")
+    make_send(client, operator, conversation["id"], "waits")
+    later = utcnow() + timedelta(seconds=settings.scaled(settings.max_job_wait_s) + 1)
+    status = _status_at(db, redis, settings, later)
+    assert status.healthy is False
     assert any(r.startswith("queue send: oldest waiting job is") for r in status.reasons)
-    assert any(r.startswith("the reconciler last ran") for r in status.reasons)
+
+
+def test_a_reconciler_that_stopped_running_makes_an_idle_fleet_unhealthy(
+    db: Database, redis: Redis, settings: Settings, run_pass: Reconcile
+) -> None:
+    start = utcnow()
+    run_pass(start)
+    # An hour on is past any staleness limit (three pass intervals, 30 s at most).
+    later = start + timedelta(hours=1)
+    status = _status_at(db, redis, settings, later)
+    age = (later - start).total_seconds()
+    assert (status.healthy, status.reasons) == (False, [f"the reconciler last ran {age:.0f}s ago"])

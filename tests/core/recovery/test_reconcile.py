@@ -3,8 +3,11 @@ without touching work a live worker holds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 from rq import Queue
@@ -19,6 +22,7 @@ from core.fleet.lease import lease_ttl_s
 from core.fleet.queues import QueueName, draft_job_id, send_job_id, sweep_job_id
 from core.fleet.rq_repairs import job_status
 from core.models import Draft, Message, Sweep
+from core.recovery.reconcile import ReconcileReport
 from core.settings import Settings
 from tests.helpers.api import claim, make_account, make_conversation, make_send, progress, result
 from tests.helpers.rows import Reconcile, audit_actions, hold_lease, send_row
@@ -147,7 +151,22 @@ def test_a_flush_mid_run_is_restored_exactly_once(
     ]
 
 
-def test_a_dead_workers_send_is_recovered_and_a_live_ones_is_not(
+@dataclass(frozen=True)
+class InFlight:
+    """Sends in flight on three accounts, by what became of their worker."""
+
+    # w-dead typed half the message and was killed: its lease expired (it is not there).
+    dead: int
+    # When w-dead started typing.
+    typing_at: datetime
+    # w-live holds its claimed send and the account's lease.
+    live: int
+    # w-fresh claimed and is still waiting to take the account's lease.
+    fresh: int
+
+
+@pytest.fixture
+def in_flight(
     client: TestClient,
     admin: dict[str, str],
     operator: dict[str, str],
@@ -155,65 +174,103 @@ def test_a_dead_workers_send_is_recovered_and_a_live_ones_is_not(
     db: Database,
     redis: Redis,
     settings: Settings,
-    run_pass: Reconcile,
-) -> None:
+) -> InFlight:
+    """The sends of `InFlight`, as their workers left them."""
+
+    def send_on(account: dict[str, Any], platform_id: str) -> int:
+        conversation = make_conversation(client, worker, admin, account["id"], platform_id)
+        return make_send(client, operator, conversation["id"])["id"]
+
     dead_account, live_account, waiting_account = (
         make_account(client, admin, name) for name in ("Dead", "Live", "Slow")
     )
-    dead = make_send(
-        client,
-        operator,
-        make_conversation(client, worker, admin, dead_account["id"], "c-dead")["id"],
-    )
-    live = make_send(
-        client,
-        operator,
-        make_conversation(client, worker, admin, live_account["id"], "c-live")["id"],
-    )
-    fresh = make_send(
-        client,
-        operator,
-        make_conversation(client, worker, admin, waiting_account["id"], "c-fresh")["id"],
-    )
-    # w-dead typed half the message and was killed: its lease expired (it is not there).
-    claim(client, worker, dead["id"], "w-dead")
-    progress(client, worker, dead["id"], "w-dead", "typing")
-    typing_at = send_row(db, dead["id"]).typing_at
-    # w-live holds its claimed send and the account's lease.
-    claim(client, worker, live["id"], "w-live")
+    dead = send_on(dead_account, "c-dead")
+    live = send_on(live_account, "c-live")
+    fresh = send_on(waiting_account, "c-fresh")
+    claim(client, worker, dead, "w-dead")
+    progress(client, worker, dead, "w-dead", "typing")
+    typing_at = send_row(db, dead).typing_at
+    assert typing_at is not None
+    claim(client, worker, live, "w-live")
     hold_lease(redis, settings, live_account["id"], "w-live")
-    # w-fresh just claimed and is still waiting to take the account's lease.
-    claim(client, worker, fresh["id"], "w-fresh")
+    claim(client, worker, fresh, "w-fresh")
+    return InFlight(dead=dead, typing_at=typing_at, live=live, fresh=fresh)
 
+
+@pytest.fixture
+def recovery(in_flight: InFlight, settings: Settings, run_pass: Reconcile) -> ReconcileReport:
+    """The report of the pass one lease TTL after a reconciler first saw this Redis."""
     start = utcnow()
-    first = run_pass(start)
-    # Redis was only just seen by a reconciler: nothing is judged dead yet.
-    assert first.sends_recovered == []
-    later = start + timedelta(seconds=lease_ttl_s(settings) + 1)
-    report = run_pass(later)
-    assert report.sends_recovered == [dead["id"], fresh["id"]]
-    # Re-enqueued by the recovery itself, so the restore step finds nothing missing.
-    assert report.sends_enqueued == []
+    run_pass(start)
+    return run_pass(start + timedelta(seconds=lease_ttl_s(settings) + 1))
 
-    live_row = send_row(db, live["id"])
-    assert (live_row.status, live_row.worker_id, live_row.attempt) == ("claimed", "w-live", 1)
-    row = send_row(db, dead["id"])
-    assert (row.status, row.attempt, row.max_attempts, row.worker_id) == ("queued", 2, 4, None)
+
+def test_nothing_is_judged_dead_on_the_pass_that_first_sees_redis(
+    in_flight: InFlight, run_pass: Reconcile
+) -> None:
+    assert run_pass(utcnow()).sends_recovered == []
+
+
+def test_sends_whose_worker_has_held_no_lease_for_a_lease_ttl_are_recovered(
+    in_flight: InFlight, recovery: ReconcileReport
+) -> None:
+    assert recovery.sends_recovered == [in_flight.dead, in_flight.fresh]
+
+
+def test_the_recovery_enqueues_the_new_attempts_job_itself(
+    redis: Redis, in_flight: InFlight, recovery: ReconcileReport
+) -> None:
+    # So the restore step of the same pass finds nothing missing.
+    assert recovery.sends_enqueued == []
     # Waiting behind the account's old job, which only a real dead worker would have
     # left "started" (and the recovery then fails it, freeing the account's slot).
-    assert send_job_id(dead["id"], 2) in waiting(redis, QueueName.send)
-    assert audit_actions(db, "send", dead["id"])[-1] == ("send.recovered", "reconciler")
+    assert send_job_id(in_flight.dead, 2) in waiting(redis, QueueName.send)
 
-    # The dead worker comes back too late: refused. The next claim reads the thread first.
-    assert progress(client, worker, dead["id"], "w-dead", "submitted").status_code == 409
-    ticket = claim(client, worker, dead["id"], "w-next").json()
+
+@pytest.mark.usefixtures("recovery")
+def test_a_live_workers_send_is_left_alone(db: Database, in_flight: InFlight) -> None:
+    live_row = send_row(db, in_flight.live)
+    assert (live_row.status, live_row.worker_id, live_row.attempt) == ("claimed", "w-live", 1)
+
+
+@pytest.mark.usefixtures("recovery")
+def test_a_recovered_send_goes_back_to_the_queue_with_an_attempt_that_does_not_count(
+    db: Database, in_flight: InFlight
+) -> None:
+    row = send_row(db, in_flight.dead)
+    assert (row.status, row.attempt, row.max_attempts, row.worker_id) == ("queued", 2, 4, None)
+
+
+@pytest.mark.usefixtures("recovery")
+def test_a_recovery_is_audited_as_the_reconcilers(db: Database, in_flight: InFlight) -> None:
+    assert audit_actions(db, "send", in_flight.dead)[-1] == ("send.recovered", "reconciler")
+
+
+@pytest.mark.usefixtures("recovery")
+def test_a_dead_worker_coming_back_too_late_is_refused(
+    client: TestClient, worker: dict[str, str], in_flight: InFlight
+) -> None:
+    assert progress(client, worker, in_flight.dead, "w-dead", "submitted").status_code == 409
+
+
+@pytest.mark.usefixtures("recovery")
+def test_the_next_claim_of_a_send_recovered_while_typing_reads_the_thread_first(
+    client: TestClient, worker: dict[str, str], in_flight: InFlight
+) -> None:
+    ticket = claim(client, worker, in_flight.dead, "w-next").json()
     assert ticket["verify"] is True
     assert ticket["attempt"] == 2
-    assert datetime.fromisoformat(ticket["typing_started_at"]) == typing_at
+    assert datetime.fromisoformat(ticket["typing_started_at"]) == in_flight.typing_at
+
+
+@pytest.mark.usefixtures("recovery")
+def test_the_next_claim_of_a_send_recovered_from_claimed_reads_the_thread_first_too(
+    client: TestClient, worker: dict[str, str], in_flight: InFlight
+) -> None:
     # Recovered from `claimed`: nothing was typed, but the claim still verifies, from the
     # dead attempt's claim time.
-    fresh_ticket = claim(client, worker, fresh["id"], "w-other").json()
-    assert fresh_ticket["verify"] is True
+    ticket = claim(client, worker, in_flight.fresh, "w-other").json()
+    assert ticket["verify"] is True
 
 
 def test_a_claimed_send_within_the_lease_ttl_is_left_alone(
