@@ -108,14 +108,31 @@ def test_keeper_sets_lost_when_the_lease_goes(redis: Redis, steal: str) -> None:
     assert holder(redis, TEST_KEY_PREFIX, 1) == expected
 
 
+class _Ticks:
+    """A clock that moves `step` seconds each time it is read, whatever the machine's
+    load: the keeper's give-up rule is judged on its own readings, not on how late a
+    starved thread wakes."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.readings: list[float] = []
+
+    def __call__(self) -> float:
+        self.readings.append(round(len(self.readings) * self.step, 9))
+        return self.readings[-1]
+
+
 def test_keeper_gives_up_before_ttl_when_redis_is_unreachable() -> None:
     # No client retries: redis-py's default backoff alone would outlast this TTL.
     unreachable = Redis(host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), 0))
     lease = AccountLease(unreachable, TEST_KEY_PREFIX, 1, "worker-a", ttl_s=0.3)
-    started = time.monotonic()
-    with LeaseKeeper(lease, interval_s=0.1) as keeper:
-        assert keeper.lost.wait(1.0)
-        assert time.monotonic() - started < 0.3
+    clock = _Ticks(step=0.05)
+    with LeaseKeeper(lease, interval_s=0.1, clock=clock) as keeper:
+        assert keeper.lost.wait(30)
+    # Read at the start and before and after each failed renewal: the second failure, at
+    # 0.2 s, is the last one from which the next attempt (0.1 s on) would not come before
+    # the TTL, so the keeper gives up there, before the lease could lapse.
+    assert clock.readings == [0.0, 0.05, 0.1, 0.15, 0.2]
 
 
 def test_keeper_rejects_interval_not_shorter_than_ttl(redis: Redis) -> None:
