@@ -41,6 +41,12 @@ class SandboxConfig(BaseModel):
         " (scaled); a send counts too.",
     )
     session_ttl_s: float = Field(default=86400, gt=0, description="Login lifetime, unscaled.")
+    session_max_requests: int | None = Field(
+        default=None,
+        ge=1,
+        description="Logged-in page and API requests a login serves before the platform "
+        "ends it (to end sessions mid-job at a known point); none: only its lifetime ends it.",
+    )
     page_size: int = Field(default=20, ge=1, le=200, description="Inbox rows per page.")
     flag_max_graphemes_per_event: int = Field(
         default=1, ge=1, description="More graphemes than this in one input event is flagged."

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     created_at TEXT NOT NULL,
-    expires_ts REAL NOT NULL
+    expires_ts REAL NOT NULL,
+    uses_left INTEGER
 );
 CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions(account_id);
 CREATE TABLE IF NOT EXISTS fans (
@@ -93,6 +94,14 @@ CREATE INDEX IF NOT EXISTS flags_by_message ON flags(message_id);
 )
 
 
+def _count_session_uses(conn: sqlite3.Connection) -> None:
+    """Give a `sessions` table from before request-limited sessions its `uses_left`
+    (NULL: the session ends only when it expires)."""
+    columns = {column["name"] for column in conn.execute("PRAGMA table_info(sessions)")}
+    if "uses_left" not in columns:
+        conn.execute("ALTER TABLE sessions ADD COLUMN uses_left INTEGER")
+
+
 def _allow_refusals_without_conversation(conn: sqlite3.Connection) -> None:
     """Rebuild a `refusals` table from before the action cap, whose conversation_id was
     NOT NULL (SQLite cannot drop a constraint in place); its rows are kept."""
@@ -128,6 +137,7 @@ class Database:
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(SCHEMA)
         _allow_refusals_without_conversation(self._conn)
+        _count_session_uses(self._conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

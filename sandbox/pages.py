@@ -64,7 +64,7 @@ def login(request: Request, form: Annotated[dict[str, str], Depends(form_fields)
     account = found[0]
     ttl = state.config.session_ttl_s
     with state.db.transaction() as tx:
-        token = start_session(tx, account.id, ttl)
+        token = start_session(tx, account.id, ttl, state.config.session_max_requests)
     logger.info("login of {}; earlier sessions ended", account.username)
     response = RedirectResponse(next_path, status_code=303)
     # The cookie rounds up to whole seconds; the server enforces the exact expiry.

@@ -17,21 +17,23 @@ from tests.helpers.fleet import Fleet
 from tests.helpers.sandbox import Sandbox
 from tests.helpers.stores import free_port
 
-# Long enough for one page load and login, short enough that a sweep of 23 threads outlives
-# several sessions.
-SESSION_TTL_S = 1.0
+# Enough requests for a login and the page it leads to, few enough that a sweep of 23
+# threads outlives several sessions. Counted, not timed: however slow the machine, the
+# sessions end at the same points of the sweep.
+SESSION_REQUESTS = 8
 
 
 @pytest.fixture
 def expiring_fleet(
     live_api: LiveApi, redis: Redis, tmp_path: Path, fleet: Fleet
 ) -> Iterator[Fleet]:
-    """The test's fleet, pointed at a second sandbox whose sessions last one second."""
+    """The test's fleet, pointed at a second sandbox whose sessions end after a few
+    requests."""
     config = SandboxConfig(
         db_path=tmp_path / "short.db",
         time_scale=0.01,
         control_enabled=True,
-        session_ttl_s=SESSION_TTL_S,
+        session_max_requests=SESSION_REQUESTS,
     )
     server = BackgroundServer(config, port=free_port())
     server.start()
