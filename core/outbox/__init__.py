@@ -7,6 +7,7 @@ behind replies (`bulk`), and is held while its account needs a login (`holds`).
 
 from core.outbox.bulk import BulkCreated, BulkSkip, create_bulk_sends, release_next_bulk
 from core.outbox.gate import (
+    Admitted,
     Override,
     SendRefused,
     SendRequest,
@@ -28,6 +29,7 @@ from core.outbox.sends import (
 )
 
 __all__ = [
+    "Admitted",
     "BulkCreated",
     "BulkSkip",
     "Override",

@@ -88,7 +88,7 @@ def create_bulk_sends(
         )
         try:
             # Flushed by the gate, so a later conversation of the same fan counts it.
-            sends.append(admit_send(session, settings, request, now=now))
+            sends.append(admit_send(session, settings, request, now=now).send)
         except SendRefused as refused:
             skipped.append(BulkSkip(conversation_id=cid, reasons=refused.reasons))
     if sends:

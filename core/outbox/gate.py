@@ -88,6 +88,15 @@ class SendRefused(Refused):
     """The gate refused a send; `reasons` are the rules that fired (answered with 409)."""
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A send the gate made, and the reasons an admin's override sent it past (none when
+    nothing fired: an override asked for and not needed overrides nothing)."""
+
+    send: Send
+    overrode: tuple[str, ...] = ()
+
+
 def _refusal_message(request: SendRequest, reasons: tuple[str, ...]) -> str:
     listed = ", ".join(reasons)
     if request.draft is not None:
@@ -138,7 +147,7 @@ def _subject(request: SendRequest) -> tuple[str, int]:
 
 def admit_send(
     session: Session, settings: Settings, request: SendRequest, *, now: datetime | None = None
-) -> Send:
+) -> Admitted:
     """Create the send `request` asks for if the gate allows it (see the module doc), add
     it to the session and flush it; the caller commits and dispatches. `SendRefused` when
     the gate refuses and no admin overrides (the refusal is recorded first: commit it);
@@ -157,6 +166,7 @@ def admit_send(
         "draft_id": None if request.draft is None else request.draft.id,
         "ppv_price_cents": request.ppv_price_cents,
     }
+    allowed_by = request.actor
     if not verdict.allowed:
         if request.override is None:
             audit.record(
@@ -169,6 +179,7 @@ def admit_send(
                 **common,
             )
             raise SendRefused(_refusal_message(request, verdict.reasons), verdict.reasons)
+        allowed_by = request.override.by.name
         audit.record(
             session,
             request.override.by.name,
@@ -201,10 +212,10 @@ def admit_send(
         "send.created",
         "send",
         send.id,
-        allowed_by=request.actor if request.override is None else request.override.by.name,
+        allowed_by=allowed_by,
         checks=list(verdict.checks),
-        override=request.override is not None,
+        override=not verdict.allowed,
         priority=send.priority.value,
         **common,
     )
-    return send
+    return Admitted(send, verdict.reasons)

@@ -106,7 +106,7 @@ def create_direct_send(
         override=override,
     )
     try:
-        send = admit_send(session, settings, request)
+        send = admit_send(session, settings, request).send
     except SendRefused:
         session.commit()
         raise

@@ -189,14 +189,16 @@ def approve_draft(
         override=override,
     )
     try:
-        send = admit_send(session, settings, request)
+        admitted = admit_send(session, settings, request)
     except SendRefused:
         # The refusal is a decision too: kept on record, the draft as it was.
         session.commit()
         raise
     if final != draft.text:
         _screen_edit(draft, final)
-    draft.override_reason = None if override is None else override.reason
+    send = admitted.send
+    overridden = override is not None and bool(admitted.overrode)
+    draft.override_reason = override.reason if overridden else None
     draft.status = DraftStatus.approved
     draft.decided_by = actor
     draft.decided_at = utcnow()
@@ -220,7 +222,7 @@ def approve_draft(
         "draft",
         draft.id,
         edited=edited,
-        override=override is not None,
+        override=overridden,
         variant=draft.variant,
         edit_distance=row.edit_distance,
         disclosure=disclosure is not None,

@@ -268,3 +268,23 @@ def test_the_text_checked_is_the_text_typed_disclosure_included(
     draft_id = seed_draft(db, seeded, CLEAN)
     outcome = _approve(db, redis, settings, draft_id, "operator", SendSource.draft)
     assert outcome == Outcome(None, ("filter:link",))
+
+
+def test_an_override_where_nothing_fired_overrides_nothing(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    seeded = seed(db, [Line("inbound", "hey")])
+    draft_id = seed_draft(db, seeded, CLEAN)
+    with db.session() as session:
+        draft, _ = approve_draft(
+            session,
+            redis,
+            settings,
+            draft_id,
+            actor="admin",
+            override=Override(by=_admin(), reason="just in case"),
+        )
+    assert draft.override_reason is None
+    assert audit_details(db, "send.override") == []
+    [created] = audit_details(db, "send.created")
+    assert (created["allowed_by"], created["override"]) == ("admin", False)
