@@ -36,17 +36,32 @@ def _is_new(last_message_at: datetime | None, known: datetime | None) -> bool:
 
 def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
     """Walk the account's inbox, read every conversation with something new since the
-    last sweep, and push its new messages to the control plane in batches."""
+    last sweep, and push its new messages to the control plane in batches. The outcome is
+    reported while the account's lease is still held."""
     rt = current()
     log = logger.bind(sweep_id=sweep_id, account_id=account_id, worker=rt.worker_id)
     plan = rt.control.start_sweep(sweep_id, rt.worker_id)
     if plan is None:
         log.info("sweep not to run now (finished, or its account is held)")
         return {"messages_found": 0, "conversations_read": 0}
-    access = plan.account
-    found = read = 0
+    done = {"messages_found": 0, "conversations_read": 0}
+
+    def report_failure(exc: JobFailed | AccountBusy) -> None:
+        if isinstance(exc.__cause__, LoginFailed) and isinstance(exc, JobFailed):
+            _hold_for_login(account_id, exc, sweep_id=sweep_id)
+            return
+        rt.control.finish_sweep(
+            sweep_id,
+            SweepResult(
+                status=SweepStatus.failed,
+                error=str(exc),
+                artifacts=getattr(exc, "artifacts", {}),
+                **done,
+            ),
+        )
+
     try:
-        with rt.account_session(access, f"sweep-{sweep_id}") as driver:
+        with rt.account_session(plan.account, f"sweep-{sweep_id}", report_failure) as driver:
             rows = driver.list_conversations()
             fresh = [
                 row
@@ -59,8 +74,8 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
                 driver.open_thread(row.conversation_id)
                 known = plan.known_last_message_at.get(row.conversation_id)
                 messages = [m for m in driver.read_thread() if known is None or m.sent_at >= known]
-                read += 1
-                found += len(messages)
+                done["conversations_read"] += 1
+                done["messages_found"] += len(messages)
                 batch.append(
                     ScrapedConversation(
                         platform_conversation_id=row.conversation_id,
@@ -78,27 +93,18 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
                 rt.control.ingest(
                     IngestBatch(account_id=account_id, sweep_id=sweep_id, conversations=batch)
                 )
-    except (JobFailed, AccountBusy) as exc:
-        if isinstance(exc, JobFailed) and isinstance(exc.__cause__, LoginFailed):
-            _hold_for_login(account_id, exc, sweep_id=sweep_id)
-            return {"messages_found": found, "conversations_read": read}
-        rt.control.finish_sweep(
-            sweep_id,
-            SweepResult(
-                status=SweepStatus.failed,
-                messages_found=found,
-                conversations_read=read,
-                error=str(exc),
-                artifacts=getattr(exc, "artifacts", {}),
-            ),
-        )
+            rt.control.finish_sweep(sweep_id, SweepResult(status=SweepStatus.done, **done))
+    except AccountBusy as exc:
+        report_failure(exc)
         raise
-    rt.control.finish_sweep(
-        sweep_id,
-        SweepResult(status=SweepStatus.done, messages_found=found, conversations_read=read),
+    except JobFailed as exc:
+        if isinstance(exc.__cause__, LoginFailed):
+            return done
+        raise
+    log.bind(messages=done["messages_found"], conversations=done["conversations_read"]).info(
+        "sweep done"
     )
-    log.bind(messages=found, conversations=read).info("sweep done")
-    return {"messages_found": found, "conversations_read": read}
+    return done
 
 
 def _hold_for_login(
@@ -118,7 +124,7 @@ def _hold_for_login(
 
 def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
     """Claim a send for the attempt this job was queued for, pace, type it like a person,
-    confirm it on the page and report.
+    confirm it on the page and report, while the account's lease is still held.
 
     A send an earlier attempt may have typed is first looked for in the thread, and only
     typed again when it is not there."""
@@ -138,8 +144,32 @@ def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
             SendResult(worker_id=rt.worker_id, status=status, **fields),  # type: ignore[arg-type]
         )
 
+    def report_failure(exc: JobFailed | AccountBusy) -> None:
+        cause = exc.__cause__
+        if isinstance(cause, LoginFailed) and isinstance(exc, JobFailed):
+            _hold_for_login(account_id, exc, send_id=send_id)
+        elif isinstance(cause, Throttled):
+            event = ThrottleTracker(
+                rt.redis, rt.settings.redis_key_prefix, rt.settings.time_scale
+            ).record(account_id, profile.throttle)
+            rt.control.send_throttled(
+                send_id,
+                SendThrottled(
+                    worker_id=rt.worker_id,
+                    signal=str(cause),
+                    backoff_s=event.backoff_s,
+                    signals_in_window=event.signals_in_window,
+                ),
+            )
+            log.bind(backoff_s=round(event.backoff_s, 3)).warning(
+                "platform throttled the send; it waits out the backoff"
+            )
+        else:
+            artifacts = getattr(exc, "artifacts", {})
+            report(SendStatus.failed, error=str(exc), retryable=True, artifacts=artifacts)
+
     try:
-        with rt.account_session(access, label) as driver:
+        with rt.account_session(access, label, report_failure) as driver:
             driver.open_thread(ticket.platform_conversation_id)
             if ticket.verify:
                 since = (ticket.typing_started_at or ticket.claimed_at) - PLATFORM_CLOCK_SKEW
@@ -164,30 +194,15 @@ def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
                     send_id, SendProgress(worker_id=rt.worker_id, status=SendStatus.submitted)
                 ),
             )
-    except (JobFailed, AccountBusy) as exc:
-        if isinstance(exc, JobFailed) and isinstance(exc.__cause__, LoginFailed):
-            _hold_for_login(account_id, exc, send_id=send_id)
+            report(SendStatus.delivered, platform_message_id=message_id)
+    except AccountBusy as exc:
+        report_failure(exc)
+        raise
+    except JobFailed as exc:
+        if isinstance(exc.__cause__, LoginFailed):
             return "held"
         if isinstance(exc.__cause__, Throttled):
-            event = ThrottleTracker(
-                rt.redis, rt.settings.redis_key_prefix, rt.settings.time_scale
-            ).record(account_id, profile.throttle)
-            rt.control.send_throttled(
-                send_id,
-                SendThrottled(
-                    worker_id=rt.worker_id,
-                    signal=str(exc.__cause__),
-                    backoff_s=event.backoff_s,
-                    signals_in_window=event.signals_in_window,
-                ),
-            )
-            log.bind(backoff_s=round(event.backoff_s, 3)).warning(
-                "platform throttled the send; it waits out the backoff"
-            )
             return "throttled"
-        artifacts = getattr(exc, "artifacts", {})
-        report(SendStatus.failed, error=str(exc), retryable=True, artifacts=artifacts)
         raise
-    report(SendStatus.delivered, platform_message_id=message_id)
     log.bind(message_id=message_id, chars=len(ticket.text)).info("send delivered")
     return "delivered"

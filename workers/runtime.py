@@ -69,12 +69,21 @@ class WorkerRuntime:
         return lease
 
     @contextmanager
-    def account_session(self, access: AccountAccess, label: str) -> Iterator[PlatformDriver]:
+    def account_session(
+        self,
+        access: AccountAccess,
+        label: str,
+        on_failure: Callable[[JobFailed], None] | None = None,
+    ) -> Iterator[PlatformDriver]:
         """Lease the account, open its context and a page, and yield a driver.
 
         On failure the page's screenshot and a Playwright trace are kept under
-        `var/artifacts/<label>/` and raised with `JobFailed`; the session state is saved
-        back to the control plane either way, and the lease is released.
+        `var/artifacts/<label>/`, `on_failure` reports the `JobFailed` while the lease is
+        still held, and the `JobFailed` is raised. A job reports success inside the block,
+        for the same reason: the reconciler takes back a running job whose worker holds no
+        lease, so a job that released its lease first could see its own report refused.
+        The session state is saved back to the control plane on success, and the lease is
+        released on the way out.
         """
         log = logger.bind(account_id=access.account_id, job=label)
         profile = self.profile(access.profile)
@@ -125,7 +134,11 @@ class WorkerRuntime:
                     self.browser.mark_suspect()
                 artifacts = self._keep_artifacts(page, context, label)
                 log.bind(error=type(exc).__name__, **artifacts).error(f"job failed: {exc}")
-                raise JobFailed(f"{type(exc).__name__}: {exc}", artifacts) from exc
+                failed = JobFailed(f"{type(exc).__name__}: {exc}", artifacts)
+                failed.__cause__ = exc
+                if on_failure is not None:
+                    on_failure(failed)
+                raise failed from exc
             else:
                 self._stop_trace(context)
                 self._save_session(access.account_id, context)

@@ -41,11 +41,16 @@ def start_sweep(
 
 @router.post("/sweeps/{sweep_id}/result", response_model=SweepOut)
 def finish_sweep(
-    sweep_id: IdPath, body: SweepResult, session: SessionDep, principal: WorkerDep
+    sweep_id: IdPath,
+    body: SweepResult,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
 ) -> SweepOut:
     """Report a sweep done or failed."""
     return SweepOut.model_validate(
-        sweeps.finish_sweep(session, sweep_id, body, key_name=principal.name)
+        sweeps.finish_sweep(session, redis, settings, sweep_id, body, key_name=principal.name)
     )
 
 

@@ -13,6 +13,7 @@ from core.db import Page, paginate
 from core.enums import AccountStatus, SweepStatus
 from core.errors import InvalidState, get_or_raise
 from core.fleet.dispatch import dispatch_sweep
+from core.fleet.lease import held_by
 from core.fleet.protocol import SweepPlan, SweepResult, SweepStart
 from core.models import Account, Conversation, Message, Sweep
 from core.settings import Settings
@@ -122,9 +123,18 @@ def start_sweep(session: Session, sweep_id: int, start: SweepStart, *, key_name:
     )
 
 
-def finish_sweep(session: Session, sweep_id: int, result: SweepResult, *, key_name: str) -> Sweep:
+def finish_sweep(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    sweep_id: int,
+    result: SweepResult,
+    *,
+    key_name: str,
+) -> Sweep:
     """Record a running sweep's outcome; a finished one also stamps the account's last
-    sweep time."""
+    sweep time. The audit entry says whether the worker still held the account's lease
+    (`lease_held`): it should, as a job reports before it lets the account go."""
     if result.status not in (SweepStatus.done, SweepStatus.failed):
         raise InvalidState(f"result status must be done or failed, not {result.status}")
     sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
@@ -146,6 +156,7 @@ def finish_sweep(session: Session, sweep_id: int, result: SweepResult, *, key_na
         sweep.id,
         key=key_name,
         reported_messages=result.messages_found,
+        lease_held=held_by(redis, settings.redis_key_prefix, sweep.account_id, sweep.worker_id),
     )
     session.commit()
     return sweep

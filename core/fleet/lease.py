@@ -67,6 +67,16 @@ def _glob_escape(text: str) -> str:
     return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
 
 
+def held_by(redis: Redis, key_prefix: str, account_id: int, owner: str | None) -> bool | None:
+    """Whether `owner` holds the account's lease right now; None when Redis cannot say.
+    The control plane records it with a job's report: a job reports before it releases its
+    lease, so a report from a worker without the lease is one that came too late."""
+    try:
+        return owner is not None and holder(redis, key_prefix, account_id) == owner
+    except RedisError:
+        return None
+
+
 def held_accounts(redis: Redis, key_prefix: str) -> dict[int, str]:
     """Every leased account and its holder (SCAN: does not block Redis on large keyspaces)."""
     pattern = _glob_escape(f"{key_prefix}{_LEASE_INFIX}") + "*"

@@ -22,6 +22,7 @@ from core.enums import IN_FLIGHT, ON_ITS_WAY, AccountStatus, Direction, SendPrio
 from core.errors import InvalidState, NotFound, get_or_raise
 from core.fleet import queues, rq_repairs
 from core.fleet.dispatch import dispatch_send
+from core.fleet.lease import held_by
 from core.fleet.protocol import SendClaim, SendProgress, SendResult, SendThrottled, SendTicket
 from core.models import Conversation, Message, Send
 from core.outbox import bulk
@@ -223,7 +224,9 @@ def record_progress(
     return send
 
 
-def _deliver(session: Session, send: Send, result: SendResult, key_name: str) -> None:
+def _deliver(
+    session: Session, send: Send, result: SendResult, key_name: str, lease_held: bool | None
+) -> None:
     if not result.platform_message_id:
         raise InvalidState("a delivered send needs its platform_message_id")
     now = utcnow()
@@ -262,6 +265,7 @@ def _deliver(session: Session, send: Send, result: SendResult, key_name: str) ->
         send.id,
         key=key_name,
         attempt=send.attempt,
+        lease_held=lease_held,
     )
 
 
@@ -277,7 +281,8 @@ def record_result(
     """Finish a send's attempt. Delivered stores the platform message; a retryable failure
     with attempts left queues the next attempt (a new job id) after a backoff
     (`retry_delay_s`, held in `next_attempt_at`); any other failure is final. Reporting the
-    same delivery twice returns the send unchanged."""
+    same delivery twice returns the send unchanged. The audit entry says whether the worker
+    still held the account's lease (`lease_held`): a job reports before it lets go."""
     if result.status not in (SendStatus.delivered, SendStatus.failed):
         raise InvalidState(f"result status must be delivered or failed, not {result.status}")
     send = get_or_raise(session, Send, send_id, for_update=True)
@@ -289,8 +294,10 @@ def record_result(
     ):
         return send
     _check_holder(send, result.worker_id)
+    # A worker reports before it lets the account go; one without the lease came too late.
+    lease_held = held_by(redis, settings.redis_key_prefix, send.account_id, result.worker_id)
     if result.status == SendStatus.delivered:
-        _deliver(session, send, result, key_name)
+        _deliver(session, send, result, key_name, lease_held)
         session.commit()
         bulk.release_next_bulk(session, redis, settings, send.account_id)
         return send
@@ -306,6 +313,7 @@ def record_result(
         key=key_name,
         attempt=send.attempt,
         retryable=result.retryable,
+        lease_held=lease_held,
     )
     if not retry:
         send.status = SendStatus.failed

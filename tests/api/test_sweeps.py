@@ -9,9 +9,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from redis import Redis
 
+from core.db import Database
 from core.fleet.queues import sweep_job_id
 from core.fleet.rq_repairs import job_exists
+from core.settings import Settings
 from tests.helpers.api import PASSWORD
+from tests.helpers.rows import audit_details, hold_lease
 from tests.helpers.scraped import conv, ingest, msg
 
 
@@ -235,3 +238,21 @@ def test_session_state_round_trip(
         f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w"}
     ).json()
     assert plan["account"]["storage_state"] == state
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["lease-held", "lease-gone"])
+def test_a_sweeps_result_records_whether_its_worker_still_held_the_lease(
+    client: TestClient,
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+    sweep: dict[str, Any],
+    held: bool,
+) -> None:
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    if held:
+        hold_lease(redis, settings, sweep["account_id"], "w1")
+    assert _result(client, worker, sweep["id"], status="done").status_code == 200
+    [done] = [e for e in audit_details(db, "sweep.done") if e["subject_id"] == sweep["id"]]
+    assert done["lease_held"] is held

@@ -104,6 +104,28 @@ def test_approved_draft_is_typed_once_intact_and_unflagged(fleet: Fleet) -> None
     assert [m["text"] for m in outbound] == [TYPED]
 
 
+def test_jobs_report_their_results_before_they_let_the_account_go(fleet: Fleet) -> None:
+    # Reported after the lease went, a result races the reconciler, which takes back a
+    # running job whose worker holds no lease and then refuses the late report.
+    account, _ = _seed(fleet, 1)
+    account_id = fleet.register(account)
+    conversation = _sweep_and_first_conversation(fleet, account_id)
+    fleet.post("/v1/sends", {"conversation_id": conversation, "text": "hi again"})
+    fleet.run_browser_worker()
+    database = Database(fleet.settings.database_url)
+    try:
+        with database.session() as session:
+            reports = session.scalars(
+                select(AuditEvent).where(AuditEvent.action.in_(["sweep.done", "send.delivered"]))
+            ).all()
+    finally:
+        database.dispose()
+    assert sorted(event.action for event in reports) == ["send.delivered", "sweep.done"]
+    assert all(event.detail["lease_held"] is True for event in reports), [
+        event.detail for event in reports
+    ]
+
+
 def test_a_second_worker_cannot_drive_an_account_another_worker_holds(fleet: Fleet) -> None:
     account, fans = _seed(fleet, 1)
     account_id = fleet.register(account)

@@ -14,7 +14,7 @@ from core.fleet.queues import send_job_id
 from core.fleet.rq_repairs import job_exists
 from core.settings import Settings
 from tests.helpers.api import PASSWORD, ApiKeys, claim, progress, result
-from tests.helpers.rows import audit_actions
+from tests.helpers.rows import audit_actions, audit_details, hold_lease
 from tests.helpers.scraped import conv, ingest, msg
 from tests.helpers.stores import free_port
 
@@ -313,3 +313,20 @@ def test_rows_are_kept_when_redis_is_down(settings: Settings, api_keys: ApiKeys)
             client.get(f"/v1/sends/{created.json()['id']}", headers=operator).json()["status"]
             == "queued"
         )
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["lease-held", "lease-gone"])
+def test_a_result_records_whether_its_worker_still_held_the_lease(
+    client: TestClient,
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+    send: dict[str, Any],
+    held: bool,
+) -> None:
+    if held:
+        hold_lease(redis, settings, send["account_id"], "w1")
+    assert _deliver(client, worker, send["id"]).status_code == 200
+    [delivered] = audit_details(db, "send.delivered")
+    assert delivered["lease_held"] is held
