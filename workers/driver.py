@@ -6,19 +6,21 @@ the send click also passes `send_gate` (the send budget). No platform names live
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from loguru import logger
 from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from core.clock import as_utc, utcnow
 from core.enums import Direction
 from core.fleet.protocol import ScrapedMessage
 from core.platform.profiles import BrowserProfile
-from core.platform.typing_plan import TypingPlan, plan_typing, seed_for
+from core.platform.timestamps import UnreadableTime, read_time
+from core.platform.typing_plan import TypingPlan, comparable_text, plan_typing, seed_for
 from workers.errors import LoginFailed, PlatformError, SessionLost, Throttled
 from workers.typist import play_plan
 
@@ -54,6 +56,25 @@ _ACK_OR_BANNER_JS = """
 """
 
 
+# A message whose page printed no time: older than anything, so it never passes for new.
+_NO_TIME = datetime.fromtimestamp(0, UTC)
+
+
+def find_sent_in(messages: Iterable[ScrapedMessage], text: str, since: datetime) -> str | None:
+    """Id of the newest outbound message among `messages` that says `text` as the platform
+    renders it (`comparable_text` on both sides: line breaks kept, spaces and Unicode
+    normalised), sent at or after `since`; None when there is none."""
+    wanted = comparable_text(text)
+    for message in reversed(list(messages)):
+        if (
+            message.direction is Direction.outbound
+            and comparable_text(message.text) == wanted
+            and as_utc(message.sent_at) >= as_utc(since)
+        ):
+            return message.platform_message_id
+    return None
+
+
 @dataclass(frozen=True)
 class InboxRow:
     conversation_id: str
@@ -61,10 +82,6 @@ class InboxRow:
     fan_name: str
     last_message_at: datetime | None
     unread: int
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _parse_int(value: str | None) -> int | None:
@@ -192,7 +209,7 @@ class PlatformDriver:
                 conversation_id=row["conversation_id"],
                 fan_id=row["fan_id"],
                 fan_name=(row["fan_name"] or "").strip(),
-                last_message_at=_parse_time(row["last_message_at"]),
+                last_message_at=self._read_time(row["last_message_at"], "last_message_at"),
                 unread=_parse_int(row["unread"]) or 0,
             )
             for row in rows
@@ -220,7 +237,7 @@ class PlatformDriver:
                     platform_message_id=row["message_id"],
                     direction=direction,
                     text=row["text"] or "",
-                    sent_at=_parse_time(row["sent_at"]) or datetime.fromtimestamp(0),
+                    sent_at=self._read_time(row["sent_at"], "sent_at") or _NO_TIME,
                     tip_cents=_parse_int(row["tip_cents"]) or 0,
                     ppv_price_cents=_parse_int(row["ppv_price_cents"]),
                     ppv_paid=None if paid in (None, "") else paid == "true",
@@ -229,16 +246,17 @@ class PlatformDriver:
         return messages
 
     def find_sent(self, text: str, since: datetime) -> str | None:
-        """Id of an outbound message in the open thread with exactly `text`, sent at or
-        after `since`: how a retried send learns that an earlier attempt got through."""
-        for message in reversed(self.read_thread()):
-            if (
-                message.direction is Direction.outbound
-                and message.text == text
-                and message.sent_at >= since
-            ):
-                return message.platform_message_id
-        return None
+        """Id of an outbound message in the open thread saying `text`, sent at or after
+        `since`: how a retried send learns that an earlier attempt got through."""
+        return find_sent_in(self.read_thread(), text, since)
+
+    def _read_time(self, value: str | None, field: str) -> datetime | None:
+        """A time the page printed, read in the profile's zone; `PlatformError` naming the
+        field when it is in no form the fleet reads."""
+        try:
+            return read_time(value, self.profile.zone, utcnow())
+        except UnreadableTime as exc:
+            raise PlatformError(f"{field}: {exc}") from exc
 
     def send(
         self,

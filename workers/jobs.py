@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
+from core.clock import as_utc
 from core.enums import SendStatus, SweepStatus
 from core.fleet.protocol import (
     IngestBatch,
     LoginRejected,
     ScrapedConversation,
+    ScrapedMessage,
     SendProgress,
     SendResult,
     SendThrottled,
@@ -30,8 +32,18 @@ from workers.runtime import current
 PLATFORM_CLOCK_SKEW = timedelta(seconds=30)
 
 
-def _is_new(last_message_at: datetime | None, known: datetime | None) -> bool:
-    return known is None or last_message_at is None or last_message_at > known
+def is_new(last_message_at: datetime | None, known: datetime | None) -> bool:
+    """Whether a conversation whose newest message is at `last_message_at` (None: the page
+    did not say) has something newer than `known`, the newest the control plane holds.
+    Both are read in UTC: comparing a naive time with an aware one would raise."""
+    return known is None or last_message_at is None or as_utc(last_message_at) > as_utc(known)
+
+
+def since_known(messages: list[ScrapedMessage], known: datetime | None) -> list[ScrapedMessage]:
+    """The messages sent at or after `known` (all of them when nothing is known)."""
+    if known is None:
+        return messages
+    return [m for m in messages if as_utc(m.sent_at) >= as_utc(known)]
 
 
 def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
@@ -66,14 +78,14 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
             fresh = [
                 row
                 for row in rows
-                if _is_new(row.last_message_at, plan.known_last_message_at.get(row.conversation_id))
+                if is_new(row.last_message_at, plan.known_last_message_at.get(row.conversation_id))
             ]
             log.bind(conversations=len(rows), fresh=len(fresh)).info("inbox read")
             batch: list[ScrapedConversation] = []
             for row in fresh:
                 driver.open_thread(row.conversation_id)
                 known = plan.known_last_message_at.get(row.conversation_id)
-                messages = [m for m in driver.read_thread() if known is None or m.sent_at >= known]
+                messages = since_known(driver.read_thread(), known)
                 done["conversations_read"] += 1
                 done["messages_found"] += len(messages)
                 batch.append(

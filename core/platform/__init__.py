@@ -16,7 +16,15 @@ from core.platform.profiles import (
     load_profile,
     named_profile,
 )
-from core.platform.typing_plan import TypingPlan, dwell_s, graphemes, plan_typing, seed_for
+from core.platform.timestamps import UnreadableTime, read_time
+from core.platform.typing_plan import (
+    TypingPlan,
+    comparable_text,
+    dwell_s,
+    graphemes,
+    plan_typing,
+    seed_for,
+)
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -27,10 +35,13 @@ __all__ = [
     "ThrottleProfile",
     "TypingPlan",
     "TypingProfile",
+    "UnreadableTime",
+    "comparable_text",
     "dwell_s",
     "graphemes",
     "load_profile",
     "named_profile",
     "plan_typing",
+    "read_time",
     "seed_for",
 ]

@@ -11,8 +11,16 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # The longest message text the fleet handles: what a drafter may write, what a send may
 # carry, and what the platforms it drives take.
@@ -188,6 +196,11 @@ class BrowserProfile(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
     base_url: str = Field(pattern=r"^https?://")
+    timezone: str = Field(
+        default="UTC",
+        description="The zone (IANA name) the platform prints times in when it gives no "
+        'offset; relative times ("Yesterday 14:02") are read in it too.',
+    )
     urls: Urls
     login: LoginSelectors
     inbox: InboxSelectors
@@ -195,6 +208,22 @@ class BrowserProfile(_Strict):
     typing: TypingProfile = TypingProfile()
     pacing: PacingProfile = PacingProfile()
     throttle: ThrottleProfile = ThrottleProfile()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r}; give an IANA name like Europe/Berlin"
+            ) from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The platform's time zone."""
+        return ZoneInfo(self.timezone)
 
     def url(self, page: str, base_url: str | None = None, **params: str) -> str:
         """Absolute URL of `page` ("login", "inbox" or "thread") on `base_url` or the default."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,6 +74,16 @@ def normalise_text(text: str) -> str:
     A lone carriage return would otherwise reach the composer as Enter, which sends.
     """
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def comparable_text(text: str) -> str:
+    """`text` as the fleet compares a message typed with one read back from a page: line
+    breaks kept (as "\\n"), Unicode composed (NFC), and within each line runs of whitespace
+    as one space, with none at either end, and no blank lines at the ends. A page shows
+    text with its spaces collapsed and may decompose accents; a platform may keep "\\r\\n".
+    Both sides go through this, so a message an earlier attempt typed is found again."""
+    lines = normalise_text(unicodedata.normalize("NFC", text)).split("\n")
+    return "\n".join(" ".join(line.split()) for line in lines).strip("\n")
 
 
 def graphemes(text: str) -> list[str]:

@@ -18,13 +18,23 @@ from tests.helpers.sandbox import Sandbox
 HERE = Path(__file__).resolve().parent
 
 
+# Fixtures that start the whole loop (`fleet worker` child processes driving Chromium).
+_LOOP_FIXTURES = frozenset({"fleet", "expiring_fleet"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here drives Chromium through `fleet worker` child processes. (A
+    """Tests here that run the loop drive Chromium through `fleet worker` child processes,
+    and those with a page drive it directly; the jobs' own rules need neither. (A
     `pytestmark` in a conftest marks nothing, so the marks are added here.)"""
     for item in items:
-        if HERE in item.path.parents:
+        if HERE not in item.path.parents:
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _LOOP_FIXTURES:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.e2e)
+        elif "page" in fixtures:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

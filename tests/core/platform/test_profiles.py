@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -54,3 +55,17 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     bad.write_text("name = ")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(bad)
+
+
+def test_a_profile_reads_times_in_utc_unless_it_names_its_zone(tmp_path: Path) -> None:
+    assert load_profile(SANDBOX).zone == ZoneInfo("UTC")
+    berlin = tmp_path / "berlin.toml"
+    berlin.write_text(SANDBOX.read_text().replace("[urls]", 'timezone = "Europe/Berlin"\n\n[urls]'))
+    assert load_profile(berlin).zone == ZoneInfo("Europe/Berlin")
+
+
+def test_an_unknown_zone_names_the_field(tmp_path: Path) -> None:
+    broken = tmp_path / "zone.toml"
+    broken.write_text(SANDBOX.read_text().replace("[urls]", 'timezone = "Mars/Olympus"\n\n[urls]'))
+    with pytest.raises(ProfileError, match=r"timezone: Value error, unknown time zone 'Mars"):
+        load_profile(broken)

@@ -17,6 +17,7 @@ from core.platform.typing_plan import (
     THINK_JITTER,
     KeyStep,
     TypingPlan,
+    comparable_text,
     dwell_s,
     graphemes,
     max_step_delay_s,
@@ -311,3 +312,29 @@ def test_seed_for_is_stable_and_distinguishes_parts() -> None:
     assert seed_for("ab", "c") != seed_for("a", "bc")
     assert seed_for("send", 42, 1) != seed_for("send", 42, 2)
     assert 0 <= seed_for() < 2**64
+
+
+@pytest.mark.parametrize(
+    ("rendered", "typed"),
+    [
+        ("see you\ntonight", "see you\r\ntonight"),
+        ("see you tonight", "see  you   tonight "),
+        ("Café", "Cafe\u0301"),
+        ("a\n\nb", "a\n\nb\n"),
+        ("tab\there", "tab here"),
+    ],
+)
+def test_comparable_text_matches_what_a_page_shows_of_what_was_typed(
+    rendered: str, typed: str
+) -> None:
+    assert comparable_text(rendered) == comparable_text(typed)
+
+
+def test_comparable_text_keeps_line_breaks_apart_from_spaces() -> None:
+    assert comparable_text("see you\ntonight") != comparable_text("see you tonight")
+
+
+@given(st.text(max_size=80))
+def test_a_plans_text_compares_as_the_text_it_was_planned_from(text: str) -> None:
+    plan = plan_typing(text, TypingProfile(), seed=1)
+    assert comparable_text(plan.text) == comparable_text(text)
