@@ -75,16 +75,26 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
     try:
         with rt.account_session(plan.account, f"sweep-{sweep_id}", report_failure) as driver:
             rows = driver.list_conversations()
+            recheck = set(plan.recheck)
             fresh = [
                 row
                 for row in rows
-                if is_new(row.last_message_at, plan.known_last_message_at.get(row.conversation_id))
+                if row.conversation_id in recheck
+                or is_new(row.last_message_at, plan.known_last_message_at.get(row.conversation_id))
             ]
-            log.bind(conversations=len(rows), fresh=len(fresh)).info("inbox read")
+            log.bind(conversations=len(rows), fresh=len(fresh), recheck=len(recheck)).info(
+                "inbox read"
+            )
             batch: list[ScrapedConversation] = []
             for row in fresh:
                 driver.open_thread(row.conversation_id)
-                known = plan.known_last_message_at.get(row.conversation_id)
+                # A thread read again for its unpaid offers is sent whole: ingest dedupes,
+                # and records a purchase on a message it already holds.
+                known = (
+                    None
+                    if row.conversation_id in recheck
+                    else plan.known_last_message_at.get(row.conversation_id)
+                )
                 messages = since_known(driver.read_thread(), known)
                 done["conversations_read"] += 1
                 done["messages_found"] += len(messages)

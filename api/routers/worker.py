@@ -32,11 +32,15 @@ router = APIRouter(prefix="/v1/worker", tags=["worker"])
 
 @router.post("/sweeps/{sweep_id}/start", response_model=SweepPlan)
 def start_sweep(
-    sweep_id: IdPath, body: SweepStart, session: SessionDep, principal: WorkerDep
+    sweep_id: IdPath,
+    body: SweepStart,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
 ) -> SweepPlan:
-    """Mark a sweep running; get the account and the newest message time known per
-    conversation."""
-    return sweeps.start_sweep(session, sweep_id, body, key_name=principal.name)
+    """Mark a sweep running; get the account, the newest message time known per
+    conversation, and the conversations to read again for unpaid offers."""
+    return sweeps.start_sweep(session, settings, sweep_id, body, key_name=principal.name)
 
 
 @router.post("/sweeps/{sweep_id}/result", response_model=SweepOut)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import utcnow
 from core.crm.accounts import account_access
 from core.db import Page, paginate
-from core.enums import AccountStatus, SweepStatus
+from core.enums import AccountStatus, Direction, SweepStatus
 from core.errors import InvalidState, get_or_raise
 from core.fleet.dispatch import dispatch_sweep
 from core.fleet.lease import held_by
 from core.fleet.protocol import SweepPlan, SweepResult, SweepStart
 from core.models import Account, Conversation, Message, Sweep
+from core.platform.profiles import named_profile
 from core.settings import Settings
 
 
@@ -85,9 +88,13 @@ def get_sweep(session: Session, sweep_id: int) -> Sweep:
     return get_or_raise(session, Sweep, sweep_id)
 
 
-def start_sweep(session: Session, sweep_id: int, start: SweepStart, *, key_name: str) -> SweepPlan:
-    """Mark a sweep running for a worker and return its plan. A running sweep may be started
-    again (its first worker died); scraping twice is harmless because ingest dedupes."""
+def start_sweep(
+    session: Session, settings: Settings, sweep_id: int, start: SweepStart, *, key_name: str
+) -> SweepPlan:
+    """Mark a sweep running for a worker and return its plan: the newest message known per
+    conversation, and the conversations to read again for unpaid offers (`unpaid_offers`).
+    A running sweep may be started again (its first worker died); scraping twice is
+    harmless because ingest dedupes."""
     sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
     if sweep.status not in (SweepStatus.queued, SweepStatus.running):
         raise InvalidState(f"sweep {sweep_id} is {sweep.status.value}; it cannot be started")
@@ -116,10 +123,37 @@ def start_sweep(session: Session, sweep_id: int, start: SweepStart, *, key_name:
         .where(Conversation.account_id == sweep.account_id)
         .group_by(Conversation.platform_conversation_id)
     ).all()
+    window = named_profile(settings.profiles_dir, sweep.account.profile).revenue
     return SweepPlan(
         sweep_id=sweep.id,
         account=account_access(sweep.account),
         known_last_message_at={conversation_id: at for conversation_id, at in known},
+        recheck=unpaid_offers(
+            session, sweep.account_id, timedelta(days=window.recheck_unpaid_days), utcnow()
+        ),
+    )
+
+
+def unpaid_offers(session: Session, account_id: int, window: timedelta, now: datetime) -> list[str]:
+    """The account's conversations (platform ids) holding a PPV we offered within `window`
+    before `now` that the fan has not paid: a purchase changes that old message, not the
+    inbox, so only reading the thread again records it."""
+    if window <= timedelta(0):
+        return []
+    return list(
+        session.scalars(
+            select(Conversation.platform_conversation_id)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(
+                Conversation.account_id == account_id,
+                Message.direction == Direction.outbound,
+                Message.ppv_price_cents.is_not(None),
+                or_(Message.ppv_paid.is_(False), Message.ppv_paid.is_(None)),
+                Message.sent_at >= now - window,
+            )
+            .distinct()
+            .order_by(Conversation.platform_conversation_id)
+        )
     )
 
 

@@ -51,6 +51,11 @@ class SweepPlan(_Body):
     sweep_id: int
     account: AccountAccess
     known_last_message_at: dict[str, datetime] = Field(default_factory=dict)
+    recheck: list[str] = Field(
+        default_factory=list,
+        description="Conversations to read whole again whatever the inbox shows: they hold "
+        "a PPV offer still unpaid, which a fan may buy without writing.",
+    )
 
 
 class ScrapedMessage(_Body):

@@ -178,6 +178,19 @@ class ThrottleProfile(_Strict):
         return self
 
 
+class RevenueProfile(_Strict):
+    """How a sweep keeps revenue true when money lands on old messages."""
+
+    recheck_unpaid_days: float = Field(
+        default=7.0,
+        ge=0,
+        le=365,
+        description="A thread holding a PPV we offered and the fan has not paid, offered "
+        "within this many days (wall clock), is read again by every sweep: a purchase "
+        "changes an old message, not the inbox, so nothing else would show it. 0: never.",
+    )
+
+
 class PacingOverrides(_Strict):
     """An account's own budgets; a field left unset keeps the profile's default."""
 
@@ -208,6 +221,7 @@ class BrowserProfile(_Strict):
     typing: TypingProfile = TypingProfile()
     pacing: PacingProfile = PacingProfile()
     throttle: ThrottleProfile = ThrottleProfile()
+    revenue: RevenueProfile = RevenueProfile()
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from redis import Redis
 
+from core.clock import utcnow
 from core.db import Database
 from core.fleet.queues import sweep_job_id
 from core.fleet.rq_repairs import job_exists
@@ -16,6 +17,7 @@ from core.settings import Settings
 from tests.helpers.api import PASSWORD
 from tests.helpers.rows import audit_details, hold_lease
 from tests.helpers.scraped import conv, ingest, msg
+from tests.helpers.seeding import T0
 
 
 def _trigger(client: TestClient, operator: dict[str, str], account_id: int) -> Response:
@@ -93,6 +95,31 @@ def test_the_plan_carries_the_login_and_the_newest_message_of_each_known_convers
         "c-1": "2026-03-01T12:04:00Z",
         "c-2": "2026-03-01T12:07:00Z",
     }
+
+
+def test_the_plan_names_the_threads_holding_a_recent_unpaid_offer(
+    client: TestClient, worker: dict[str, str], account: dict[str, Any], sweep: dict[str, Any]
+) -> None:
+    # Minutes after T0 that are an hour ago, and ten days ago (the window is 7 days).
+    hour_ago = (utcnow() - T0).total_seconds() / 60 - 60
+    ten_days_ago = hour_ago - 10 * 24 * 60
+
+    def offer(paid: bool, minute: float) -> dict[str, Any]:
+        return msg(f"o-{paid}-{minute}", "outbound", minute, ppv_price_cents=900, ppv_paid=paid)
+
+    ingest(
+        client,
+        worker,
+        account["id"],
+        [
+            conv("unpaid", [offer(False, hour_ago)], fan="f1"),
+            conv("paid", [offer(True, hour_ago)], fan="f2"),
+            conv("old", [offer(False, ten_days_ago)], fan="f3"),
+            conv("plain", [msg("p", "outbound", hour_ago)], fan="f4"),
+        ],
+    )
+    plan = _start(client, worker, sweep["id"], "w1").json()
+    assert plan["recheck"] == ["unpaid"]
 
 
 def test_a_started_sweep_is_running_on_its_worker(

@@ -364,3 +364,27 @@ def test_a_ppv_send_sets_its_price_on_the_platform(fleet: Fleet) -> None:
         1250,
         False,
     )
+
+
+def test_a_ppv_bought_after_its_sweep_is_recorded_by_the_next_one(fleet: Fleet) -> None:
+    # A purchase changes the old message, not the inbox: without reading the thread again
+    # the fan's spend would stay at nothing.
+    account, _ = _seed(fleet, 1, "buyer")
+    account_id = fleet.register(account)
+    conversation = _sweep_and_first_conversation(fleet, account_id)
+    fleet.post(
+        "/v1/sends",
+        {"conversation_id": conversation, "text": "just for you", "ppv_price_cents": 1250},
+    )
+    fleet.run_browser_worker()
+    [offer] = fleet.sandbox.delivered(account)
+    fleet.sandbox.purchase(offer.message_id)
+
+    fleet.sweep(account_id)
+    fleet.run_browser_worker()
+
+    messages = fleet.get(f"/v1/conversations/{conversation}/messages")["items"]
+    [stored] = [m for m in messages if m["platform_message_id"] == offer.message_id]
+    assert (stored["ppv_price_cents"], stored["ppv_paid"]) == (1250, True)
+    fan = fleet.get(f"/v1/conversations/{conversation}")["fan"]
+    assert fan["total_spend_cents"] == 1250
