@@ -324,8 +324,11 @@ class Sweep(Base):
         _enum(SweepStatus), default=SweepStatus.queued, index=True
     )
     requested_by: Mapped[str] = mapped_column(String(200))
-    # Bumped when a dead worker's run is recovered, so the new run gets a fresh job id.
+    # Bumped when a dead worker's run is recovered or a throttled one deferred, so the
+    # new run gets a fresh job id.
     attempt: Mapped[int] = mapped_column(default=1)
+    # A deferred run waits until then (the platform's backoff); None: as soon as possible.
+    next_attempt_at: Mapped[datetime | None]
     worker_id: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

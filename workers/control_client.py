@@ -21,12 +21,12 @@ from core.fleet.protocol import (
     SendClaim,
     SendProgress,
     SendResult,
-    SendThrottled,
     SendTicket,
     SessionState,
     SweepPlan,
     SweepResult,
     SweepStart,
+    ThrottleReport,
     WorkerHeartbeat,
 )
 from workers.errors import ControlPlaneError
@@ -105,6 +105,10 @@ class ControlPlaneClient:
         """Report a sweep's outcome."""
         self._call("POST", f"/v1/worker/sweeps/{sweep_id}/result", result)
 
+    def sweep_throttled(self, sweep_id: int, report: ThrottleReport) -> None:
+        """Hand a throttled sweep back to run again after its backoff (not a failure)."""
+        self._call("POST", f"/v1/worker/sweeps/{sweep_id}/throttled", report)
+
     def ingest(self, batch: IngestBatch) -> IngestResult:
         """Push scraped messages; the control plane ignores ones it already holds."""
         return self._model(IngestResult, "POST", "/v1/worker/ingest", batch)
@@ -129,7 +133,7 @@ class ControlPlaneClient:
         """Report a send as delivered or failed."""
         self._call("POST", f"/v1/worker/sends/{send_id}/result", result)
 
-    def send_throttled(self, send_id: int, report: SendThrottled) -> None:
+    def send_throttled(self, send_id: int, report: ThrottleReport) -> None:
         """Hand a throttled send back to wait out its backoff (not a failed attempt)."""
         self._call("POST", f"/v1/worker/sends/{send_id}/throttled", report)
 

@@ -19,8 +19,8 @@ from core.fleet.protocol import (
     ScrapedMessage,
     SendProgress,
     SendResult,
-    SendThrottled,
     SweepResult,
+    ThrottleReport,
 )
 from core.fleet.throttle import ThrottleTracker
 from core.platform.typing_plan import plan_typing, seed_for
@@ -59,8 +59,13 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
     done = {"messages_found": 0, "conversations_read": 0}
 
     def report_failure(exc: JobFailed | AccountBusy) -> None:
-        if isinstance(exc.__cause__, LoginFailed) and isinstance(exc, JobFailed):
+        cause = exc.__cause__
+        if isinstance(cause, LoginFailed) and isinstance(exc, JobFailed):
             _hold_for_login(account_id, exc, sweep_id=sweep_id)
+            return
+        if isinstance(cause, Throttled):
+            report = _record_throttle(account_id, plan.account.profile, str(cause))
+            rt.control.sweep_throttled(sweep_id, report)
             return
         rt.control.finish_sweep(
             sweep_id,
@@ -120,13 +125,31 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
         report_failure(exc)
         raise
     except JobFailed as exc:
-        if isinstance(exc.__cause__, LoginFailed):
+        if isinstance(exc.__cause__, LoginFailed | Throttled):
             return done
         raise
     log.bind(messages=done["messages_found"], conversations=done["conversations_read"]).info(
         "sweep done"
     )
     return done
+
+
+def _record_throttle(account_id: int, profile_name: str, signal: str) -> ThrottleReport:
+    """Back the account off fleet-wide for the platform's "slow down" (its pacer grants
+    nothing until the backoff ends) and the report telling the control plane so."""
+    rt = current()
+    event = ThrottleTracker(rt.redis, rt.settings.redis_key_prefix, rt.settings.time_scale).record(
+        account_id, rt.profile(profile_name).throttle
+    )
+    logger.bind(account_id=account_id, backoff_s=round(event.backoff_s, 3)).warning(
+        "platform throttled the account; its work waits out the backoff"
+    )
+    return ThrottleReport(
+        worker_id=rt.worker_id,
+        signal=signal,
+        backoff_s=event.backoff_s,
+        signals_in_window=event.signals_in_window,
+    )
 
 
 def _hold_for_login(
@@ -171,20 +194,8 @@ def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
         if isinstance(cause, LoginFailed) and isinstance(exc, JobFailed):
             _hold_for_login(account_id, exc, send_id=send_id)
         elif isinstance(cause, Throttled):
-            event = ThrottleTracker(
-                rt.redis, rt.settings.redis_key_prefix, rt.settings.time_scale
-            ).record(account_id, profile.throttle)
             rt.control.send_throttled(
-                send_id,
-                SendThrottled(
-                    worker_id=rt.worker_id,
-                    signal=str(cause),
-                    backoff_s=event.backoff_s,
-                    signals_in_window=event.signals_in_window,
-                ),
-            )
-            log.bind(backoff_s=round(event.backoff_s, 3)).warning(
-                "platform throttled the send; it waits out the backoff"
+                send_id, _record_throttle(account_id, access.profile, str(cause))
             )
         else:
             artifacts = getattr(exc, "artifacts", {})

@@ -17,12 +17,12 @@ from core.fleet.protocol import (
     SendClaim,
     SendProgress,
     SendResult,
-    SendThrottled,
     SendTicket,
     SessionState,
     SweepPlan,
     SweepResult,
     SweepStart,
+    ThrottleReport,
     WorkerHeartbeat,
 )
 from core.outbox import holds, sends
@@ -55,6 +55,24 @@ def finish_sweep(
     """Report a sweep done or failed."""
     return SweepOut.model_validate(
         sweeps.finish_sweep(session, redis, settings, sweep_id, body, key_name=principal.name)
+    )
+
+
+@router.post("/sweeps/{sweep_id}/throttled", response_model=SweepOut)
+def sweep_throttled(
+    sweep_id: IdPath,
+    body: ThrottleReport,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
+) -> SweepOut:
+    """Report that the platform throttled a sweep: it runs again after the backoff, and
+    repeated throttling pauses the account for an operator."""
+    return SweepOut.model_validate(
+        sweeps.defer_throttled_sweep(
+            session, redis, settings, sweep_id, body, key_name=principal.name
+        )
     )
 
 
@@ -102,7 +120,7 @@ def send_result(
 @router.post("/sends/{send_id}/throttled", response_model=SendOut)
 def send_throttled(
     send_id: IdPath,
-    body: SendThrottled,
+    body: ThrottleReport,
     session: SessionDep,
     redis: RedisDep,
     settings: SettingsDep,

@@ -29,6 +29,10 @@ class SweepOut(ResponseBody):
     account_id: int
     status: SweepStatus
     requested_by: str
+    attempt: int = Field(description="Its run: a recovered or deferred sweep runs anew.")
+    next_attempt_at: datetime | None = Field(
+        description="When a run the platform throttled may start; null: as soon as possible."
+    )
     worker_id: str | None
     started_at: datetime | None
     finished_at: datetime | None

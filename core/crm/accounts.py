@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
+from loguru import logger
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -152,6 +153,32 @@ def pacing_view(session: Session, redis: Redis, settings: Settings, account_id: 
         time_scale=settings.time_scale,
         status=Pacer.for_settings(redis, settings).status(account.id, budgets),
     )
+
+
+THROTTLE_ACTOR = "policy:throttle"
+
+
+def pause_if_throttled_too_often(
+    session: Session, settings: Settings, account: Account, signals_in_window: int
+) -> bool:
+    """Pause an active account once the platform has throttled it its profile's
+    `pause_after` times within the window (the account's sends and sweeps are then held
+    until an operator resumes it), and audit it; whether it is paused now."""
+    pause_after = named_profile(settings.profiles_dir, account.profile).throttle.pause_after
+    if signals_in_window >= pause_after and account.status == AccountStatus.active:
+        account.status = AccountStatus.paused
+        audit.record(
+            session,
+            THROTTLE_ACTOR,
+            "account.paused",
+            "account",
+            account.id,
+            reason=f"{signals_in_window} throttle signals within the window",
+        )
+        logger.bind(account_id=account.id, signals=signals_in_window).warning(
+            "account paused after repeated throttling; an operator must resume it"
+        )
+    return account.status == AccountStatus.paused
 
 
 def get_session_state(session: Session, account_id: int) -> dict[str, Any]:

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import utcnow
-from core.crm.accounts import account_access
+from core.crm.accounts import account_access, pause_if_throttled_too_often
 from core.db import Page, paginate
 from core.enums import AccountStatus, Direction, SweepStatus
 from core.errors import InvalidState, get_or_raise
 from core.fleet.dispatch import dispatch_sweep
 from core.fleet.lease import held_by
-from core.fleet.protocol import SweepPlan, SweepResult, SweepStart
+from core.fleet.protocol import SweepPlan, SweepResult, SweepStart, ThrottleReport
 from core.models import Account, Conversation, Message, Sweep
 from core.platform.profiles import named_profile
 from core.settings import Settings
@@ -155,6 +155,49 @@ def unpaid_offers(session: Session, account_id: int, window: timedelta, now: dat
             .order_by(Conversation.platform_conversation_id)
         )
     )
+
+
+def defer_throttled_sweep(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    sweep_id: int,
+    report: ThrottleReport,
+    *,
+    key_name: str,
+) -> Sweep:
+    """Put a sweep the platform throttled back in the queue until the worker's backoff
+    ends, as a new run (a fresh job id): throttling is the platform's pace, not the
+    sweep's failure. What the run already pushed is kept (ingest dedupes). After the
+    profile's `pause_after` signals in its window the account is paused until an operator
+    resumes it, and its sweeps and sends are held."""
+    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
+    if sweep.status != SweepStatus.running or sweep.worker_id != report.worker_id:
+        raise InvalidState(f"sweep {sweep_id} is not run by worker {report.worker_id!r}")
+    audit.record(
+        session,
+        report.worker_id,
+        "sweep.throttled",
+        "sweep",
+        sweep.id,
+        key=key_name,
+        attempt=sweep.attempt,
+        signal=report.signal,
+        backoff_s=round(report.backoff_s, 3),
+        signals_in_window=report.signals_in_window,
+    )
+    paused = pause_if_throttled_too_often(
+        session, settings, sweep.account, report.signals_in_window
+    )
+    sweep.status = SweepStatus.queued
+    sweep.worker_id = None
+    sweep.started_at = None
+    sweep.attempt += 1
+    sweep.next_attempt_at = utcnow() + timedelta(seconds=report.backoff_s)
+    session.commit()
+    if not paused:
+        dispatch_sweep(redis, settings, sweep)
+    return sweep
 
 
 def finish_sweep(

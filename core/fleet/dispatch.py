@@ -26,8 +26,9 @@ from core.settings import Settings
 
 
 class QueuedRow(Protocol):
-    """What any browser job is made from: a row at its attempt, of one account. A sweep row
-    (`core.models.Sweep`) is no more than this."""
+    """What any browser job is made from: a row at its attempt, of one account, and the end
+    of the backoff it waits out (None: none). A sweep row (`core.models.Sweep`) is no more
+    than this."""
 
     @property
     def id(self) -> int: ...
@@ -35,16 +36,16 @@ class QueuedRow(Protocol):
     def account_id(self) -> int: ...
     @property
     def attempt(self) -> int: ...
+    @property
+    def next_attempt_at(self) -> datetime | None: ...
 
 
 class QueuedSend(QueuedRow, Protocol):
     """What a send job is made from: a send row (`core.models.Send`) waiting for a worker,
-    with its place in the line and the end of its backoff."""
+    with its place in the line."""
 
     @property
     def priority(self) -> SendPriority: ...
-    @property
-    def next_attempt_at(self) -> datetime | None: ...
 
 
 def _safely(what: str, row_id: int, enqueue: Callable[[], bool]) -> bool:
@@ -99,8 +100,20 @@ def dispatch_send(
     )
 
 
-def dispatch_sweep(redis: Redis, settings: Settings, sweep: QueuedRow) -> bool:
-    """Enqueue the scrape job of a queued sweep; False if it was not enqueued."""
+def dispatch_sweep(
+    redis: Redis, settings: Settings, sweep: QueuedRow, now: datetime | None = None
+) -> bool:
+    """Enqueue the scrape job of a queued sweep, or schedule it when the run waits out a
+    backoff (`next_attempt_at` after `now`); False if no job was added."""
+    at = sweep.next_attempt_at
+    if at is not None and at > (now or utcnow()):
+        return _safely(
+            "sweep",
+            sweep.id,
+            lambda: queues.schedule_sweep(
+                redis, sweep.id, sweep.account_id, sweep.attempt, settings.job_timeout_s, at
+            ),
+        )
     return _safely(
         "sweep",
         sweep.id,

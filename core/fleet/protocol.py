@@ -161,9 +161,9 @@ class WorkerHeartbeat(_Body):
     )
 
 
-class SendThrottled(_Body):
-    """The platform said "slow down" during a send: nothing was sent, the worker backed
-    the account off for `backoff_s` (real seconds), and this was signal number
+class ThrottleReport(_Body):
+    """The platform said "slow down" during a send or a sweep: nothing was sent, the worker
+    backed the account off for `backoff_s` (real seconds), and this was signal number
     `signals_in_window` within the profile's throttle window."""
 
     worker_id: str = Field(min_length=1, max_length=200)

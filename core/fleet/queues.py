@@ -224,25 +224,63 @@ def enqueue_nudges(redis: Redis, account_id: int, operator: str, limit: int) -> 
     )
 
 
-def schedule_send(
-    redis: Redis, send_id: int, account_id: int, attempt: int, timeout: int, at: datetime
+def _schedule(
+    redis: Redis,
+    queue: QueueName,
+    func: str,
+    args: tuple,
+    job_id: str,
+    account_id: int,
+    timeout: int,
+    at: datetime,
 ) -> bool:
-    """Hold the job of a send's next attempt in RQ's scheduled registry until `at`; False
-    when a job with that id already exists. No RQ scheduler runs in the fleet: the
-    reconciler promotes it once the row says it is due (`promote_scheduled`)."""
-    job_id = send_job_id(send_id, attempt)
+    """Hold a browser job in RQ's scheduled registry until `at`; False when a job with that
+    id already exists. No RQ scheduler runs in the fleet: the reconciler promotes it once
+    its row says it is due (`core.fleet.rq_repairs.promote_scheduled`)."""
     if Job.exists(job_id, connection=redis):
         logger.bind(job_id=job_id).debug("job already enqueued")
         return False
-    Queue(QueueName.send.value, connection=redis).enqueue_at(
+    Queue(queue.value, connection=redis).enqueue_at(
         at,
-        SEND_JOB,
-        args=(send_id, account_id, attempt),
+        func,
+        args=args,
         job_id=job_id,
         job_timeout=timeout,
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
         rate_limit=account_rate_limit(account_id),
     )
-    logger.bind(queue=QueueName.send.value, job_id=job_id, at=at.isoformat()).info("job scheduled")
+    logger.bind(queue=queue.value, job_id=job_id, at=at.isoformat()).info("job scheduled")
     return True
+
+
+def schedule_send(
+    redis: Redis, send_id: int, account_id: int, attempt: int, timeout: int, at: datetime
+) -> bool:
+    """Hold the job of a send's next attempt until `at` (its retry's backoff)."""
+    return _schedule(
+        redis,
+        QueueName.send,
+        SEND_JOB,
+        (send_id, account_id, attempt),
+        send_job_id(send_id, attempt),
+        account_id,
+        timeout,
+        at,
+    )
+
+
+def schedule_sweep(
+    redis: Redis, sweep_id: int, account_id: int, attempt: int, timeout: int, at: datetime
+) -> bool:
+    """Hold the scrape job of a sweep's next run until `at` (the platform's backoff)."""
+    return _schedule(
+        redis,
+        QueueName.scrape,
+        SCRAPE_JOB,
+        (sweep_id, account_id),
+        sweep_job_id(sweep_id, attempt),
+        account_id,
+        timeout,
+        at,
+    )

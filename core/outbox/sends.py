@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import utcnow
-from core.crm.accounts import account_access
+from core.crm.accounts import account_access, pause_if_throttled_too_often
 from core.crm.conversations import newest_message
 from core.db import Page, paginate
 from core.enums import IN_FLIGHT, ON_ITS_WAY, AccountStatus, Direction, SendPriority, SendStatus
@@ -23,11 +23,10 @@ from core.errors import InvalidState, NotFound, get_or_raise
 from core.fleet import queues, rq_repairs
 from core.fleet.dispatch import dispatch_send
 from core.fleet.lease import held_by
-from core.fleet.protocol import SendClaim, SendProgress, SendResult, SendThrottled, SendTicket
+from core.fleet.protocol import SendClaim, SendProgress, SendResult, SendTicket, ThrottleReport
 from core.models import Conversation, Message, Send
 from core.outbox import bulk
 from core.outbox.gate import Override, SendRefused, SendRequest, SendSource, admit_send
-from core.platform.profiles import named_profile
 from core.settings import Settings
 
 # Statuses a worker holds a send in; the order is the only direction progress may take.
@@ -408,7 +407,7 @@ def defer_throttled(
     redis: Redis,
     settings: Settings,
     send_id: int,
-    report: SendThrottled,
+    report: ThrottleReport,
     *,
     key_name: str,
 ) -> Send:
@@ -431,20 +430,7 @@ def defer_throttled(
         backoff_s=round(report.backoff_s, 3),
         signals_in_window=report.signals_in_window,
     )
-    pause_after = named_profile(settings.profiles_dir, account.profile).throttle.pause_after
-    if report.signals_in_window >= pause_after and account.status == AccountStatus.active:
-        account.status = AccountStatus.paused
-        audit.record(
-            session,
-            "policy:throttle",
-            "account.paused",
-            "account",
-            account.id,
-            reason=f"{report.signals_in_window} throttle signals within the window",
-        )
-        logger.bind(account_id=account.id, signals=report.signals_in_window).warning(
-            "account paused after repeated throttling; an operator must resume it"
-        )
+    pause_if_throttled_too_often(session, settings, account, report.signals_in_window)
     back_to_queue(
         send, uses_attempt=False, not_before=utcnow() + timedelta(seconds=report.backoff_s)
     )

@@ -9,8 +9,8 @@ Rule 1 says Redis may lose everything at any moment. Each pass:
 - re-creates every job a row still wants but Redis does not hold (queued sends, queued
   sweeps, draft jobs of unanswered inbound messages) under its stable job id, so a second
   pass adds nothing;
-- promotes retries whose backoff is over: no RQ scheduler runs in the fleet, the row's
-  `next_attempt_at` decides.
+- promotes send retries and throttled sweeps whose backoff is over: no RQ scheduler runs
+  in the fleet, the row's `next_attempt_at` decides.
 
 One pass runs at a time fleet-wide (a Redis lock), since two passes racing between "does
 the job exist" and "enqueue it" could queue a job twice.
@@ -92,6 +92,7 @@ class ReconcileReport:
     sends_enqueued: list[int] = field(default_factory=list)
     sends_promoted: list[int] = field(default_factory=list)
     sweeps_enqueued: list[int] = field(default_factory=list)
+    sweeps_promoted: list[int] = field(default_factory=list)
     drafts_enqueued: list[int] = field(default_factory=list)
     bulk_released: list[int] = field(default_factory=list)
     jobs_released: list[str] = field(default_factory=list)
@@ -205,6 +206,13 @@ def _restore_sweeps(
     for sweep in rows:
         job_id = queues.sweep_job_id(sweep.id, sweep.attempt)
         status = rq_repairs.job_status(redis, job_id)
+        if status == JobStatus.SCHEDULED:
+            due = sweep.next_attempt_at is None or sweep.next_attempt_at <= now
+            if due and rq_repairs.promote_scheduled(
+                redis, job_id, sweep.account_id, queues.LinePlace.back
+            ):
+                report.sweeps_promoted.append(sweep.id)
+            continue
         if status == JobStatus.STARTED:
             dead = stalled_by(redis, settings, job_id, now, alive)
             if dead is not None and recover_sweep(
@@ -217,8 +225,9 @@ def _restore_sweeps(
             ):
                 report.sweeps_recovered.append(sweep.id)
             continue
+        # dispatch_sweep schedules a run still in its backoff and enqueues a due one.
         if _replaceable(session, redis, Sweep, sweep, job_id, status) and dispatch_sweep(
-            redis, settings, sweep
+            redis, settings, sweep, now
         ):
             report.sweeps_enqueued.append(sweep.id)
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from redis import Redis
+from rq.job import JobStatus
 
 from core.clock import utcnow
 from core.db import Database
 from core.fleet.queues import sweep_job_id
-from core.fleet.rq_repairs import job_exists
+from core.fleet.rq_repairs import job_exists, job_status
 from core.settings import Settings
 from tests.helpers.api import PASSWORD
-from tests.helpers.rows import audit_details, hold_lease
+from tests.helpers.rows import Reconcile, audit_details, hold_lease
 from tests.helpers.scraped import conv, ingest, msg
 from tests.helpers.seeding import T0
 
@@ -283,3 +285,61 @@ def test_a_sweeps_result_records_whether_its_worker_still_held_the_lease(
     assert _result(client, worker, sweep["id"], status="done").status_code == 200
     [done] = [e for e in audit_details(db, "sweep.done") if e["subject_id"] == sweep["id"]]
     assert done["lease_held"] is held
+
+
+def _throttled(
+    client: TestClient, worker: dict[str, str], sweep_id: int, signals: int = 1
+) -> Response:
+    body = {"worker_id": "w1", "signal": "429", "backoff_s": 60.0, "signals_in_window": signals}
+    return client.post(f"/v1/worker/sweeps/{sweep_id}/throttled", headers=worker, json=body)
+
+
+def test_a_throttled_sweep_runs_again_once_its_backoff_is_over(
+    client: TestClient,
+    worker: dict[str, str],
+    redis: Redis,
+    run_pass: Reconcile,
+    sweep: dict[str, Any],
+) -> None:
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    response = _throttled(client, worker, sweep["id"])
+    assert response.status_code == 200, response.text
+    deferred = response.json()
+    assert (deferred["status"], deferred["attempt"], deferred["worker_id"]) == ("queued", 2, None)
+    next_run = sweep_job_id(sweep["id"], 2)
+    assert job_status(redis, next_run) == JobStatus.SCHEDULED
+    due = utcnow() + timedelta(seconds=60)
+    assert run_pass(due - timedelta(seconds=5)).sweeps_promoted == []
+    assert run_pass(due + timedelta(seconds=1)).sweeps_promoted == [sweep["id"]]
+    assert job_status(redis, next_run) in (JobStatus.QUEUED, JobStatus.RATE_LIMITED)
+
+
+def test_a_throttled_sweep_is_audited_with_its_signal_and_backoff(
+    client: TestClient, worker: dict[str, str], db: Database, sweep: dict[str, Any]
+) -> None:
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert _throttled(client, worker, sweep["id"]).status_code == 200
+    [throttled] = audit_details(db, "sweep.throttled")
+    assert (throttled["actor"], throttled["signal"], throttled["backoff_s"]) == ("w1", "429", 60.0)
+
+
+def test_repeated_throttling_pauses_the_account_and_holds_its_sweep(
+    client: TestClient,
+    worker: dict[str, str],
+    admin: dict[str, str],
+    redis: Redis,
+    sweep: dict[str, Any],
+) -> None:
+    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert _throttled(client, worker, sweep["id"], signals=3).status_code == 200
+    account = client.get(f"/v1/accounts/{sweep['account_id']}", headers=admin).json()
+    assert account["status"] == "paused"
+    assert job_status(redis, sweep_job_id(sweep["id"], 2)) is None
+
+
+def test_only_the_worker_running_a_sweep_may_report_it_throttled(
+    client: TestClient, worker: dict[str, str], sweep: dict[str, Any]
+) -> None:
+    refused = _throttled(client, worker, sweep["id"])
+    assert refused.status_code == 409
+    assert "is not run by worker 'w1'" in refused.json()["detail"]

@@ -116,6 +116,13 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ),
         ({"worker_id": "w", "signal": "429", "backoff_s": 1}, "body.signals_in_window: Field"),
     ],
+    ("POST", "/v1/worker/sweeps/{sweep_id}/throttled"): [
+        (
+            {"worker_id": "w", "signal": "429", "backoff_s": 1, "signals_in_window": 0},
+            "body.signals_in_window: Input should be greater than or equal to 1",
+        ),
+        ({"signal": "429", "backoff_s": 1, "signals_in_window": 1}, "body.worker_id: Field"),
+    ],
     ("POST", "/v1/worker/accounts/{account_id}/login-rejected"): [
         ({}, "body.worker_id: Field required"),
         ({"worker_id": "w", "send_id": 0}, "body.send_id: Input should be greater than or equal"),

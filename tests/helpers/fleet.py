@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -14,9 +16,11 @@ from redis import Redis
 from rq import SimpleWorker
 
 from core.settings import Settings
+from sandbox.config import SandboxConfig
+from sandbox.server import BackgroundServer
 from tests.helpers.api import LiveApi
 from tests.helpers.sandbox import Sandbox, SandboxAccount
-from tests.helpers.stores import REPO
+from tests.helpers.stores import REPO, free_port
 
 
 @dataclass
@@ -161,3 +165,18 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@contextmanager
+def on_own_sandbox(fleet: Fleet, config: SandboxConfig) -> Iterator[Fleet]:
+    """`fleet` pointed at a sandbox of its own, served with `config` for the block: a
+    platform with other guards or sessions than the shared one."""
+    server = BackgroundServer(config, port=free_port())
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            yield Fleet(
+                fleet.api, Sandbox(server.url, client), fleet.redis, fleet.operator, fleet.admin
+            )
+    finally:
+        server.stop()

@@ -12,7 +12,8 @@ from core.db import Database
 from core.fleet.lease import AccountLease
 from core.models import AuditEvent
 from core.recovery.reconcile import reconcile
-from tests.helpers.fleet import Fleet
+from sandbox.config import SandboxConfig
+from tests.helpers.fleet import Fleet, on_own_sandbox
 
 TYPED = "Thank you so much! 😊\nSee you tonight 👨‍👩‍👧‍👦 ❤️"
 
@@ -388,3 +389,23 @@ def test_a_ppv_bought_after_its_sweep_is_recorded_by_the_next_one(fleet: Fleet) 
     assert (stored["ppv_price_cents"], stored["ppv_paid"]) == (1250, True)
     fan = fleet.get(f"/v1/conversations/{conversation}")["fan"]
     assert fan["total_spend_cents"] == 1250
+
+
+def test_a_throttled_sweep_backs_off_instead_of_failing(fleet: Fleet, tmp_path: Path) -> None:
+    # A platform counting a real minute (time scale 1) and allowing two requests in it:
+    # the inbox page and its list call pass, the first thread is refused, however fast or
+    # slow the machine.
+    config = SandboxConfig(
+        db_path=tmp_path / "strict.db", time_scale=1.0, control_enabled=True, actions_per_minute=2
+    )
+    with on_own_sandbox(fleet, config) as strict:
+        account, _ = _seed(strict, 2, "strict")
+        account_id = strict.register(account)
+        sweep_id = strict.sweep(account_id)
+        strict.run_browser_worker()
+
+    sweep = fleet.get(f"/v1/sweeps/{sweep_id}")
+    assert (sweep["status"], sweep["attempt"]) == ("queued", 2), sweep
+    assert sweep["next_attempt_at"] is not None
+    signals = fleet.redis.zcard(f"{fleet.settings.redis_key_prefix}throttle:account:{account_id}")
+    assert signals == 1, "the throttle was not recorded for the account's pacer"

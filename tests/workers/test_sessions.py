@@ -6,16 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from redis import Redis
 
 from sandbox.config import SandboxConfig
-from sandbox.server import BackgroundServer
-from tests.helpers.api import LiveApi
-from tests.helpers.fleet import Fleet
-from tests.helpers.sandbox import Sandbox
-from tests.helpers.stores import free_port
+from tests.helpers.fleet import Fleet, on_own_sandbox
 
 # Enough requests for a login and the page it leads to, few enough that a sweep of 23
 # threads outlives several sessions. Counted, not timed: however slow the machine, the
@@ -24,9 +18,7 @@ SESSION_REQUESTS = 8
 
 
 @pytest.fixture
-def expiring_fleet(
-    live_api: LiveApi, redis: Redis, tmp_path: Path, fleet: Fleet
-) -> Iterator[Fleet]:
+def expiring_fleet(fleet: Fleet, tmp_path: Path) -> Iterator[Fleet]:
     """The test's fleet, pointed at a second sandbox whose sessions end after a few
     requests."""
     config = SandboxConfig(
@@ -35,11 +27,8 @@ def expiring_fleet(
         control_enabled=True,
         session_max_requests=SESSION_REQUESTS,
     )
-    server = BackgroundServer(config, port=free_port())
-    server.start()
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        yield Fleet(live_api, Sandbox(server.url, client), redis, fleet.operator, fleet.admin)
-    server.stop()
+    with on_own_sandbox(fleet, config) as expiring:
+        yield expiring
 
 
 def test_session_expiring_mid_sweep_logs_in_again_and_misses_nothing(
