@@ -3,7 +3,8 @@ of key intervals) are flagged; the fleet's own plans, typos and all, are not.
 
 The judging rules are checked on records built by hand; the fleet's plans at time scale 1.0
 as the sandbox would record them if played exactly on time; and, in Chromium, the real
-typist at the tests' time scale against a script typing with a fixed delay.
+typist at the tests' time scale against scripts typing with a fixed delay or none, their
+keys timed by Playwright's clock so the machine's load cannot blur them.
 """
 
 from __future__ import annotations
@@ -175,11 +176,15 @@ BOT_SHORT = "Thanks so much babe"
 def test_a_script_with_a_fixed_delay_is_flagged_as_too_regular(
     sandbox: Sandbox, page: Page, composer: SandboxFan
 ) -> None:
-    # Each key costs Playwright tens of milliseconds on top of the delay, varying by as
-    # many on a loaded machine: a long delay keeps that noise small beside it (a short
-    # text keeps the test short, judged from 15 intervals instead of 20).
+    # The page's clock is Playwright's: it moves exactly 250 ms between keys, as a script's
+    # fixed delay would, however long the machine takes to deliver each key. A short text
+    # keeps the test short, judged from 18 intervals instead of the default 20.
     sandbox.update_guards(min_intervals=15)
-    page.keyboard.type(BOT_SHORT, delay=250)
+    page.clock.install()
+    page.clock.pause_at(page.evaluate("Date.now()"))
+    for char in BOT_SHORT:
+        page.keyboard.type(char)
+        page.clock.run_for(250)
     send_and_wait(page, sandbox, 1)
     [sent] = sandbox.delivered("alice")
     assert sent.text == BOT_SHORT
@@ -192,11 +197,15 @@ def test_a_script_with_a_fixed_delay_is_flagged_as_too_regular(
 def test_a_lowered_speed_limit_flags_typing_without_delays(
     sandbox: Sandbox, page: Page, composer: SandboxFan
 ) -> None:
-    # Chromium types a few hundred keys a real second (still dozens on a machine loaded to
-    # a crawl), a few a human second at 0.01: under the default 15, over a limit of 0.1
-    # (10 real keys a second).
+    # The page's clock moves 10 ms a key, as a script typing without delays would (a few a
+    # human second at 0.01: under the default 15, over a limit of 0.1), however long the
+    # machine takes to deliver each key.
     sandbox.update_guards(max_chars_per_s=0.1)
-    page.keyboard.type(BOT_TEXT)
+    page.clock.install()
+    page.clock.pause_at(page.evaluate("Date.now()"))
+    for char in BOT_TEXT:
+        page.keyboard.type(char)
+        page.clock.run_for(10)
     send_and_wait(page, sandbox, 1)
     [sent] = sandbox.delivered("alice")
     assert "too_fast" in sent.flag_reasons
