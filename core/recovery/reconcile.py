@@ -35,7 +35,13 @@ from core.clock import utcnow
 from core.db import Database, end_read
 from core.enums import AccountStatus, Direction, SendPriority, SendStatus, SweepStatus
 from core.fleet import queues, rq_repairs
-from core.fleet.dispatch import dispatch_draft, dispatch_send, dispatch_sweep, line_place
+from core.fleet.dispatch import (
+    QueuedRow,
+    dispatch_draft,
+    dispatch_send,
+    dispatch_sweep,
+    line_place,
+)
 from core.models import Account, Draft, Message, Send, Sweep
 from core.outbox import bulk
 from core.recovery.abandoned import (
@@ -132,6 +138,15 @@ def _replaceable(
     return True
 
 
+def _promote_if_due(
+    redis: Redis, job_id: str, row: QueuedRow, place: queues.LinePlace, now: datetime
+) -> bool:
+    """Move a scheduled job (a send's retry, a throttled sweep's next run) onto its queue
+    once its row's backoff is over; whether it was moved."""
+    due = row.next_attempt_at is None or row.next_attempt_at <= now
+    return due and rq_repairs.promote_scheduled(redis, job_id, row.account_id, place)
+
+
 def _restore_sends(
     session: Session,
     redis: Redis,
@@ -159,10 +174,7 @@ def _restore_sends(
         job_id = queues.send_job_id(send.id, send.attempt)
         status = rq_repairs.job_status(redis, job_id)
         if status == JobStatus.SCHEDULED:
-            due = send.next_attempt_at is None or send.next_attempt_at <= now
-            if due and rq_repairs.promote_scheduled(
-                redis, job_id, send.account_id, line_place(send)
-            ):
+            if _promote_if_due(redis, job_id, send, line_place(send), now):
                 report.sends_promoted.append(send.id)
             continue
         if status == JobStatus.STARTED:
@@ -207,10 +219,7 @@ def _restore_sweeps(
         job_id = queues.sweep_job_id(sweep.id, sweep.attempt)
         status = rq_repairs.job_status(redis, job_id)
         if status == JobStatus.SCHEDULED:
-            due = sweep.next_attempt_at is None or sweep.next_attempt_at <= now
-            if due and rq_repairs.promote_scheduled(
-                redis, job_id, sweep.account_id, queues.LinePlace.back
-            ):
+            if _promote_if_due(redis, job_id, sweep, queues.LinePlace.back, now):
                 report.sweeps_promoted.append(sweep.id)
             continue
         if status == JobStatus.STARTED:
