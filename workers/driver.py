@@ -1,36 +1,51 @@
 """Drives one platform account's web UI, knowing the site only through its browser profile.
 
-Every page load and click first passes `gate` (the account's pacer plus a human dwell);
-the send click also passes `send_gate` (the send budget). No platform names live here.
+Every page load, click and declared step first passes `gate` (the account's pacer plus a
+human dwell); the send click also passes `send_gate` (the send budget). No platform
+names, selectors or formats live here: they are the profile's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fnmatch import fnmatch
+from typing import TypeVar
 
 from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.clock import as_utc, utcnow
 from core.enums import Direction
 from core.fleet.protocol import ScrapedMessage
-from core.platform.profiles import BrowserProfile
+from core.platform.fields import FieldSpec, FieldUnreadable, cents, count, flag, read_row
+from core.platform.profiles import BrowserProfile, Step
 from core.platform.timestamps import UnreadableTime, read_time
 from core.platform.typing_plan import TypingPlan, comparable_text, plan_typing, seed_for
 from workers.errors import LoginFailed, PlatformError, SessionLost, Throttled
 from workers.typist import play_plan
 
+# Raw values only: every transform (regex, map, money, times) is applied in Python, by
+# `core.platform.fields`, so a profile reads the same on every page.
 _EXTRACT_JS = """
 (els, fields) => els.map((el) => {
   const row = {};
   for (const [name, spec] of Object.entries(fields)) {
     const target = spec.selector ? el.querySelector(spec.selector) : el;
     if (!target) { row[name] = null; continue; }
-    row[name] = spec.source === "text" ? target.innerText : target.getAttribute(spec.source);
+    switch (spec.kind) {
+      case "text": row[name] = target.innerText.replace(/\\s+/g, " ").trim(); break;
+      case "inner_text": row[name] = target.innerText; break;
+      case "text_content": row[name] = target.textContent; break;
+      case "value": row[name] = "value" in target ? String(target.value) : null; break;
+      case "class": row[name] = target.getAttribute("class") || ""; break;
+      default: row[name] = target.getAttribute(spec.attribute);
+    }
   }
   return row;
 })
@@ -41,17 +56,29 @@ _MORE_ROWS_OR_LOGGED_OUT_JS = """
   document.querySelectorAll(rows).length > before || !!document.querySelector(loginForm)
 """
 
+_T = TypeVar("_T")
+
 # How many times one call may log in again after the platform ended the session.
 MAX_RELOGINS = 2
 
-_ACK_OR_BANNER_JS = """
-([container, attr, previous, banner, loginForm]) => {
-  const box = document.querySelector(container);
-  const value = box ? box.getAttribute(attr) : null;
-  if (value && value !== previous) return true;
+# What ends the wait after a send click: the profile's sign of success, the login form
+# (the session ended) or a visible throttle banner.
+_SENT_OR_REFUSED_JS = """
+([mode, container, attr, previous, items, composer, banner, loginForm]) => {
   if (document.querySelector(loginForm)) return true;
   const warn = document.querySelector(banner);
-  return !!(warn && warn.offsetParent !== null);
+  if (warn && warn.offsetParent !== null) return true;
+  if (mode === "attribute") {
+    const box = document.querySelector(container);
+    const value = box ? box.getAttribute(attr) : null;
+    return !!(value && value !== previous);
+  }
+  if (mode === "composer_empty") {
+    const box = document.querySelector(composer);
+    const text = box ? ("value" in box ? box.value : box.textContent) : "";
+    return !text.trim();
+  }
+  return document.querySelectorAll(items).length > previous;
 }
 """
 
@@ -84,8 +111,9 @@ class InboxRow:
     unread: int
 
 
-def _parse_int(value: str | None) -> int | None:
-    return int(value) if value not in (None, "") else None
+def price_text(price_cents: int) -> str:
+    """A price as a person types it into a price box: dollars and cents, "12.50"."""
+    return f"{price_cents // 100}.{price_cents % 100:02d}"
 
 
 class PlatformDriver:
@@ -103,6 +131,7 @@ class PlatformDriver:
         credentials: tuple[str, str],
         unrecorded: Callable[[], AbstractContextManager[None]] = nullcontext,
         timeout_ms: float = 30_000,
+        on_login: Callable[[], None] | None = None,
     ) -> None:
         self.page = page
         self._credentials = credentials
@@ -114,6 +143,8 @@ class PlatformDriver:
         self._sleep = sleep
         self._scale = time_scale
         self._unrecorded = unrecorded
+        self._timeout_ms = timeout_ms
+        self._on_login = on_login
         self.throttle_signals = 0
         page.set_default_timeout(timeout_ms)
         page.on("response", self._watch_response)
@@ -167,6 +198,8 @@ class PlatformDriver:
             raise LoginFailed("the platform rejected the account's credentials")
         self.logins += 1
         logger.info("logged in")
+        if self._on_login is not None:
+            self._on_login()
 
     def _type_like_a_person(self, text: str, seed: int) -> None:
         """Type a short field (a login, a price) with the same human model as messages: a
@@ -176,10 +209,37 @@ class PlatformDriver:
             self.page.keyboard, plan, self.profile.typing.newline_key, self._sleep, self._scale
         )
 
+    def _wait_ready(self, ready: str | None, item: str, empty: str | None) -> None:
+        """Wait until a list is loaded: its `ready` marker, else a first item or the
+        declared empty state (an empty inbox or thread is loaded, not late)."""
+        if ready is not None:
+            self.page.wait_for_selector(ready, state="attached")
+            return
+        target = f"{item}, {empty}" if empty else item
+        self.page.locator(target).first.wait_for(state="attached")
+
+    def _rows(self, section: str, item: str, specs: dict[str, FieldSpec]) -> list[dict]:
+        """Every `item` on the page read through `specs`; `PlatformError` naming the field
+        when a field that must be there is not."""
+        browser = {name: spec.browser_spec() for name, spec in specs.items()}
+        raw_rows = self.page.locator(item).evaluate_all(_EXTRACT_JS, browser)
+        rows = []
+        for index, raw in enumerate(raw_rows):
+            row = read_row(raw, specs)
+            for name, spec in specs.items():
+                if row[name] is None and not spec.may_be_absent:
+                    raise PlatformError(
+                        f"{section}.fields.{name}: nothing read from row {index + 1} "
+                        f"(selector {spec.selector or '<the row>'!r}, source {spec.source!r})"
+                    )
+            rows.append(row)
+        return rows
+
     def open_inbox(self) -> None:
         """Open the inbox (logging in first when the session is gone)."""
         self._open("inbox")
-        self.page.wait_for_selector(self.profile.inbox.ready, state="attached")
+        inbox = self.profile.inbox
+        self._wait_ready(inbox.ready, inbox.item, inbox.empty)
 
     def list_conversations(self) -> list[InboxRow]:
         """Every conversation in the inbox, following "load more" to the end. A session
@@ -203,44 +263,47 @@ class PlatformDriver:
             logger.warning("logged out while paging the inbox; starting over")
         else:
             raise SessionLost("the platform kept ending the session while the inbox was read")
-        rows = items.evaluate_all(_EXTRACT_JS, inbox.fields.model_dump())
         return [
             InboxRow(
-                conversation_id=row["conversation_id"],
-                fan_id=row["fan_id"],
-                fan_name=(row["fan_name"] or "").strip(),
-                last_message_at=self._read_time(row["last_message_at"], "last_message_at"),
-                unread=_parse_int(row["unread"]) or 0,
+                conversation_id=str(row["conversation_id"]),
+                fan_id=str(row["fan_id"]),
+                fan_name=(row.get("fan_name") or "").strip(),
+                last_message_at=self._read_time(row["last_message_at"], inbox.fields, "inbox"),
+                unread=self._typed(count, row.get("unread"), "inbox.fields.unread") or 0,
             )
-            for row in rows
+            for row in self._rows("inbox", inbox.item, inbox.fields)
         ]
 
     def open_thread(self, conversation_id: str) -> None:
         """Open a conversation and wait until its messages are rendered."""
         self._open("thread", conversation_id=conversation_id)
-        self.page.wait_for_selector(self.profile.thread.ready, state="attached")
+        thread = self.profile.thread
+        self._wait_ready(thread.ready, thread.item, thread.empty)
 
     def read_thread(self) -> list[ScrapedMessage]:
         """The messages of the open conversation, oldest first as the page shows them."""
         thread = self.profile.thread
-        rows = self.page.locator(thread.item).evaluate_all(_EXTRACT_JS, thread.fields.model_dump())
+        fields = thread.fields
         messages = []
-        for row in rows:
-            direction = (
-                Direction.inbound
-                if row["direction"] == thread.inbound_value
-                else Direction.outbound
-            )
-            paid = row["ppv_paid"]
+        for row in self._rows("thread", thread.item, fields):
+            direction = row["direction"]
+            if direction not in (thread.inbound_value, thread.outbound_value):
+                raise PlatformError(
+                    f"thread.fields.direction: read {direction!r}, which is neither "
+                    f"{thread.inbound_value!r} nor {thread.outbound_value!r}"
+                )
             messages.append(
                 ScrapedMessage(
-                    platform_message_id=row["message_id"],
-                    direction=direction,
+                    platform_message_id=str(row["message_id"]),
+                    direction=Direction.inbound
+                    if direction == thread.inbound_value
+                    else Direction.outbound,
                     text=row["text"] or "",
-                    sent_at=self._read_time(row["sent_at"], "sent_at") or _NO_TIME,
-                    tip_cents=_parse_int(row["tip_cents"]) or 0,
-                    ppv_price_cents=_parse_int(row["ppv_price_cents"]),
-                    ppv_paid=None if paid in (None, "") else paid == "true",
+                    sent_at=self._read_time(row["sent_at"], fields, "thread", "sent_at")
+                    or _NO_TIME,
+                    tip_cents=self._money(row.get("tip_cents"), "tip_cents") or 0,
+                    ppv_price_cents=self._money(row.get("ppv_price_cents"), "ppv_price_cents"),
+                    ppv_paid=self._typed(flag, row.get("ppv_paid"), "thread.fields.ppv_paid"),
                 )
             )
         return messages
@@ -250,52 +313,151 @@ class PlatformDriver:
         `since`: how a retried send learns that an earlier attempt got through."""
         return find_sent_in(self.read_thread(), text, since)
 
-    def _read_time(self, value: str | None, field: str) -> datetime | None:
-        """A time the page printed, read in the profile's zone; `PlatformError` naming the
-        field when it is in no form the fleet reads."""
+    def _money(self, value: str | None, name: str) -> int | None:
+        spec = self.profile.thread.fields.get(name)
+        reader = cents if spec is not None and spec.money else count
+        return self._typed(reader, value, f"thread.fields.{name}")
+
+    @staticmethod
+    def _typed(reader: Callable[[str | None], _T], value: str | None, where: str) -> _T:
         try:
-            return read_time(value, self.profile.zone, utcnow())
+            return reader(value)
+        except FieldUnreadable as exc:
+            raise PlatformError(f"{where}: {exc}") from exc
+
+    def _read_time(
+        self,
+        value: str | None,
+        fields: dict[str, FieldSpec],
+        section: str,
+        name: str = "last_message_at",
+    ) -> datetime | None:
+        """A time the page printed, read in the profile's zone with the field's formats;
+        `PlatformError` naming the field when it is in no form the fleet reads."""
+        try:
+            return read_time(value, self.profile.zone, utcnow(), fields[name].formats)
         except UnreadableTime as exc:
-            raise PlatformError(f"{field}: {exc}") from exc
+            raise PlatformError(f"{section}.fields.{name}: {exc}") from exc
+
+    def _run_steps(self, steps: Sequence[Step], **params: str) -> None:
+        """Play a declared UI sequence, each action paced like any other."""
+        for declared in steps:
+            step = declared.filled(**params)
+            self._gate()
+            if step.action == "click":
+                self.page.click(step.selector)
+            elif step.action == "wait_for":
+                self.page.wait_for_selector(step.selector, state="visible")
+            elif step.action == "press":
+                assert step.key is not None
+                if step.selector:
+                    self.page.press(step.selector, step.key)
+                else:
+                    self.page.keyboard.press(step.key)
+            elif step.action == "select":
+                assert step.value is not None
+                self.page.select_option(step.selector, step.value)
+            elif step.action == "fill":
+                assert step.value is not None
+                self.page.fill(step.selector, step.value)
+            else:
+                assert step.value is not None
+                self.page.set_input_files(step.selector, step.value)
+
+    def _attach_media(self, media: Sequence[str]) -> None:
+        steps = self.profile.thread.steps
+        if not steps.attach_media:
+            raise PlatformError("the profile declares no thread.steps.attach_media: no media")
+        self._run_steps(steps.before_media)
+        for media_id in media:
+            self._run_steps(steps.attach_media, media_id=media_id)
+        self._run_steps(steps.after_media)
+
+    def _set_price(self, price_cents: int, seed: int) -> None:
+        """Reveal and type the PPV price, then read it back: a PPV whose price did not
+        land in a price box must never be sent (it would go out free)."""
+        thread = self.profile.thread
+        if thread.price is None:
+            raise PlatformError("the profile declares no thread.price: it cannot send a PPV")
+        typed = price_text(price_cents)
+        self._run_steps(thread.steps.before_price, price=typed)
+        self._gate()
+        self.page.click(thread.price)
+        self._type_like_a_person(typed, seed_for("price", typed, seed))
+        try:
+            shown = self.page.input_value(thread.price)
+        except PlaywrightError as exc:
+            raise PlatformError(f"thread.price is not a price input: {exc}") from exc
+        try:
+            landed = cents(shown)
+        except FieldUnreadable:
+            landed = None
+        if landed != price_cents:
+            raise PlatformError(f"the price box shows {shown!r}, not {typed}: the PPV was not sent")
 
     def send(
         self,
         plan: TypingPlan,
         ppv_price_cents: int | None,
         before_submit: Callable[[], None] | None = None,
+        media: Sequence[str] = (),
     ) -> str:
-        """Type `plan` into the open thread's composer and send it; return the new
-        message's platform id. `before_submit` runs after the send budget is granted and
-        just before the click. Raises `Throttled` when the platform refuses the pace."""
+        """Type `plan` into the open thread's composer, attach `media` (vault ids) and
+        the PPV price, and send it; return the new message's platform id. `before_submit`
+        runs after the send budget is granted and just before the click. Raises
+        `Throttled` when the platform refuses the pace."""
         thread = self.profile.thread
-        typing = self.profile.typing
+        confirm = thread.confirm
         self._gate()
         self.page.click(thread.composer)
-        play_plan(self.page.keyboard, plan, typing.newline_key, self._sleep, self._scale)
+        newline = self.profile.typing.newline_key
+        play_plan(self.page.keyboard, plan, newline, self._sleep, self._scale)
+        if media:
+            self._attach_media(media)
         if ppv_price_cents is not None:
-            self._gate()
-            self.page.click(thread.price)
-            price = f"{ppv_price_cents // 100}.{ppv_price_cents % 100:02d}"
-            self._type_like_a_person(price, seed_for("price", price, plan.seed))
-        previous = self.page.get_attribute(thread.container, thread.sent_ack_attr)
+            self._set_price(ppv_price_cents, plan.seed)
+        if confirm.mode == "attribute":
+            assert confirm.attribute is not None
+            previous: str | int | None = self.page.get_attribute(
+                thread.container, confirm.attribute
+            )
+        else:
+            previous = self.page.locator(thread.item).count()
+        known = {message.platform_message_id for message in self.read_thread()}
         signals_before = self.throttle_signals
         self._send_gate()
         if before_submit is not None:
             before_submit()
-        self.page.click(thread.send)
-        try:
-            self.page.wait_for_function(
-                _ACK_OR_BANNER_JS,
-                arg=[
-                    thread.container,
-                    thread.sent_ack_attr,
-                    previous,
-                    thread.throttle_banner,
-                    self.profile.login.username,
-                ],
-            )
-        except PlaywrightTimeout as exc:
-            raise PlatformError("the platform neither confirmed nor refused the send") from exc
+        if confirm.mode == "response":
+            assert confirm.url is not None
+            pattern = confirm.url
+            with self.page.expect_response(
+                lambda response: fnmatch(response.url, pattern) and response.request.method != "GET"
+            ) as answer:
+                self.page.click(thread.send)
+            status = answer.value.status
+            if status in self.profile.throttle.statuses:
+                raise Throttled("the platform asked to slow down")
+            if status != confirm.status:
+                raise PlatformError(f"the platform answered the send with {status}")
+        else:
+            self.page.click(thread.send)
+            try:
+                self.page.wait_for_function(
+                    _SENT_OR_REFUSED_JS,
+                    arg=[
+                        confirm.mode,
+                        thread.container,
+                        confirm.attribute,
+                        previous,
+                        thread.item,
+                        thread.composer,
+                        thread.throttle_banner,
+                        self.profile.login.username,
+                    ],
+                )
+            except PlaywrightTimeout as exc:
+                raise PlatformError("the platform neither confirmed nor refused the send") from exc
         if self.page.locator(self.profile.login.username).count() > 0:
             raise SessionLost("the platform ended the session as the message was sent")
         if (
@@ -303,7 +465,29 @@ class PlatformDriver:
             or self.throttle_signals > signals_before
         ):
             raise Throttled("the platform asked to slow down")
-        sent_id = self.page.get_attribute(thread.container, thread.sent_ack_attr)
+        if confirm.mode == "attribute":
+            assert confirm.attribute is not None
+            sent_id = self.page.get_attribute(thread.container, confirm.attribute)
+        else:
+            sent_id = self._new_outbound(plan.text, known)
         if not sent_id:
             raise PlatformError("the platform confirmed a send without a message id")
+        self._run_steps(thread.steps.after_send)
         return sent_id
+
+    def _new_outbound(self, text: str, known: set[str]) -> str | None:
+        """The id of the outbound message saying `text` that was not in the thread before
+        the send, waiting for the page to render it."""
+        wanted = comparable_text(text)
+        deadline = time.monotonic() + self._timeout_ms / 1000
+        while True:
+            for message in reversed(self.read_thread()):
+                if (
+                    message.platform_message_id not in known
+                    and message.direction is Direction.outbound
+                    and comparable_text(message.text) == wanted
+                ):
+                    return message.platform_message_id
+            if time.monotonic() >= deadline:
+                raise PlatformError("the send was confirmed, but no new message says our text")
+            self.page.wait_for_timeout(50)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from core.platform.fields import FieldSpec
 
 # The longest message text the fleet handles: what a drafter may write, what a send may
 # carry, and what the platforms it drives take.
@@ -37,13 +39,9 @@ class _Strict(BaseModel):
 
 Selector = Annotated[str, Field(min_length=1, description="A Playwright selector string.")]
 
-
-class FieldSpec(_Strict):
-    """Where one value of a row lives: `selector` inside the row ("" = the row itself) and
-    `source`, an attribute name or the literal "text" for the element's visible text."""
-
-    selector: str = ""
-    source: str = Field(min_length=1)
+# The schema this module reads. A file without `schema` is version 1 and is migrated on
+# load (`_from_v1`): the bundled profiles before schema 2 keep working as they were.
+SCHEMA_VERSION = 2
 
 
 class Urls(_Strict):
@@ -53,51 +51,148 @@ class Urls(_Strict):
 
 
 class LoginSelectors(_Strict):
-    username: Selector
+    username: Selector = Field(description="The sign-in name field: a username or an email.")
     password: Selector
     submit: Selector
     error: Selector
     logged_in: Selector
 
 
-class InboxFields(_Strict):
-    conversation_id: FieldSpec
-    fan_id: FieldSpec
-    fan_name: FieldSpec
-    preview: FieldSpec
-    last_message_at: FieldSpec
-    unread: FieldSpec
+class Step(_Strict):
+    """One UI action of a declared sequence; it passes the pacer like any other action.
+
+    `selector` and `value` may hold `{media_id}` (in an attach step) or `{price}`."""
+
+    action: Literal["click", "wait_for", "press", "select", "fill", "set_input_files"]
+    selector: str = ""
+    key: str | None = Field(default=None, description="The key a `press` step presses.")
+    value: str | None = Field(
+        default=None, description="The option a `select` picks, the text a `fill` sets, the file."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Step:
+        if self.action == "press":
+            if not self.key:
+                raise ValueError("a press step needs `key`")
+        elif not self.selector:
+            raise ValueError(f"a {self.action} step needs `selector`")
+        if self.action in ("select", "fill", "set_input_files") and self.value is None:
+            raise ValueError(f"a {self.action} step needs `value`")
+        return self
+
+    def filled(self, **params: str) -> Step:
+        """This step with its `{placeholders}` filled from `params`."""
+        return self.model_copy(
+            update={
+                "selector": self.selector.format(**params),
+                "value": None if self.value is None else self.value.format(**params),
+            }
+        )
+
+
+def _fields_named(fields: dict[str, FieldSpec], required: tuple[str, ...]) -> dict[str, FieldSpec]:
+    missing = [name for name in required if name not in fields]
+    if missing:
+        raise ValueError(f"fields {', '.join(missing)} must be declared")
+    for name, spec in fields.items():
+        if spec.fallback is not None and spec.fallback not in fields:
+            raise ValueError(f"{name}.fallback names {spec.fallback!r}, which is not a field")
+        if spec.fallback == name:
+            raise ValueError(f"{name}.fallback names the field itself")
+    return fields
 
 
 class InboxSelectors(_Strict):
-    ready: Selector
+    """The conversation list. `fields` reads each row: `conversation_id`, `fan_id` and
+    `last_message_at` must be declared; `fan_name`, `preview` and `unread` may be; any other
+    name is a helper field another one falls back to (a handle for an absent fan id)."""
+
+    ready: str | None = Field(
+        default=None,
+        description="Present once the list is loaded; without it, rows or `empty` mean loaded.",
+    )
+    empty: str | None = Field(
+        default=None, description="Shown when there are no conversations at all."
+    )
     item: Selector
     load_more: Selector
-    fields: InboxFields
+    fields: dict[str, FieldSpec]
+
+    @field_validator("fields")
+    @classmethod
+    def _declared(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        return _fields_named(fields, ("conversation_id", "fan_id", "last_message_at"))
 
 
-class ThreadFields(_Strict):
-    message_id: FieldSpec
-    direction: FieldSpec
-    text: FieldSpec
-    sent_at: FieldSpec
-    tip_cents: FieldSpec
-    ppv_price_cents: FieldSpec
-    ppv_paid: FieldSpec
+class SendConfirmation(_Strict):
+    """How the page shows that a send went through.
+
+    - `attribute`: `attribute` of `thread.container` changes, to the new message's id;
+    - `new_item`: a new outbound message with our text appears in the thread;
+    - `composer_empty`: the composer empties (and then the new message is read);
+    - `response`: the page's request to `url` (a glob) answers `status`.
+    """
+
+    mode: Literal["attribute", "new_item", "composer_empty", "response"]
+    attribute: str | None = None
+    url: str | None = None
+    status: int = Field(default=201, ge=100, le=599)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SendConfirmation:
+        if self.mode == "attribute" and not self.attribute:
+            raise ValueError("mode attribute needs `attribute`")
+        if self.mode == "response" and not self.url:
+            raise ValueError("mode response needs `url`")
+        return self
+
+
+class ThreadSteps(_Strict):
+    """UI sequences the send runs at fixed points."""
+
+    before_price: tuple[Step, ...] = Field(
+        default=(), description="Before the price is typed (a click that reveals its input)."
+    )
+    before_media: tuple[Step, ...] = Field(
+        default=(), description="Once before media is attached (open the vault)."
+    )
+    attach_media: tuple[Step, ...] = Field(
+        default=(), description="Once per media item, with `{media_id}` filled."
+    )
+    after_media: tuple[Step, ...] = Field(
+        default=(), description="Once after media is attached (close the vault)."
+    )
+    after_send: tuple[Step, ...] = Field(default=(), description="After a confirmed send.")
 
 
 class ThreadSelectors(_Strict):
-    ready: Selector
+    """One conversation. `fields` reads each message: `message_id`, `direction`, `text`
+    and `sent_at` must be declared; `tip_cents`, `ppv_price_cents` and `ppv_paid` may be."""
+
+    ready: str | None = Field(
+        default=None,
+        description="Present once the thread is loaded; without it, messages or `empty` do.",
+    )
+    empty: str | None = Field(default=None, description="Shown when the thread has no messages.")
     item: Selector
     container: Selector
     composer: Selector
-    price: Selector
+    price: str | None = Field(
+        default=None, description="The PPV price input; without it the profile sends no PPV."
+    )
     send: Selector
-    sent_ack_attr: str = Field(min_length=1)
+    confirm: SendConfirmation
+    steps: ThreadSteps = ThreadSteps()
     throttle_banner: Selector
     inbound_value: str = Field(min_length=1)
     outbound_value: str = Field(min_length=1)
-    fields: ThreadFields
+    fields: dict[str, FieldSpec]
+
+    @field_validator("fields")
+    @classmethod
+    def _declared(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        return _fields_named(fields, ("message_id", "direction", "text", "sent_at"))
 
 
 class TypingProfile(_Strict):
@@ -207,7 +302,15 @@ class PacingOverrides(_Strict):
 class BrowserProfile(_Strict):
     """One platform, as the driver sees it."""
 
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, alias="schema", ge=SCHEMA_VERSION, le=SCHEMA_VERSION
+    )
     name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
+    session: Literal["single", "multi"] = Field(
+        default="multi",
+        description="`single`: a login ends the account's other sessions, so workers share "
+        "one stored session and log in one at a time, fleet-wide.",
+    )
     base_url: str = Field(pattern=r"^https?://")
     timezone: str = Field(
         default="UTC",
@@ -253,6 +356,8 @@ def load_profile(path: Path) -> BrowserProfile:
         raise ProfileError(f"{path}: profile file not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    if "schema" not in data:
+        data = _from_v1(data)
     try:
         return BrowserProfile.model_validate(data)
     except ValidationError as exc:
@@ -261,6 +366,37 @@ def load_profile(path: Path) -> BrowserProfile:
             for err in exc.errors()
         )
         raise ProfileError(f"{path}: invalid profile: {problems}") from exc
+
+
+def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 profile as version 2: its `text` source kept line breaks (it is
+    `inner_text` now), a field it could not find read as empty (only the keys a row needs
+    must be there now), and its send was confirmed by `thread.sent_ack_attr`."""
+    migrated = {**data, "schema": SCHEMA_VERSION}
+    for section in ("inbox", "thread"):
+        part = data.get(section)
+        if not isinstance(part, dict):
+            continue
+        part = {**part}
+        fields = part.get("fields")
+        if isinstance(fields, dict):
+            part["fields"] = {name: _field_from_v1(name, spec) for name, spec in fields.items()}
+        if section == "thread" and "sent_ack_attr" in part:
+            part["confirm"] = {"mode": "attribute", "attribute": part.pop("sent_ack_attr")}
+        migrated[section] = part
+    return migrated
+
+
+_V1_KEYS = frozenset({"conversation_id", "fan_id", "message_id", "direction"})
+
+
+def _field_from_v1(name: str, spec: object) -> object:
+    if not isinstance(spec, dict):
+        return spec
+    field = {**spec, "optional": name not in _V1_KEYS}
+    if field.get("source") == "text":
+        field["source"] = "inner_text"
+    return field
 
 
 def profile_path(profiles_dir: Path, name: str) -> Path:

@@ -9,6 +9,7 @@ comparison with the control plane's times can raise.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from core.clock import as_utc
@@ -69,17 +70,34 @@ def _relative(text: str, zone: tzinfo, now: datetime) -> datetime | None:
     return None
 
 
+def _formatted(text: str, formats: Sequence[str], zone: tzinfo) -> datetime | None:
+    for layout in formats:
+        try:
+            parsed = datetime.strptime(text, layout)
+        except ValueError:
+            continue
+        return as_utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone))
+    return None
+
+
 def read_time(
-    value: str | None, zone: tzinfo = UTC, now: datetime | None = None
+    value: str | None,
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
+    formats: Sequence[str] = (),
 ) -> datetime | None:
     """`value` as an aware UTC datetime; None when the platform printed nothing.
 
-    An ISO-8601 time without an offset is read in `zone` (the profile's), as are the
-    relative forms, counted back from `now` (default: the current time). Raises
-    `UnreadableTime` for any other text."""
+    The strptime `formats` (the profile's) are tried first, then ISO-8601, epoch seconds
+    or milliseconds, and relative words. A time without an offset is read in `zone` (the
+    profile's), as are the relative forms, counted back from `now` (default: the current
+    time). Raises `UnreadableTime` for any other text."""
     if value is None or not value.strip():
         return None
     text = value.strip()
+    formatted = _formatted(text, formats, zone)
+    if formatted is not None:
+        return formatted
     if _EPOCH.match(text):
         number = float(text)
         seconds = number / 1000 if number >= _MILLIS_FROM else number

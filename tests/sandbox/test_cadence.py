@@ -117,7 +117,7 @@ def composer(sandbox: Sandbox, page: Page) -> SandboxFan:
     fan = sandbox.create_fan(alice, "Jane")
     sandbox.inbound(alice, fan, "hi!")
     sandbox.login(page, alice, sandbox.thread_url(fan))
-    page.wait_for_selector(PROFILE.thread.ready)
+    page.wait_for_selector(PROFILE.thread.ready or PROFILE.thread.item)
     page.click(PROFILE.thread.composer)
     return fan
 

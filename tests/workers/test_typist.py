@@ -25,7 +25,7 @@ def test_emoji_zwj_and_line_break_arrive_as_one_exact_message(sandbox: Sandbox, 
     sandbox.inbound(account, fan, "hi")
     sandbox.login(page, account)
     page.goto(sandbox.thread_url(fan))
-    page.wait_for_selector(PROFILE.thread.ready)
+    page.wait_for_selector(PROFILE.thread.ready or PROFILE.thread.item)
     page.click(PROFILE.thread.composer)
     plan = plan_typing(TEXT, PROFILE.typing, seed=7)
 
@@ -34,7 +34,7 @@ def test_emoji_zwj_and_line_break_arrive_as_one_exact_message(sandbox: Sandbox, 
     page.click(PROFILE.thread.send)
     page.wait_for_function(
         "([sel, attr]) => document.querySelector(sel).getAttribute(attr)",
-        arg=[PROFILE.thread.container, PROFILE.thread.sent_ack_attr],
+        arg=[PROFILE.thread.container, PROFILE.thread.confirm.attribute],
     )
 
     [sent] = sandbox.delivered(account)

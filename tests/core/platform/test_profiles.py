@@ -69,3 +69,73 @@ def test_an_unknown_zone_names_the_field(tmp_path: Path) -> None:
     broken.write_text(SANDBOX.read_text().replace("[urls]", 'timezone = "Mars/Olympus"\n\n[urls]'))
     with pytest.raises(ProfileError, match=r"timezone: Value error, unknown time zone 'Mars"):
         load_profile(broken)
+
+
+V1 = REPO / "tests" / "fixtures" / "profiles" / "sandbox_v1.toml"
+
+
+def test_a_schema_1_profile_is_migrated_to_what_the_bundled_one_says() -> None:
+    old, new = load_profile(V1), load_profile(SANDBOX)
+    assert old.thread.confirm == new.thread.confirm
+    # Schema 1's "text" kept line breaks; losing them would make sent messages unfindable.
+    assert old.thread.fields["text"].source == "inner_text"
+    assert old.thread.fields["ppv_paid"].may_be_absent
+    assert not old.thread.fields["message_id"].may_be_absent
+
+
+def test_a_field_the_driver_needs_must_be_declared(tmp_path: Path) -> None:
+    broken = tmp_path / "nofan.toml"
+    broken.write_text(SANDBOX.read_text().replace('fan_id = { source = "attr:data-fan-id" }\n', ""))
+    with pytest.raises(ProfileError, match=r"inbox\.fields: Value error, fields fan_id must be"):
+        load_profile(broken)
+
+
+def test_a_fallback_must_name_a_field(tmp_path: Path) -> None:
+    broken = tmp_path / "fallback.toml"
+    broken.write_text(
+        SANDBOX.read_text().replace(
+            'fan_id = { source = "attr:data-fan-id" }',
+            'fan_id = { source = "attr:data-fan-id", fallback = "handle" }',
+        )
+    )
+    with pytest.raises(ProfileError, match="fan_id.fallback names 'handle', which is not a field"):
+        load_profile(broken)
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"),
+    [
+        ('{ action = "click" }', "a click step needs `selector`"),
+        ('{ action = "press" }', "a press step needs `key`"),
+        ('{ action = "select", selector = "#s" }', "a select step needs `value`"),
+        ('{ action = "hover", selector = "#s" }', "Input should be 'click'"),
+    ],
+)
+def test_an_incomplete_step_names_what_it_lacks(tmp_path: Path, step: str, problem: str) -> None:
+    broken = tmp_path / "steps.toml"
+    broken.write_text(
+        SANDBOX.read_text().replace(
+            "[thread.confirm]", f"steps.before_price = [{step}]\n\n[thread.confirm]"
+        )
+    )
+    with pytest.raises(ProfileError, match=r"thread\.steps\.before_price\.0") as caught:
+        load_profile(broken)
+    assert problem in str(caught.value)
+
+
+def test_a_response_confirmation_needs_its_url(tmp_path: Path) -> None:
+    broken = tmp_path / "confirm.toml"
+    broken.write_text(
+        SANDBOX.read_text().replace(
+            'mode = "attribute"\nattribute = "data-last-sent-id"', 'mode = "response"'
+        )
+    )
+    with pytest.raises(ProfileError, match=r"thread\.confirm: Value error, mode response needs"):
+        load_profile(broken)
+
+
+def test_a_newer_schema_than_this_fleet_reads_is_refused(tmp_path: Path) -> None:
+    future = tmp_path / "future.toml"
+    future.write_text(SANDBOX.read_text().replace("schema = 2", "schema = 3"))
+    with pytest.raises(ProfileError, match=r"schema: Input should be less than or equal to 2"):
+        load_profile(future)

@@ -68,3 +68,17 @@ def test_any_iso_time_naive_or_aware_reads_aware_in_utc(moment: datetime, zone: 
     assert read is not None and read.utcoffset() == timedelta(0)
     expected = moment.replace(tzinfo=BERLIN if zone is None else zone)  # type: ignore[arg-type]
     assert read == expected
+
+
+def test_a_profile_format_without_offset_is_read_in_the_profile_zone() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    read = read_time("Dec 1, 2026 at 9:05 PM", tokyo, formats=("%b %d, %Y at %I:%M %p",))
+    assert read == datetime(2026, 12, 1, 12, 5, tzinfo=UTC)
+
+
+def test_text_in_no_profile_format_still_reads_as_iso_epoch_or_relative() -> None:
+    formats = ("%d/%m/%Y %H:%M",)
+    assert read_time("1764590400", formats=formats) == datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
+    assert read_time("2026-12-01T10:00:00+00:00", formats=formats) == datetime(
+        2026, 12, 1, 10, 0, tzinfo=UTC
+    )
