@@ -1,11 +1,12 @@
 """`fleet demo`: the whole loop, end to end, on one machine, checked against the sandbox.
 
-It starts Redis (unless `FLEET_REDIS_URL` is set), the sandbox, the control plane, a
-drafting worker, the reconciler and two browser workers as child processes; seeds a
-sandbox account with fans and inbound messages; registers the account over the API; runs a
-sweep; approves every draft as an operator would; waits for delivery; and checks on the
-sandbox that each approved text arrived exactly once, intact, typed with a human cadence,
-and that nothing was refused or flagged.
+It starts Redis (unless `FLEET_REDIS_URL` is set), a bundled sandbox platform
+(`--platform` sandbox or velvet), the control plane, a drafting worker, the reconciler and
+two browser workers as child processes; seeds a sandbox account with fans and inbound
+messages; registers the account over the API under that platform's profile; runs a sweep;
+approves every draft as an operator would; waits for delivery; and checks on the sandbox
+that each approved text arrived exactly once, intact, typed with a human cadence, and that
+nothing was refused or flagged.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ DEMO_FANS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # One operator edit, to show that line breaks and a ZWJ sequence arrive intact.
 EDITED_REPLY = "Aww thank you! ☀️\nFamily days are the best 👨‍👩‍👧‍👦 Enjoy yours!"
 DEMO_PASSWORD = "demo-password-123"
+# The bundled platforms by profile name, and the sandbox skin that serves each.
+PLATFORMS = {"sandbox": "fanbox", "velvet": "velvet"}
 DEMO_USERNAME = "demo_creator"
 
 
@@ -91,15 +94,16 @@ def _create_keys(database_url: str) -> dict[str, str]:
     return keys
 
 
-def _seed_sandbox(control: SandboxControl) -> tuple[int, int]:
-    control.create_account(DEMO_USERNAME, DEMO_PASSWORD, "Demo Creator")
+def _seed_sandbox(control: SandboxControl) -> tuple[str, int, int]:
+    """Seed the demo account; its sign-in name on the platform, fans and messages."""
+    login = control.create_account(DEMO_USERNAME, DEMO_PASSWORD, "Demo Creator").login
     messages = 0
     for name, texts in DEMO_FANS:
         fan = control.create_fan(DEMO_USERNAME, name)
         for text in texts:
             control.inbound(DEMO_USERNAME, fan, text)
             messages += 1
-    return len(DEMO_FANS), messages
+    return login, len(DEMO_FANS), messages
 
 
 def _poll(what: str, fetch: Any, done: Any, timeout_s: float, children: ChildGroup) -> Any:
@@ -125,8 +129,9 @@ def _human_cadence(cadence: list[Any], text_graphemes: int) -> str | None:
     return None
 
 
-def run_demo(time_scale: float, keep_var: bool) -> int:
-    """Run the demo; print one `demo ok: ...` line and return 0, or say what failed."""
+def run_demo(time_scale: float, keep_var: bool, platform: str = "sandbox") -> int:
+    """Run the demo on a bundled `platform` (a profile name in `PLATFORMS`); print one
+    `demo ok: ...` line and return 0, or say what failed."""
     progress = Progress()
     base = get_settings()
     # The demo speaks through its progress lines; each child logs to its own file.
@@ -155,6 +160,7 @@ def run_demo(time_scale: float, keep_var: bool) -> int:
             "FLEET_SANDBOX_PORT": str(sandbox_port),
             "FLEET_SANDBOX_DB": str(var_dir / "sandbox.db"),
             "FLEET_SANDBOX_CONTROL": "true",
+            "FLEET_SANDBOX_SKIN": PLATFORMS[platform],
             "FLEET_WORKER_TOKEN": keys["worker"],
             "FLEET_VAR_DIR": str(var_dir),
             "FLEET_PROFILES_DIR": str(base.profiles_dir.resolve()),
@@ -167,15 +173,15 @@ def run_demo(time_scale: float, keep_var: bool) -> int:
             children.start(
                 f"worker-{index}", ["-m", "cli.main", "worker", "--queues", "send,scrape"], env
             )
-        wait_until(http_ok(f"{sandbox_url}/login"), 30, "the sandbox", children.check_alive)
+        wait_until(http_ok(f"{sandbox_url}/"), 30, "the sandbox", children.check_alive)
         wait_until(http_ok(f"{api_url}/health"), 30, "the control plane", children.check_alive)
         progress(
-            f"sandbox at {sandbox_url}, control plane at {api_url}, "
+            f"sandbox platform {platform} at {sandbox_url}, control plane at {api_url}, "
             "a drafting worker, a reconciler and 2 browser workers"
         )
 
         control = SandboxControl(sandbox_url)
-        fans, inbound = _seed_sandbox(control)
+        login, fans, inbound = _seed_sandbox(control)
         progress(f"seeded sandbox account {DEMO_USERNAME}: {fans} fans, {inbound} messages")
 
         admin, operator = Api(api_url, keys["admin"]), Api(api_url, keys["operator"])
@@ -184,9 +190,9 @@ def run_demo(time_scale: float, keep_var: bool) -> int:
             "/v1/accounts",
             json={
                 "name": "Demo Creator",
-                "profile": "sandbox",
+                "profile": platform,
                 "base_url": sandbox_url,
-                "username": DEMO_USERNAME,
+                "username": login,
                 "password": DEMO_PASSWORD,
                 "persona": {"name": "Demo", "tone": "warm", "emoji_style": "some"},
             },
@@ -268,7 +274,7 @@ def run_demo(time_scale: float, keep_var: bool) -> int:
         admin.close()
         operator.close()
         print(
-            f"demo ok: {scraped} messages scraped, {len(drafts)} drafts, "
+            f"demo ok on {platform}: {scraped} messages scraped, {len(drafts)} drafts, "
             f"{len(delivered)} sends delivered in {progress.elapsed:.1f}s",
             flush=True,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys for operators, admins and workers.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+profile_app = typer.Typer(help="Browser profiles: one file per platform.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
 
 
 def _settings_with_redis(component: str) -> Settings:
@@ -97,15 +100,25 @@ def sandbox(
     control: Annotated[
         bool | None, typer.Option(help="Serve the control API (demo and tests only).")
     ] = None,
+    skin: Annotated[
+        str | None,
+        typer.Option(help="fanbox (profile sandbox) or velvet (profile velvet)."),
+    ] = None,
 ) -> None:
-    """Run the bundled sandbox platform."""
+    """Run a bundled sandbox platform."""
     from sandbox.config import SandboxConfig
     from sandbox.server import serve
 
     settings = get_settings()
     configure_logging(settings, "sandbox")
+    chosen = skin or settings.sandbox_skin
+    if chosen not in ("fanbox", "velvet"):
+        raise typer.BadParameter(
+            f"unknown skin {chosen!r}; choose fanbox or velvet", param_hint="--skin"
+        )
     config = SandboxConfig(
         db_path=settings.sandbox_db,
+        skin=chosen,
         time_scale=settings.time_scale,
         control_enabled=settings.sandbox_control if control is None else control,
     )
@@ -137,6 +150,52 @@ def keys_create(
         plaintext = create_api_key(session, name or f"{parsed.value}-key", parsed)
         session.commit()
     typer.echo(plaintext)
+
+
+@profile_app.command("check")
+def profile_check(
+    file: Annotated[Path, typer.Argument(help="The profile (TOML) to try.")],
+    url: Annotated[str, typer.Option(help="The live site's base URL.")],
+    username: Annotated[str, typer.Option(help="The account's sign-in name (or email).")],
+    password_env: Annotated[
+        str, typer.Option(help="Environment variable holding the password (else a prompt).")
+    ] = "FLEET_CHECK_PASSWORD",
+    rows: Annotated[int, typer.Option(help="Rows and messages to show per page.", min=1)] = 3,
+    threads: Annotated[int, typer.Option(help="Threads to open.", min=0)] = 2,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for screenshots; default var/profile-check.")
+    ] = None,
+) -> None:
+    """Log in to a live site with a profile, read its inbox and first threads (reading
+    only, through the pacer), show what every field read and name every selector that
+    matched nothing, with a screenshot. Exits 1 when anything is wrong."""
+    import os
+
+    from cli.profile_check import run_check
+    from core.platform.profiles import ProfileError, load_profile
+
+    settings = _settings_with_redis("cli")
+    try:
+        profile = load_profile(file)
+    except ProfileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from None
+    password = os.environ.get(password_env) or typer.prompt("Password", hide_input=True)
+    report = run_check(
+        settings,
+        profile,
+        url,
+        (username, password),
+        out or settings.var_dir / "profile-check",
+        rows,
+        threads,
+    )
+    for line in report.lines:
+        typer.echo(line)
+    verdict = (
+        f"{len(report.problems)} problem(s)" if report.problems else "every field and selector read"
+    )
+    typer.echo(f"profile {profile.name} on {url}: {verdict}")
+    raise typer.Exit(1 if report.problems else 0)
 
 
 @app.command()
@@ -247,11 +306,25 @@ def demo(
         float, typer.Option(help="Human-time multiplier for the demo (1 = real human pace).")
     ] = 0.2,
     keep_var: Annotated[bool, typer.Option(help="Keep the demo's state folder.")] = False,
+    platform: Annotated[
+        str,
+        typer.Option(help="The bundled platform to drive: sandbox, velvet, or all (each in turn)."),
+    ] = "sandbox",
 ) -> None:
     """Run the whole loop end to end on embedded defaults and check the result."""
-    from cli.demo import run_demo
+    from cli.demo import PLATFORMS, run_demo
 
-    raise typer.Exit(run_demo(time_scale=time_scale, keep_var=keep_var))
+    chosen = list(PLATFORMS) if platform == "all" else [platform]
+    unknown = [name for name in chosen if name not in PLATFORMS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown platform {unknown[0]!r}; choose {', '.join(PLATFORMS)} or all",
+            param_hint="--platform",
+        )
+    for name in chosen:
+        code = run_demo(time_scale=time_scale, keep_var=keep_var, platform=name)
+        if code:
+            raise typer.Exit(code)
 
 
 def main() -> None:

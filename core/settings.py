@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8710
     sandbox_db: Path = Field(default=Path("var/sandbox.db"))
+    sandbox_skin: Literal["fanbox", "velvet"] = Field(
+        default="fanbox",
+        description="Which bundled platform `fleet sandbox` serves: fanbox (profile "
+        "`sandbox`) or velvet (profile `velvet`).",
+    )
     sandbox_control: bool = Field(
         default=False, description="Serve the sandbox's control API (demo and tests only)."
     )

@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8710)
+    parser.add_argument(
+        "--skin", choices=("fanbox", "velvet"), default="fanbox", help="which platform to be"
+    )
     parser.add_argument("--db", type=Path, default=Path("var/sandbox.db"), help="SQLite file")
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="multiplies guard windows (0.01 in tests)"
@@ -25,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = SandboxConfig(
         db_path=args.db,
+        skin=args.skin,
         time_scale=args.time_scale,
         control_enabled=args.control,
         min_send_gap_s=args.min_send_gap,

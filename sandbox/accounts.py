@@ -55,10 +55,39 @@ def login_count(tx: sqlite3.Connection, account_id: int) -> int:
     return int(row["logins"]) if row else 0
 
 
+# Velvet signs in by email: every account has one, made from its username.
+EMAIL_DOMAIN = "creators.velvet.test"
+
+
+def email_of(username: str) -> str:
+    """The email an account signs in with where the platform asks for one."""
+    return f"{username.lower()}@{EMAIL_DOMAIN}"
+
+
+def username_for_email(email: str) -> str | None:
+    """The username behind a sign-in email, or None when it is no account's email."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    return local if local and domain == EMAIL_DOMAIN else None
+
+
 def password_hash_of(tx: sqlite3.Connection, username: str) -> tuple[Account, str] | None:
     """The account called `username` and its stored password hash, for logging in."""
     row = tx.execute(
         "SELECT id, username, display_name, password_hash FROM accounts WHERE username = ?",
+        (username,),
+    ).fetchone()
+    if row is None:
+        return None
+    return Account(row["id"], row["username"], row["display_name"]), row["password_hash"]
+
+
+def password_hash_by_email(tx: sqlite3.Connection, email: str) -> tuple[Account, str] | None:
+    """The account signing in with `email` and its stored password hash."""
+    username = username_for_email(email)
+    if username is None:
+        return None
+    row = tx.execute(
+        "SELECT id, username, display_name, password_hash FROM accounts WHERE lower(username) = ?",
         (username,),
     ).fetchone()
     if row is None:

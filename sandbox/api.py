@@ -2,7 +2,8 @@
 
 - `GET /api/conversations?cursor=...`: a page of the inbox, newest first.
 - `GET /api/conversations/{id}/messages`: the thread; marks inbound messages read.
-- `POST /api/conversations/{id}/messages` {text, ppv_price_cents, cadence}: send;
+- `GET /api/vault`: the account's media, to attach to a message.
+- `POST /api/conversations/{id}/messages` {text, ppv_price_cents, media, cadence}: send;
   201 with the message, 429 when sending too fast (the send gap or the hourly cap).
 
 Every request of a logged-in account also counts against its per-minute action cap; past
@@ -27,6 +28,7 @@ from sandbox.conversations import Conversation, find_conversation, inbox_page
 from sandbox.messages import MAX_TEXT, Message, mark_read, thread
 from sandbox.sending import SLOW_DOWN, Refused, send
 from sandbox.state import state_of
+from sandbox.vault import unknown_media, vault_of
 
 router = APIRouter(prefix="/api")
 
@@ -61,6 +63,7 @@ class MessageOut(BaseModel):
     tip_cents: int
     ppv_price_cents: int | None
     ppv_paid: bool | None
+    media: list[str]
 
     @classmethod
     def of(cls, message: Message) -> MessageOut:
@@ -73,6 +76,7 @@ class MessageOut(BaseModel):
             tip_cents=message.tip_cents,
             ppv_price_cents=message.ppv_price_cents,
             ppv_paid=message.ppv_paid,
+            media=list(message.media),
         )
 
 
@@ -93,6 +97,7 @@ class SendIn(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     ppv_price_cents: int | None = Field(default=None, ge=100, le=100_000)
     cadence: list[CadenceEvent] = Field(default_factory=list, max_length=50_000)
+    media: list[str] = Field(default_factory=list, max_length=20)
 
     @field_validator("text")
     @classmethod
@@ -124,6 +129,27 @@ def conversations(request: Request, account: LoggedIn, cursor: str | None = None
     )
 
 
+class MediaOut(BaseModel):
+    """One vault item."""
+
+    id: str
+    title: str
+
+
+class VaultOut(BaseModel):
+    """The account's vault, oldest first."""
+
+    items: list[MediaOut]
+
+
+@router.get("/vault")
+def vault(request: Request, account: LoggedIn) -> VaultOut:
+    """What the account can attach to a message."""
+    with state_of(request).db.transaction() as tx:
+        items = vault_of(tx, account.id)
+    return VaultOut(items=[MediaOut(id=item.public_id, title=item.title) for item in items])
+
+
 @router.get("/conversations/{conversation_id}/messages")
 def read_thread(request: Request, conversation_id: str, account: LoggedIn) -> ThreadOut:
     """The conversation's messages; opening it marks the fan's messages read."""
@@ -147,8 +173,18 @@ def send_message(
     state = state_of(request)
     with state.db.transaction() as tx:
         conversation = _require_conversation(tx, account, conversation_id)
+        unknown = unknown_media(tx, account.id, body.media)
+        if unknown is not None:
+            raise HTTPException(status_code=422, detail=f"media: no vault item {unknown!r}")
         outcome = send(
-            tx, state.guards, account, conversation, body.text, body.ppv_price_cents, body.cadence
+            tx,
+            state.guards,
+            account,
+            conversation,
+            body.text,
+            body.ppv_price_cents,
+            body.cadence,
+            tuple(body.media),
         )
     if isinstance(outcome, Refused):
         logger.info(

@@ -12,14 +12,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
 
-from sandbox import api, control, pages
+from sandbox import api, control, pages, velvet
 from sandbox.auth import LoginRequired, TooManyActions
 from sandbox.config import SandboxConfig
 from sandbox.db import Database
 from sandbox.errors import SandboxError
 from sandbox.guards import Guards
 from sandbox.sending import SLOW_DOWN
-from sandbox.state import SandboxState
+from sandbox.state import SandboxState, state_of
 from sandbox.templates import page, render
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -46,7 +46,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
     )
     app.state.sandbox = state
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(pages.router)
+    app.include_router(velvet.router if config.skin == "velvet" else pages.router)
     app.include_router(api.router)
     if config.control_enabled:
         app.include_router(control.router)
@@ -54,7 +54,8 @@ def create_app(config: SandboxConfig) -> FastAPI:
     app.add_exception_handler(SandboxError, _sandbox_error)
     app.add_exception_handler(TooManyActions, _too_many_actions)
     logger.info(
-        "sandbox app over {} (control {}, time scale {})",
+        "sandbox {} app over {} (control {}, time scale {})",
+        config.skin,
         config.db_path,
         "on" if config.control_enabled else "off",
         config.time_scale,
@@ -72,7 +73,7 @@ async def _sandbox_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=error.status_code)
 
 
-async def _too_many_actions(_: Request, error: Exception) -> Response:
+async def _too_many_actions(request: Request, error: Exception) -> Response:
     # A page gets a page with the composer's banner text, so a browser driver sees the
     # same throttle signal (data-testid=slow-down) wherever it was refused.
     assert isinstance(error, TooManyActions)
@@ -80,11 +81,14 @@ async def _too_many_actions(_: Request, error: Exception) -> Response:
     if not error.page:
         body = {"detail": SLOW_DOWN, "retry_after_s": error.retry_after_s}
         return JSONResponse(body, status_code=429, headers=headers)
+    skin = state_of(request).config.skin
+    folder = "velvet/" if skin == "velvet" else ""
     response = page(
         "Too many requests",
-        render("slow_down.html", text=SLOW_DOWN),
+        render(f"{folder}slow_down.html", text=SLOW_DOWN),
         error.account,
         status_code=429,
+        skin=skin,
     )
     response.headers.update(headers)
     return response

@@ -51,6 +51,7 @@ class DeliveredMessage(BaseModel):
     sent_at: str
     ppv_price_cents: int | None
     ppv_paid: bool | None
+    media: list[str]
     cadence: list[CadenceEvent]
     flagged: bool
     flag_reasons: list[str]
@@ -131,7 +132,7 @@ def delivered(tx: sqlite3.Connection, username: str | None) -> list[DeliveredMes
     """Outbound messages in delivery order, of one account or of all."""
     rows = tx.execute(
         "SELECT m.id, a.username, m.conversation_id, c.fan_id, m.text, m.sent_at,"
-        " m.ppv_price_cents, m.ppv_paid, m.cadence,"
+        " m.ppv_price_cents, m.ppv_paid, m.cadence, m.media,"
         " (SELECT group_concat(reason, ',') FROM flags WHERE message_id = m.id) AS reasons"
         " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
         " JOIN accounts a ON a.id = c.account_id"
@@ -148,6 +149,7 @@ def delivered(tx: sqlite3.Connection, username: str | None) -> list[DeliveredMes
             sent_at=row["sent_at"],
             ppv_price_cents=row["ppv_price_cents"],
             ppv_paid=None if row["ppv_paid"] is None else bool(row["ppv_paid"]),
+            media=json.loads(row["media"] or "[]"),
             cadence=json.loads(row["cadence"] or "[]"),
             flagged=row["reasons"] is not None,
             flag_reasons=row["reasons"].split(",") if row["reasons"] else [],

@@ -23,14 +23,15 @@ ACTION_RATE_REASON = "actions_per_minute"
 class LoginRequired(Exception):
     """A page was requested without a live session; the app redirects to the login page."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, login_path: str = "/login") -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.login_path = login_path
 
     @property
     def login_url(self) -> str:
         """The login page, set to come back here afterwards."""
-        return f"/login?next={quote(self.next_path, safe='')}"
+        return f"{self.login_path}?next={quote(self.next_path, safe='')}"
 
 
 class TooManyActions(Exception):
@@ -58,7 +59,7 @@ def page_account(request: Request) -> Account:
     account = current_account(request)
     if account is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(path)
+        raise LoginRequired(path, state_of(request).config.login_path)
     return _admit(request, account, page=True)
 
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# The two platforms the sandbox can be, alike in what they do and unlike in how they
+# show it: `fanbox` (data attributes everywhere) and `velvet` (email sign-in, times
+# without offsets, money only as text, the price behind a button, one session per
+# account). A profile that drives one must drive the other by its own file alone.
+Skin = Literal["fanbox", "velvet"]
 
 
 class SandboxConfig(BaseModel):
@@ -24,6 +31,11 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     db_path: Path = Field(description="SQLite file; created with its schema if missing.")
+    skin: Skin = Field(default="fanbox", description="Which platform the pages are.")
+    timezone: str = Field(
+        default="Asia/Tokyo",
+        description="The zone velvet prints its offset-less times in (fanbox prints UTC).",
+    )
     time_scale: float = Field(default=1.0, gt=0, description="Multiplies guard windows.")
     control_enabled: bool = Field(
         default=False, description="Serve the /_control API (demo and tests only)."
@@ -67,3 +79,18 @@ class SandboxConfig(BaseModel):
         ge=1,
         description="Messages with fewer key intervals are not judged for speed or regularity.",
     )
+
+    @property
+    def login_path(self) -> str:
+        """Where a logged-out page sends the browser."""
+        return "/signin" if self.skin == "velvet" else "/login"
+
+    @property
+    def home_path(self) -> str:
+        """The inbox page."""
+        return "/messages" if self.skin == "velvet" else "/inbox"
+
+    @property
+    def thread_path(self) -> str:
+        """A conversation's page, with `{conversation_id}` to fill."""
+        return f"{'/messages' if self.skin == 'velvet' else '/chat'}/{{conversation_id}}"

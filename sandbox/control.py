@@ -7,8 +7,11 @@ public ids the pages show (`f7`, `c12`, `m42`).
 
 Endpoints (request body, then response):
 
+- `GET /_control/platform` -> {skin, timezone, login_path, home_path, thread_path}: which
+  platform this sandbox is.
 - `POST /_control/accounts` {username, password, display_name?}
-  -> 201 {username, display_name}: create a creator account.
+  -> 201 {username, display_name, login}: create a creator account; `login` is the name
+  it signs in with here (the username on fanbox, its email on velvet).
 - `GET /_control/accounts/{username}` -> {username, display_name, logins}: how many
   times the account has logged in.
 - `POST /_control/accounts/{username}/fans` {name}
@@ -17,13 +20,15 @@ Endpoints (request body, then response):
   -> 201 {message_id, conversation_id, sent_at}: the fan writes to the creator.
 - `POST /_control/accounts/{username}/fans/{fan_id}/tips` {amount_cents, text?, sent_at?}
   -> 201 {message_id, conversation_id, sent_at}: the fan tips (an inbound message).
+- `POST /_control/accounts/{username}/vault` {title} -> 201 {media_id, title}: put an
+  item in the account's vault.
 - `DELETE /_control/accounts/{username}/sessions`
   -> {expired}: end every session of the account (expiry, remote logout).
 - `POST /_control/messages/{message_id}/purchase`
   -> {message_id, ppv_price_cents, ppv_paid}: the fan buys a PPV message (409 if not PPV
   or already paid).
 - `GET /_control/delivered?account=` -> [{message_id, account, conversation_id, fan_id,
-  text, sent_at, ppv_price_cents, ppv_paid, cadence, flagged, flag_reasons}]: outbound
+  text, sent_at, ppv_price_cents, ppv_paid, media, cadence, flagged, flag_reasons}]: outbound
   messages in delivery order.
 - `GET /_control/flags?account=` -> [{id, account, conversation_id, message_id, reason,
   detail, created_at}]: automation flags.
@@ -54,7 +59,7 @@ from loguru import logger
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from sandbox import audit
-from sandbox.accounts import create_account, login_count, require_account
+from sandbox.accounts import Account, create_account, email_of, login_count, require_account
 from sandbox.conversations import Conversation, create_fan, require_fan_conversation
 from sandbox.guards import ActionCounter, Guards
 from sandbox.messages import MAX_TEXT, Message, insert_message, purchase
@@ -62,6 +67,7 @@ from sandbox.passwords import hash_password
 from sandbox.sessions import end_account_sessions
 from sandbox.state import state_of
 from sandbox.timestamps import now_iso, to_iso
+from sandbox.vault import add_media
 
 router = APIRouter(prefix="/_control")
 
@@ -81,10 +87,11 @@ class AccountIn(_Input):
 
 
 class AccountOut(BaseModel):
-    """A created account."""
+    """A created account and the name it signs in with on this platform."""
 
     username: str
     display_name: str
+    login: str
 
 
 class AccountDetail(AccountOut):
@@ -136,6 +143,29 @@ class PurchaseOut(BaseModel):
     message_id: str
     ppv_price_cents: int | None
     ppv_paid: bool | None
+
+
+class PlatformOut(BaseModel):
+    """Which platform this sandbox serves."""
+
+    skin: str
+    timezone: str
+    login_path: str
+    home_path: str
+    thread_path: str
+
+
+class MediaIn(_Input):
+    """A vault item to add."""
+
+    title: str = Field(min_length=1, max_length=120)
+
+
+class MediaOut(BaseModel):
+    """A vault item."""
+
+    media_id: str
+    title: str
 
 
 class ExpiredOut(BaseModel):
@@ -191,7 +221,37 @@ def post_account(request: Request, body: AccountIn) -> AccountOut:
             tx, body.username, password_hash, body.display_name or body.username
         )
     logger.info("control: created account {}", account.username)
-    return AccountOut(username=account.username, display_name=account.display_name)
+    return _account_out(request, account)
+
+
+def _account_out(request: Request, account: Account) -> AccountOut:
+    velvet = state_of(request).config.skin == "velvet"
+    return AccountOut(
+        username=account.username,
+        display_name=account.display_name,
+        login=email_of(account.username) if velvet else account.username,
+    )
+
+
+@router.get("/platform")
+def get_platform(request: Request) -> PlatformOut:
+    """Which platform this sandbox is, and where its pages are."""
+    config = state_of(request).config
+    return PlatformOut(
+        skin=config.skin,
+        timezone=config.timezone if config.skin == "velvet" else "UTC",
+        login_path=config.login_path,
+        home_path=config.home_path,
+        thread_path=config.thread_path,
+    )
+
+
+@router.post("/accounts/{username}/vault", status_code=201)
+def post_media(request: Request, username: str, body: MediaIn) -> MediaOut:
+    """Put an item in the account's vault."""
+    with state_of(request).db.transaction() as tx:
+        item = add_media(tx, require_account(tx, username).id, body.title)
+    return MediaOut(media_id=item.public_id, title=item.title)
 
 
 @router.get("/accounts/{username}")
@@ -200,9 +260,7 @@ def get_account(request: Request, username: str) -> AccountDetail:
     with state_of(request).db.transaction() as tx:
         account = require_account(tx, username)
         logins = login_count(tx, account.id)
-    return AccountDetail(
-        username=account.username, display_name=account.display_name, logins=logins
-    )
+    return AccountDetail(**_account_out(request, account).model_dump(), logins=logins)
 
 
 @router.post("/accounts/{username}/fans", status_code=201)

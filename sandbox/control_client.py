@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -26,11 +27,30 @@ class SandboxControlError(RuntimeError):
 
 @dataclass(frozen=True)
 class SandboxAccount:
-    """A creator account and the password to log in with."""
+    """A creator account, the name it signs in with on this platform (its username, or
+    its email on velvet) and the password."""
 
     username: str
     password: str
     display_name: str
+    login: str
+
+
+@dataclass(frozen=True)
+class SandboxPlatform:
+    """Which platform a sandbox serves: its skin (and so its bundled profile's name),
+    the zone it prints times in, and where its pages are."""
+
+    skin: str
+    timezone: str
+    login_path: str
+    home_path: str
+    thread_path: str
+
+    @property
+    def profile(self) -> str:
+        """The bundled profile that drives it."""
+        return "sandbox" if self.skin == "fanbox" else self.skin
 
 
 @dataclass(frozen=True)
@@ -69,19 +89,23 @@ class SandboxControl:
     @property
     def login_url(self) -> str:
         """The login page."""
-        return f"{self.url}/login"
+        return f"{self.url}{self._platform.login_path}"
 
     @property
     def inbox_url(self) -> str:
         """The inbox page."""
-        return f"{self.url}/inbox"
+        return f"{self.url}{self._platform.home_path}"
 
     def thread_url(self, conversation: SandboxFan | str) -> str:
         """The chat page of a fan's conversation (or of a conversation id like `c3`)."""
         conversation_id = (
             conversation.conversation_id if isinstance(conversation, SandboxFan) else conversation
         )
-        return f"{self.url}/chat/{conversation_id}"
+        return self.url + self._platform.thread_path.format(conversation_id=conversation_id)
+
+    @cached_property
+    def _platform(self) -> SandboxPlatform:
+        return self.platform()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A raw request to the sandbox (`path` like `/_control/flags`), unchecked."""
@@ -103,7 +127,18 @@ class SandboxControl:
             "/_control/accounts",
             json={"username": username, "password": password, "display_name": display_name},
         )
-        return SandboxAccount(username, password, body["display_name"])
+        return SandboxAccount(username, password, body["display_name"], body["login"])
+
+    def platform(self) -> SandboxPlatform:
+        """Which platform this sandbox serves."""
+        return SandboxPlatform(**self._call("GET", "/_control/platform"))
+
+    def add_media(self, account: AccountRef, title: str) -> str:
+        """Put an item in the account's vault; returns its media id."""
+        body = self._call(
+            "POST", f"/_control/accounts/{_username(account)}/vault", json={"title": title}
+        )
+        return str(body["media_id"])
 
     def login_count(self, account: AccountRef) -> int:
         """How many times the account has logged in since it was created."""

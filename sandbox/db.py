@@ -73,7 +73,15 @@ CREATE TABLE IF NOT EXISTS messages (
     ppv_price_cents INTEGER,
     ppv_paid INTEGER,
     read_at TEXT,
-    cadence TEXT
+    cadence TEXT,
+    -- JSON list of the vault items attached (public ids), NULL for none.
+    media TEXT
+);
+CREATE TABLE IF NOT EXISTS vault (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages(conversation_id, sent_at, id);
 CREATE INDEX IF NOT EXISTS messages_unread
@@ -102,6 +110,13 @@ def _count_session_uses(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE sessions ADD COLUMN uses_left INTEGER")
 
 
+def _attach_media(conn: sqlite3.Connection) -> None:
+    """Give a `messages` table from before the vault its `media` column."""
+    columns = {column["name"] for column in conn.execute("PRAGMA table_info(messages)")}
+    if "media" not in columns:
+        conn.execute("ALTER TABLE messages ADD COLUMN media TEXT")
+
+
 def _allow_refusals_without_conversation(conn: sqlite3.Connection) -> None:
     """Rebuild a `refusals` table from before the action cap, whose conversation_id was
     NOT NULL (SQLite cannot drop a constraint in place); its rows are kept."""
@@ -119,7 +134,16 @@ def _allow_refusals_without_conversation(conn: sqlite3.Connection) -> None:
 
 
 # Children before parents, so deleting never trips a foreign key.
-_TABLES = ("flags", "refusals", "messages", "conversations", "fans", "sessions", "accounts")
+_TABLES = (
+    "flags",
+    "refusals",
+    "messages",
+    "conversations",
+    "fans",
+    "vault",
+    "sessions",
+    "accounts",
+)
 
 
 class Database:
@@ -138,6 +162,7 @@ class Database:
         self._conn.executescript(SCHEMA)
         _allow_refusals_without_conversation(self._conn)
         _count_session_uses(self._conn)
+        _attach_media(self._conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -14,6 +14,7 @@ class Kind(StrEnum):
     FAN = "f"
     CONVERSATION = "c"
     MESSAGE = "m"
+    MEDIA = "v"
 
 
 def format_id(kind: Kind, number: int) -> str:

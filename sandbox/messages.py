@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -14,7 +15,9 @@ Direction = Literal["in", "out"]
 # The longest message the platform takes, from the composer or its control API.
 MAX_TEXT = 5000
 
-_COLUMNS = "id, conversation_id, direction, text, sent_at, tip_cents, ppv_price_cents, ppv_paid"
+_COLUMNS = (
+    "id, conversation_id, direction, text, sent_at, tip_cents, ppv_price_cents, ppv_paid, media"
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Message:
     tip_cents: int
     ppv_price_cents: int | None
     ppv_paid: bool | None
+    media: tuple[str, ...] = ()
 
     @property
     def public_id(self) -> str:
@@ -46,13 +50,14 @@ def insert_message(
     tip_cents: int = 0,
     ppv_price_cents: int | None = None,
     cadence_json: str | None = None,
+    media: tuple[str, ...] = (),
 ) -> Message:
     """Store a message and make it the conversation's latest if it is the newest."""
     ppv_paid = None if ppv_price_cents is None else False
     message_id = int(
         tx.execute(
             "INSERT INTO messages (conversation_id, direction, text, sent_at, tip_cents,"
-            " ppv_price_cents, ppv_paid, cadence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " ppv_price_cents, ppv_paid, cadence, media) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation_id,
                 direction,
@@ -62,6 +67,7 @@ def insert_message(
                 ppv_price_cents,
                 ppv_paid,
                 cadence_json,
+                json.dumps(list(media)) if media else None,
             ),
         ).lastrowid
         or 0
@@ -73,7 +79,15 @@ def insert_message(
         (sent_at, message_id, conversation_id, sent_at, sent_at, message_id),
     )
     return Message(
-        message_id, conversation_id, direction, text, sent_at, tip_cents, ppv_price_cents, ppv_paid
+        message_id,
+        conversation_id,
+        direction,
+        text,
+        sent_at,
+        tip_cents,
+        ppv_price_cents,
+        ppv_paid,
+        media,
     )
 
 
@@ -123,4 +137,5 @@ def _message(row: sqlite3.Row) -> Message:
         tip_cents=row["tip_cents"],
         ppv_price_cents=row["ppv_price_cents"],
         ppv_paid=None if paid is None else bool(paid),
+        media=tuple(json.loads(row["media"])) if row["media"] else (),
     )

@@ -15,7 +15,7 @@ from sandbox.auth import page_account
 from sandbox.conversations import find_conversation
 from sandbox.passwords import verify_password
 from sandbox.sessions import COOKIE_NAME, end_session, start_session
-from sandbox.state import state_of
+from sandbox.state import SandboxState, state_of
 from sandbox.templates import Safe, initials, page, render
 
 router = APIRouter()
@@ -43,7 +43,7 @@ def home() -> RedirectResponse:
 @router.get("/login")
 def login_form(next: str = DEFAULT_NEXT) -> HTMLResponse:
     """The login form."""
-    return _login_page(next_path=_safe_next(next), username="", error=None)
+    return _login_page(next_path=safe_next(next), username="", error=None)
 
 
 @router.post("/login")
@@ -52,16 +52,28 @@ def login(request: Request, form: Annotated[dict[str, str], Depends(form_fields)
     state = state_of(request)
     username = form.get("username", "").strip()
     password = form.get("password", "")
-    next_path = _safe_next(form.get("next", DEFAULT_NEXT))
+    next_path = safe_next(form.get("next", DEFAULT_NEXT))
     if not username or not password:
         return _login_page(next_path, username, "Enter your username and password.", 400)
     with state.db.transaction() as tx:
         found = password_hash_of(tx, username)
-    # Hash outside the transaction: PBKDF2 is slow and the database lock is shared.
-    if found is None or not verify_password(password, found[1]):
+    account = verified(found, password)
+    if account is None:
         logger.info("login refused for {}", username)
         return _login_page(next_path, username, BAD_LOGIN, 401)
-    account = found[0]
+    return signed_in(state, account, next_path)
+
+
+def verified(found: tuple[Account, str] | None, password: str) -> Account | None:
+    """The account when `password` matches its stored hash, else None."""
+    # Hash outside any transaction: PBKDF2 is slow and the database lock is shared.
+    if found is None or not verify_password(password, found[1]):
+        return None
+    return found[0]
+
+
+def signed_in(state: SandboxState, account: Account, next_path: str) -> RedirectResponse:
+    """Start a session for `account` (ending its others) and redirect to `next_path`."""
     ttl = state.config.session_ttl_s
     with state.db.transaction() as tx:
         token = start_session(tx, account.id, ttl, state.config.session_max_requests)
@@ -75,16 +87,22 @@ def login(request: Request, form: Annotated[dict[str, str], Depends(form_fields)
     return response
 
 
+def signed_out(request: Request) -> RedirectResponse:
+    """End this browser's session and redirect to the login page."""
+    state = state_of(request)
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        with state.db.transaction() as tx:
+            end_session(tx, token)
+    response = RedirectResponse(state.config.login_path, status_code=303)
+    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="lax")
+    return response
+
+
 @router.get("/logout")
 def logout(request: Request) -> RedirectResponse:
     """End this browser's session and show the login page."""
-    token = request.cookies.get(COOKIE_NAME)
-    if token:
-        with state_of(request).db.transaction() as tx:
-            end_session(tx, token)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="lax")
-    return response
+    return signed_out(request)
 
 
 @router.get("/inbox")
@@ -111,7 +129,9 @@ def chat(request: Request, conversation_id: str, account: LoggedIn) -> HTMLRespo
         fan_name=conversation.fan_name,
         fan_initials=initials(conversation.fan_name),
     )
-    return page(conversation.fan_name, content, account, scripts=("common.js", "chat.js"))
+    return page(
+        conversation.fan_name, content, account, scripts=("common.js", "cadence.js", "chat.js")
+    )
 
 
 def _login_page(
@@ -122,8 +142,9 @@ def _login_page(
     return page("Log in", content, None, status_code=status_code)
 
 
-def _safe_next(value: str) -> str:
+def safe_next(value: str, default: str = DEFAULT_NEXT) -> str:
+    """`value` when it is a path on this site, else `default`."""
     # Only paths on this site: "//host" or "/\host" would leave it (an open redirect).
     if value.startswith("/") and not value.startswith(("//", "/\\")):
         return value
-    return DEFAULT_NEXT
+    return default

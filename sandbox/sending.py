@@ -46,6 +46,7 @@ def send(
     text: str,
     ppv_price_cents: int | None,
     cadence: list[CadenceEvent],
+    media: tuple[str, ...] = (),
 ) -> Delivered | Refused:
     """Deliver a creator's message unless the account is sending too fast: sooner than
     the send gap after its previous send, or past its cap of sends in the (scaled) hour.
@@ -72,6 +73,7 @@ def send(
         to_iso(datetime.fromtimestamp(now, UTC)),
         ppv_price_cents=ppv_price_cents,
         cadence_json=json.dumps([event.model_dump() for event in cadence]),
+        media=media,
     )
     flags = assess(text, cadence, guards)
     record_flags(tx, account.id, message, flags)

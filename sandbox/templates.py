@@ -41,19 +41,22 @@ def page(
     *,
     scripts: Sequence[str] = (),
     status_code: int = 200,
+    skin: str = "fanbox",
 ) -> HTMLResponse:
-    """A full page: header (with the account menu when logged in), content and scripts."""
+    """A full page of `skin`: header (with the account menu when logged in), content and
+    scripts. Velvet's templates live in `templates/velvet/`."""
+    folder = "velvet/" if skin == "velvet" else ""
     menu = Safe("")
     if account is not None:
         menu = render(
-            "account_menu.html",
+            f"{folder}account_menu.html",
             initials=initials(account.display_name),
             display_name=account.display_name,
             username=account.username,
         )
     tags = "".join(f'<script src="/static/{html.escape(src)}" defer></script>' for src in scripts)
     body = render(
-        "layout.html", title=title, account_menu=menu, content=content, scripts=Safe(tags)
+        f"{folder}layout.html", title=title, account_menu=menu, content=content, scripts=Safe(tags)
     )
     # no-store: a page restored from the back/forward cache would show stale unread counts.
     return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})

@@ -34,9 +34,15 @@ from workers.typist import play_plan
 # `core.platform.fields`, so a profile reads the same on every page.
 _EXTRACT_JS = """
 (els, fields) => els.map((el) => {
-  const row = {};
+  const row = {__invalid: []};
   for (const [name, spec] of Object.entries(fields)) {
-    const target = spec.selector ? el.querySelector(spec.selector) : el;
+    let target = el;
+    try {
+      if (spec.selector) target = el.querySelector(spec.selector);
+    } catch (_) {
+      row.__invalid.push(name);
+      target = null;
+    }
     if (!target) { row[name] = null; continue; }
     switch (spec.kind) {
       case "text": row[name] = target.innerText.replace(/\\s+/g, " ").trim(); break;
@@ -218,16 +224,30 @@ class PlatformDriver:
         target = f"{item}, {empty}" if empty else item
         self.page.locator(target).first.wait_for(state="attached")
 
-    def _rows(self, section: str, item: str, specs: dict[str, FieldSpec]) -> list[dict]:
+    def field_rows(self, section: str) -> list[dict[str, str | None]]:
+        """Every row of the open page's `section` ("inbox" or "thread") as its fields read
+        it, before typing, with None where a field read nothing: what `fleet profile
+        check` shows a person writing a profile."""
+        part = self.profile.inbox if section == "inbox" else self.profile.thread
+        return self._rows(section, part.item, part.fields, strict=False)
+
+    def _rows(
+        self, section: str, item: str, specs: dict[str, FieldSpec], strict: bool = True
+    ) -> list[dict]:
         """Every `item` on the page read through `specs`; `PlatformError` naming the field
-        when a field that must be there is not."""
+        when a field that must be there is not (unless not `strict`)."""
         browser = {name: spec.browser_spec() for name, spec in specs.items()}
         raw_rows = self.page.locator(item).evaluate_all(_EXTRACT_JS, browser)
         rows = []
         for index, raw in enumerate(raw_rows):
+            for name in raw.pop("__invalid"):
+                # Field selectors run inside each row as CSS, not Playwright's own syntax.
+                raise PlatformError(
+                    f"{section}.fields.{name}: {specs[name].selector!r} is not a CSS selector"
+                )
             row = read_row(raw, specs)
             for name, spec in specs.items():
-                if row[name] is None and not spec.may_be_absent:
+                if strict and row[name] is None and not spec.may_be_absent:
                     raise PlatformError(
                         f"{section}.fields.{name}: nothing read from row {index + 1} "
                         f"(selector {spec.selector or '<the row>'!r}, source {spec.source!r})"

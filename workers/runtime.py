@@ -91,6 +91,8 @@ class WorkerRuntime:
         keeper = LeaseKeeper(lease, lease_ttl_s(self.settings) / 3)
         with keeper:
             context = self.browser.context_for(access.account_id, access.storage_state)
+            if profile.session == "single" and access.storage_state:
+                self._adopt_session(access.account_id, context, access.storage_state)
             self._start_trace(context)
             page = context.new_page()
             rng = random.Random(label)
@@ -126,6 +128,9 @@ class WorkerRuntime:
                 (access.username, access.password),
                 unrecorded,
                 timeout_ms=self.settings.page_timeout_s * 1000,
+                # Stored at once: on a single-session platform the next worker must take
+                # this login rather than make its own (which would end this one).
+                on_login=lambda: self._save_session(access.account_id, context),
             )
             try:
                 yield driver
@@ -174,6 +179,25 @@ class WorkerRuntime:
         except Exception as exc:
             logger.debug(f"no trace: {exc}")
         return artifacts
+
+    @staticmethod
+    def _adopt_session(account_id: int, context: BrowserContext, stored: dict) -> None:
+        """Give `context` the stored session's cookies when they differ from its own.
+
+        On a platform that allows one session per account, another worker may have logged
+        in since this context last ran: its old cookie is dead, and logging in again would
+        end the other worker's session in turn. The stored session is the live one. (The
+        account lease already keeps logins for one account one at a time, fleet-wide.)"""
+        cookies = stored.get("cookies") or []
+
+        def key(cookie: dict) -> tuple:
+            return (cookie.get("name"), cookie.get("value"), cookie.get("domain"))
+
+        if {key(c) for c in context.cookies()} == {key(c) for c in cookies}:
+            return
+        context.clear_cookies()
+        context.add_cookies(cookies)
+        logger.bind(account_id=account_id).info("took the account's stored session")
 
     def _save_session(self, account_id: int, context: BrowserContext) -> None:
         self.control.store_session(account_id, dict(context.storage_state()))

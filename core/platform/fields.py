@@ -45,7 +45,9 @@ class FieldSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    selector: str = ""
+    selector: str = Field(
+        default="", description="A CSS selector inside the row; empty for the row itself."
+    )
     source: str = Field(min_length=1)
     regex: str | None = Field(
         default=None, description="Keep the first capture group (or the match) of the value."

@@ -308,8 +308,9 @@ class BrowserProfile(_Strict):
     name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
     session: Literal["single", "multi"] = Field(
         default="multi",
-        description="`single`: a login ends the account's other sessions, so workers share "
-        "one stored session and log in one at a time, fleet-wide.",
+        description="`single`: a login ends the account's other sessions, so a worker takes "
+        "the account's stored session before it would log in, and stores its own login at "
+        "once (logins of one account are one at a time fleet-wide: the account lease).",
     )
     base_url: str = Field(pattern=r"^https?://")
     timezone: str = Field(

@@ -1,8 +1,7 @@
 // A conversation: shows the thread and runs the composer.
 //
-// The composer records every `input` event (when, how many graphemes it inserted, its
-// inputType) and sends that record with the message, as platforms that look for
-// automation do. Enter sends; Shift+Enter inserts a line break.
+// The composer sends its typing record (cadence.js) with the message. Enter sends;
+// Shift+Enter inserts a line break.
 "use strict";
 
 (() => {
@@ -15,35 +14,8 @@
   const price = document.getElementById("ppv-price");
   const sendButton = document.getElementById("send-button");
   const url = "/api/conversations/" + encodeURIComponent(thread.dataset.conversationId) + "/messages";
-  const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-
-  let cadence = [];
-  let previousValue = composer.value;
+  const cadence = recordCadence(composer);
   let sending = false;
-
-  function countGraphemes(text) {
-    let count = 0;
-    for (const _ of segmenter.segment(text)) count += 1;
-    return count;
-  }
-
-  function insertedGraphemes(event) {
-    const type = event.inputType || "";
-    if (type.startsWith("delete")) return 0;
-    if (event.data !== null && event.data !== undefined) return countGraphemes(event.data);
-    if (type === "insertLineBreak" || type === "insertParagraph") return 1;
-    // Paste, drop and undo/redo carry no data on a textarea: measure what the text gained.
-    return Math.max(0, countGraphemes(composer.value) - countGraphemes(previousValue));
-  }
-
-  composer.addEventListener("input", (event) => {
-    cadence.push({
-      t_ms: performance.now(),
-      graphemes: insertedGraphemes(event),
-      input_type: event.inputType || "",
-    });
-    previousValue = composer.value;
-  });
 
   composer.addEventListener("keydown", (event) => {
     const modified = event.shiftKey || event.ctrlKey || event.altKey || event.metaKey;
@@ -120,7 +92,7 @@
       const response = await fetch(url, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ text, ppv_price_cents: ppv.cents, cadence }),
+        body: JSON.stringify({ text, ppv_price_cents: ppv.cents, cadence: cadence.events() }),
       });
       if (response.status === 401) {
         sbx.toLogin();
@@ -139,8 +111,7 @@
       thread.append(renderMessage(message));
       composer.value = "";
       price.value = "";
-      cadence = [];
-      previousValue = "";
+      cadence.reset();
       slowDown.hidden = true;
       sendError.hidden = true;
       scrollToEnd();

@@ -39,10 +39,11 @@ def test_worker_refuses_unknown_queues_and_a_missing_token(tmp_path: Path, redis
 
 @pytest.mark.e2e
 @pytest.mark.browser
-def test_demo_runs_the_whole_loop_and_checks_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("platform", ["sandbox", "velvet"])
+def test_demo_runs_the_whole_loop_and_checks_it(tmp_path: Path, platform: str) -> None:
     env = {"FLEET_VAR_DIR": str(tmp_path / "var")}
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "demo", "--time-scale", "0.05"],
+        [sys.executable, "-m", "cli.main", "demo", "--time-scale", "0.05", "--platform", platform],
         cwd=REPO,
         env={k: v for k, v in {**os.environ, **env}.items() if k != "FLEET_REDIS_URL"},
         capture_output=True,
@@ -51,5 +52,7 @@ def test_demo_runs_the_whole_loop_and_checks_it(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("demo ok: 9 messages scraped, 6 drafts, 6 sends delivered in "), last
+    assert last.startswith(
+        f"demo ok on {platform}: 9 messages scraped, 6 drafts, 6 sends delivered in "
+    ), last
     assert not (tmp_path / "var").exists() or not any((tmp_path / "var").glob("demo-*"))

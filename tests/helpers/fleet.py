@@ -39,14 +39,15 @@ class Fleet:
         return self.api.settings
 
     def register(self, account: SandboxAccount) -> int:
-        """Register a sandbox account with the control plane; return its id."""
+        """Register a sandbox account with the control plane, under the bundled profile of
+        the sandbox's platform and the name it signs in with there; return its id."""
         response = self.admin.post(
             "/v1/accounts",
             json={
                 "name": account.display_name,
-                "username": account.username,
+                "username": account.login,
                 "password": account.password,
-                "profile": "sandbox",
+                "profile": self.sandbox.platform().profile,
                 "base_url": self.sandbox.url,
             },
         )
@@ -112,11 +113,13 @@ class Fleet:
 LONG_TEXT = "Thanks so much for this, it really made my day and I can't wait to show you more!"
 
 
-def start_worker(fleet: Fleet, time_scale: float) -> subprocess.Popen[str]:
-    """`fleet worker --queues send,scrape` in its own session, until the test stops it."""
+def start_worker(
+    fleet: Fleet, time_scale: float, queues: str = "send,scrape"
+) -> subprocess.Popen[str]:
+    """`fleet worker --queues QUEUES` in its own session, until the test stops it."""
     env = fleet.worker_env(FLEET_TIME_SCALE=str(time_scale))
     return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "worker", "--queues", "send,scrape"],
+        [sys.executable, "-m", "cli.main", "worker", "--queues", queues],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -170,8 +173,9 @@ def group_alive(pgid: int) -> bool:
 @contextmanager
 def on_own_sandbox(fleet: Fleet, config: SandboxConfig) -> Iterator[Fleet]:
     """`fleet` pointed at a sandbox of its own, served with `config` for the block: a
-    platform with other guards or sessions than the shared one."""
-    server = BackgroundServer(config, port=free_port())
+    platform with other guards or sessions than the shared one, and the same skin."""
+    skin = fleet.sandbox.platform().skin
+    server = BackgroundServer(config.model_copy(update={"skin": skin}), port=free_port())
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=10) as client:

@@ -68,3 +68,10 @@ def fleet(
     with make(live_api.operator_key) as operator, make(live_api.admin_key) as admin:
         yield Fleet(live_api, sandbox, redis, operator, admin)
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def sandbox(platform_sandbox: Sandbox) -> Sandbox:
+    """Every browser and loop test here runs on both bundled platforms: what works on
+    one must work on the other through its profile alone."""
+    return platform_sandbox

@@ -69,12 +69,12 @@ def test_a_dead_workers_delivered_send_is_verified_not_retyped(fleet: Fleet, pag
             json={"worker_id": "ghost", "status": step},
         ).raise_for_status()
     # The ghost got the message out, then died before it could report.
+    thread = fleet.sandbox.profile.thread
     fleet.sandbox.login(page, account, fleet.sandbox.thread_url(conversation))
-    page.click("#composer")
+    page.click(thread.composer)
     page.keyboard.type(LONG_TEXT, delay=5)
-    page.click("#send-button")
-    page.wait_for_selector("[data-testid=thread][data-last-sent-id]")
-    [ghost_message] = fleet.sandbox.delivered(account)
+    page.click(thread.send)
+    [ghost_message] = fleet.sandbox.until_delivered(account)
 
     _recover_and_run(fleet, send_id)
 

@@ -252,7 +252,7 @@ def test_rejected_credentials_hold_the_accounts_jobs_until_an_operator_fixes_the
     conversation = _sweep_and_first_conversation(fleet, account_id)
     fleet.admin.patch(
         f"/v1/accounts/{account_id}",
-        json={"credentials": {"username": account.username, "password": "wrong-password"}},
+        json={"credentials": {"username": account.login, "password": "wrong-password"}},
     ).raise_for_status()
     fleet.sandbox.expire_sessions(account)  # the platform logs the account out
     send_id = fleet.post("/v1/sends", {"conversation_id": conversation, "text": "still here"})["id"]
@@ -276,7 +276,7 @@ def test_rejected_credentials_hold_the_accounts_jobs_until_an_operator_fixes_the
 
     fleet.admin.patch(
         f"/v1/accounts/{account_id}",
-        json={"credentials": {"username": account.username, "password": account.password}},
+        json={"credentials": {"username": account.login, "password": account.password}},
     ).raise_for_status()
     assert fleet.get(f"/v1/accounts/{account_id}")["status"] == "active"
     database = Database(fleet.settings.database_url)

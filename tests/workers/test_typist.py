@@ -3,19 +3,15 @@ intact, line breaks do not send early, and the platform sees a typed (unflagged)
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page
 
-from core.platform.profiles import load_profile
 from core.platform.typing_plan import graphemes, plan_typing
 from tests.helpers.sandbox import Sandbox
 from workers.typist import play_plan
 
 pytestmark = pytest.mark.browser
 
-PROFILE = load_profile(Path("browser_profiles/sandbox.toml"))
 TEXT = "Hey Sam! 😊 Family pics 👨‍👩‍👧‍👦 ❤️\nTalk soon 🇫🇷 — café"
 
 
@@ -23,19 +19,16 @@ def test_emoji_zwj_and_line_break_arrive_as_one_exact_message(sandbox: Sandbox, 
     account = sandbox.create_account("typist")
     fan = sandbox.create_fan(account, "Sam")
     sandbox.inbound(account, fan, "hi")
-    sandbox.login(page, account)
-    page.goto(sandbox.thread_url(fan))
-    page.wait_for_selector(PROFILE.thread.ready or PROFILE.thread.item)
-    page.click(PROFILE.thread.composer)
-    plan = plan_typing(TEXT, PROFILE.typing, seed=7)
+    profile = sandbox.profile
+    sandbox.login(page, account, sandbox.thread_url(fan))
+    page.locator(profile.thread.composer).wait_for()
+    page.click(profile.thread.composer)
+    plan = plan_typing(TEXT, profile.typing, seed=7)
 
-    play_plan(page.keyboard, plan, PROFILE.typing.newline_key, lambda _s: None, 0.0)
+    play_plan(page.keyboard, plan, profile.typing.newline_key, lambda _s: None, 0.0)
     assert sandbox.delivered(account) == [], "a line break sent the message early"
-    page.click(PROFILE.thread.send)
-    page.wait_for_function(
-        "([sel, attr]) => document.querySelector(sel).getAttribute(attr)",
-        arg=[PROFILE.thread.container, PROFILE.thread.confirm.attribute],
-    )
+    page.click(profile.thread.send)
+    sandbox.until_delivered(account)
 
     [sent] = sandbox.delivered(account)
     assert sent.text == TEXT
