@@ -282,6 +282,8 @@ class Send(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     ppv_price_cents: Mapped[int | None]
+    # Vault ids of the media the message carries (a PPV's content), attached in order.
+    media: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[SendStatus] = mapped_column(
         _enum(SendStatus), default=SendStatus.queued, index=True
     )

@@ -226,6 +226,7 @@ def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
                 before_submit=lambda: rt.control.send_progress(
                     send_id, SendProgress(worker_id=rt.worker_id, status=SendStatus.submitted)
                 ),
+                media=ticket.media,
             )
             report(SendStatus.delivered, platform_message_id=message_id)
     except AccountBusy as exc:

@@ -65,6 +65,7 @@ def create_send(
         conversation_id=body.conversation_id,
         text=body.text,
         ppv_price_cents=body.ppv_price_cents,
+        media=tuple(body.media),
         actor=principal.name,
         override=body.override_by(principal),
     )
@@ -90,6 +91,7 @@ def create_bulk_sends(
         conversation_ids=body.conversation_ids,
         text=body.text,
         ppv_price_cents=body.ppv_price_cents,
+        media=tuple(body.media),
         actor=principal.name,
     )
     return BulkSendsOut.of(created)

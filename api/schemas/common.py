@@ -42,6 +42,15 @@ Text = Annotated[
 ]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PriceCents = Annotated[int, Field(ge=0, le=10_000_000, description="Price in cents.")]
+MediaId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"),
+    Field(description="A media item's id in the platform's vault (printable, no spaces)."),
+]
+MediaIds = Annotated[
+    list[MediaId],
+    Field(max_length=20, description="Vault media to attach, in order: a PPV's content."),
+]
 
 
 class RequestBody(BaseModel):

@@ -6,7 +6,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Overridable, PriceCents, RequestBody, ResponseBody, RowId, Text
+from api.schemas.common import (
+    MediaIds,
+    Overridable,
+    PriceCents,
+    RequestBody,
+    ResponseBody,
+    RowId,
+    Text,
+)
 from core.enums import SendPriority, SendStatus
 from core.outbox.bulk import BulkCreated
 
@@ -19,6 +27,7 @@ class SendCreate(Overridable):
     conversation_id: RowId
     text: Text
     ppv_price_cents: PriceCents | None = None
+    media: MediaIds = []
 
 
 class BulkSendCreate(RequestBody):
@@ -28,6 +37,7 @@ class BulkSendCreate(RequestBody):
     conversation_ids: list[RowId] = Field(min_length=1, max_length=1000)
     text: Text
     ppv_price_cents: PriceCents | None = None
+    media: MediaIds = []
 
 
 class SendOut(ResponseBody):
@@ -37,6 +47,7 @@ class SendOut(ResponseBody):
     draft_id: int | None
     text: str
     ppv_price_cents: int | None
+    media: list[str]
     status: SendStatus
     priority: SendPriority
     attempt: int

@@ -119,6 +119,7 @@ class SendTicket(_Body):
     platform_conversation_id: str
     text: str
     ppv_price_cents: int | None = None
+    media: list[str] = Field(default_factory=list, description="Vault ids to attach, in order.")
     attempt: int
     claimed_at: datetime
     verify: bool = False

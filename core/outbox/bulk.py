@@ -59,6 +59,7 @@ def create_bulk_sends(
     text: str,
     ppv_price_cents: int | None,
     actor: str,
+    media: tuple[str, ...] = (),
 ) -> BulkCreated:
     """Queue one bulk send per conversation and release the first of each account.
 
@@ -85,6 +86,7 @@ def create_bulk_sends(
             source=SendSource.bulk,
             actor=actor,
             ppv_price_cents=ppv_price_cents,
+            media=media,
         )
         try:
             # Flushed by the gate, so a later conversation of the same fan counts it.

@@ -80,6 +80,7 @@ class SendRequest:
     source: SendSource
     actor: str
     ppv_price_cents: int | None = None
+    media: tuple[str, ...] = ()
     draft: Draft | None = None
     override: Override | None = None
 
@@ -165,6 +166,7 @@ def admit_send(
         "conversation_id": request.conversation.id,
         "draft_id": None if request.draft is None else request.draft.id,
         "ppv_price_cents": request.ppv_price_cents,
+        "media": list(request.media),
     }
     allowed_by = request.actor
     if not verdict.allowed:
@@ -197,6 +199,7 @@ def admit_send(
         draft_id=None if request.draft is None else request.draft.id,
         text=request.text,
         ppv_price_cents=request.ppv_price_cents,
+        media=list(request.media),
         status=SendStatus.queued,
         priority=_PRIORITY[request.source],
         attempt=1,

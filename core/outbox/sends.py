@@ -91,6 +91,7 @@ def create_direct_send(
     ppv_price_cents: int | None,
     actor: str,
     override: Override | None = None,
+    media: tuple[str, ...] = (),
 ) -> Send:
     """Queue a message an operator wrote themselves, and enqueue its job after commit.
 
@@ -103,6 +104,7 @@ def create_direct_send(
         source=SendSource.direct,
         actor=actor,
         ppv_price_cents=ppv_price_cents,
+        media=media,
         override=override,
     )
     try:
@@ -168,6 +170,7 @@ def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: st
         platform_conversation_id=send.conversation.platform_conversation_id,
         text=send.text,
         ppv_price_cents=send.ppv_price_cents,
+        media=list(send.media or []),
         attempt=send.attempt,
         claimed_at=send.claimed_at,
         verify=verify,

@@ -82,11 +82,18 @@ class Step(_Strict):
         return self
 
     def filled(self, **params: str) -> Step:
-        """This step with its `{placeholders}` filled from `params`."""
+        """This step with its `{placeholders}` filled from `params`; other braces (a
+        selector may hold them) are left alone."""
+
+        def fill(text: str) -> str:
+            for name, value in params.items():
+                text = text.replace(f"{{{name}}}", value)
+            return text
+
         return self.model_copy(
             update={
-                "selector": self.selector.format(**params),
-                "value": None if self.value is None else self.value.format(**params),
+                "selector": fill(self.selector),
+                "value": None if self.value is None else fill(self.value),
             }
         )
 

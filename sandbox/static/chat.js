@@ -13,6 +13,10 @@
   const composer = document.getElementById("composer");
   const price = document.getElementById("ppv-price");
   const sendButton = document.getElementById("send-button");
+  const vault = document.querySelector("[data-testid=vault]");
+  const vaultItems = document.querySelector("[data-testid=vault-items]");
+  const attached = document.querySelector("[data-testid=attached]");
+  let media = [];
   const url = "/api/conversations/" + encodeURIComponent(thread.dataset.conversationId) + "/messages";
   const cadence = recordCadence(composer);
   let sending = false;
@@ -92,7 +96,7 @@
       const response = await fetch(url, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ text, ppv_price_cents: ppv.cents, cadence: cadence.events() }),
+        body: JSON.stringify({ text, ppv_price_cents: ppv.cents, media, cadence: cadence.events() }),
       });
       if (response.status === 401) {
         sbx.toLogin();
@@ -112,6 +116,8 @@
       composer.value = "";
       price.value = "";
       cadence.reset();
+      media = [];
+      attached.hidden = true;
       slowDown.hidden = true;
       sendError.hidden = true;
       scrollToEnd();
@@ -124,6 +130,34 @@
       sendButton.disabled = false;
     }
   }
+
+  function showAttached() {
+    attached.textContent = media.length + " attached";
+    attached.hidden = media.length === 0;
+  }
+
+  document.getElementById("vault-button").addEventListener("click", async () => {
+    try {
+      const items = (await sbx.getJson("/api/vault")).items;
+      vaultItems.replaceChildren(...items.map((item) => {
+        const li = sbx.element("li");
+        const pick = sbx.element("button", "btn vault-item", item.title);
+        pick.type = "button";
+        pick.dataset.testid = "vault-item";
+        pick.dataset.vaultId = item.id;
+        pick.addEventListener("click", () => {
+          if (!media.includes(item.id)) media.push(item.id);
+          showAttached();
+        });
+        li.append(pick);
+        return li;
+      }));
+      vault.hidden = false;
+    } catch (error) {
+      if (error.status !== 401) showSendError("Could not open the vault. " + error.message);
+    }
+  });
+  document.getElementById("vault-done").addEventListener("click", () => { vault.hidden = true; });
 
   async function loadThread() {
     try {

@@ -106,6 +106,26 @@ def test_an_override_needs_both_fields(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
+    ("media", "expected"),
+    [
+        (["has space"], "body.media.0: String should match pattern"),
+        ([""], "body.media.0: String should have at least 1 character"),
+        ([f"v{i}" for i in range(21)], "body.media: List should have at most 20 items"),
+        ("v1", "body.media: Input should be a valid list"),
+    ],
+)
+def test_bad_media_ids_are_422_naming_the_field(
+    client: TestClient, operator: dict[str, str], media: object, expected: str
+) -> None:
+    response = client.post(
+        "/v1/sends", headers=operator, json={"conversation_id": 1, "text": "hi", "media": media}
+    )
+    assert response.status_code == 422
+    assert expected in response.json()["detail"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
     ("body", "expected"),
     [
         ({}, "body.ids: Field required"),

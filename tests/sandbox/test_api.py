@@ -76,6 +76,8 @@ def test_other_accounts_conversations_are_404(sandbox: Sandbox) -> None:
         {"text": "hi", "ppv_price_cents": 5, "cadence": TYPED},
         {"text": "hi", "cadence": [{"t_ms": 1, "graphemes": -1, "input_type": "insertText"}]},
         {"text": "hi", "cadence": TYPED, "to": "everyone"},
+        {"text": "hi", "cadence": TYPED, "media": ["v999"]},
+        {"text": "hi", "cadence": TYPED, "media": ["not-an-id"]},
     ],
 )
 def test_bad_sends_are_422(sandbox: Sandbox, body: dict) -> None:
@@ -85,6 +87,30 @@ def test_bad_sends_are_422(sandbox: Sandbox, body: dict) -> None:
         path = f"/api/conversations/{fan.conversation_id}/messages"
         assert client.post(path, json=body).status_code == 422
     assert sandbox.delivered() == []
+
+
+def test_a_send_records_the_vault_items_it_carries(sandbox: Sandbox) -> None:
+    alice = sandbox.create_account("alice")
+    fan = sandbox.create_fan(alice, "Jane")
+    media = sandbox.add_media(alice, "Set one")
+    with logged_in_client(sandbox, alice) as client:
+        assert client.get("/api/vault").json() == {"items": [{"id": media, "title": "Set one"}]}
+        path = f"/api/conversations/{fan.conversation_id}/messages"
+        body = {"text": "for you", "ppv_price_cents": 900, "media": [media], "cadence": TYPED}
+        assert client.post(path, json=body).json()["media"] == [media]
+    [sent] = sandbox.delivered(alice)
+    assert (sent.media, sent.ppv_price_cents) == ([media], 900)
+
+
+def test_another_accounts_vault_item_is_refused(sandbox: Sandbox) -> None:
+    alice, bob = sandbox.create_account("alice"), sandbox.create_account("bob")
+    fan = sandbox.create_fan(alice, "Jane")
+    bobs = sandbox.add_media(bob, "Bob's set")
+    with logged_in_client(sandbox, alice) as client:
+        path = f"/api/conversations/{fan.conversation_id}/messages"
+        answer = client.post(path, json={"text": "hi", "media": [bobs], "cadence": TYPED})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == f"media: no vault item {bobs!r}"
 
 
 def test_racing_sends_from_one_account_deliver_once(sandbox: Sandbox) -> None:

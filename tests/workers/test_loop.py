@@ -367,6 +367,29 @@ def test_a_ppv_send_sets_its_price_on_the_platform(fleet: Fleet) -> None:
     )
 
 
+def test_a_ppv_with_media_attaches_the_vault_items_in_order(fleet: Fleet) -> None:
+    account, _ = _seed(fleet, 1, "vault")
+    first = fleet.sandbox.add_media(account, "Beach set")
+    fleet.sandbox.add_media(account, "Not this one")
+    second = fleet.sandbox.add_media(account, "Behind the scenes")
+    account_id = fleet.register(account)
+    conversation = _sweep_and_first_conversation(fleet, account_id)
+    send = fleet.post(
+        "/v1/sends",
+        {
+            "conversation_id": conversation,
+            "text": "Two sets, just for you",
+            "ppv_price_cents": 2500,
+            "media": [second, first],
+        },
+    )
+    assert send["media"] == [second, first]
+    fleet.run_browser_worker()
+    assert fleet.get(f"/v1/sends/{send['id']}")["status"] == "delivered"
+    [delivered] = fleet.sandbox.delivered(account)
+    assert (delivered.media, delivered.ppv_price_cents) == ([second, first], 2500)
+
+
 def test_a_ppv_bought_after_its_sweep_is_recorded_by_the_next_one(fleet: Fleet) -> None:
     # A purchase changes the old message, not the inbox: without reading the thread again
     # the fan's spend would stay at nothing.
