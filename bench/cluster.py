@@ -178,7 +178,7 @@ class Cluster:
         self.children.start("sandbox", ["-m", "cli.main", "sandbox"], self.env)
         self._api = self.children.start("api", ["-m", "cli.main", "api"], self.env)
         self.children.start("reconciler", ["-m", "cli.main", "reconcile"], self.env)
-        wait_until(http_ok(f"{self.sandbox_url}/login"), 30, "the sandbox", self.check_alive)
+        wait_until(http_ok(f"{self.sandbox_url}/"), 30, "the sandbox", self.check_alive)
         wait_until(http_ok(f"{self.api_url}/health"), 30, "the control plane", self.check_alive)
 
     def api(self, role: str = "admin") -> FleetApi:

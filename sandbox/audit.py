@@ -57,6 +57,44 @@ class DeliveredMessage(BaseModel):
     flag_reasons: list[str]
 
 
+class MessageRecord(BaseModel):
+    """A message as the platform holds it: the record a scrape is checked against."""
+
+    message_id: str
+    conversation_id: str
+    direction: str
+    text: str
+    sent_at: str
+    tip_cents: int
+    ppv_price_cents: int | None
+    ppv_paid: bool | None
+
+
+def account_messages(tx: sqlite3.Connection, username: str) -> list[MessageRecord]:
+    """Every message of the account's conversations, by conversation, oldest first."""
+    rows = tx.execute(
+        "SELECT m.id, m.conversation_id, m.direction, m.text, m.sent_at, m.tip_cents,"
+        " m.ppv_price_cents, m.ppv_paid FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id"
+        " JOIN accounts a ON a.id = c.account_id"
+        " WHERE a.username = ? ORDER BY m.conversation_id, m.sent_at, m.id",
+        (username,),
+    ).fetchall()
+    return [
+        MessageRecord(
+            message_id=format_id(Kind.MESSAGE, row["id"]),
+            conversation_id=format_id(Kind.CONVERSATION, row["conversation_id"]),
+            direction=row["direction"],
+            text=row["text"],
+            sent_at=row["sent_at"],
+            tip_cents=row["tip_cents"],
+            ppv_price_cents=row["ppv_price_cents"],
+            ppv_paid=None if row["ppv_paid"] is None else bool(row["ppv_paid"]),
+        )
+        for row in rows
+    ]
+
+
 def record_refusal(
     tx: sqlite3.Connection, account_id: int, conversation_id: int | None, reason: str
 ) -> None:

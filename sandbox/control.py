@@ -27,6 +27,9 @@ Endpoints (request body, then response):
 - `POST /_control/messages/{message_id}/purchase`
   -> {message_id, ppv_price_cents, ppv_paid}: the fan buys a PPV message (409 if not PPV
   or already paid).
+- `GET /_control/accounts/{username}/messages` -> [{message_id, conversation_id,
+  direction, text, sent_at, tip_cents, ppv_price_cents, ppv_paid}]: every message of the
+  account, by conversation, oldest first (what a scrape is checked against).
 - `GET /_control/delivered?account=` -> [{message_id, account, conversation_id, fan_id,
   text, sent_at, ppv_price_cents, ppv_paid, media, cadence, flagged, flag_reasons}]: outbound
   messages in delivery order.
@@ -315,6 +318,15 @@ def post_purchase(request: Request, message_id: str) -> PurchaseOut:
         ppv_price_cents=message.ppv_price_cents,
         ppv_paid=message.ppv_paid,
     )
+
+
+@router.get("/accounts/{username}/messages")
+def get_messages(request: Request, username: str) -> list[audit.MessageRecord]:
+    """Every message of the account, by conversation, oldest first: the platform's own
+    record, which a scrape is checked against."""
+    with state_of(request).db.transaction() as tx:
+        require_account(tx, username)
+        return audit.account_messages(tx, username)
 
 
 @router.get("/delivered")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
-from sandbox.audit import DeliveredMessage, FlagRecord, RefusalRecord
+from sandbox.audit import DeliveredMessage, FlagRecord, MessageRecord, RefusalRecord
 
 DEFAULT_PASSWORD = "correct horse battery"
 
@@ -75,6 +75,7 @@ AccountRef = SandboxAccount | str
 FanRef = SandboxFan | str
 
 _DELIVERED = TypeAdapter(list[DeliveredMessage])
+_MESSAGES = TypeAdapter(list[MessageRecord])
 _FLAGS = TypeAdapter(list[FlagRecord])
 _REFUSALS = TypeAdapter(list[RefusalRecord])
 
@@ -177,6 +178,12 @@ class SandboxControl:
         """Outbound messages in delivery order, with text, cadence and flag status."""
         return _DELIVERED.validate_python(
             self._call("GET", "/_control/delivered", params=_filter(account))
+        )
+
+    def messages(self, account: AccountRef) -> list[MessageRecord]:
+        """Every message of the account as the platform holds it, by conversation."""
+        return _MESSAGES.validate_python(
+            self._call("GET", f"/_control/accounts/{_username(account)}/messages")
         )
 
     def flags(self, account: AccountRef | None = None) -> list[FlagRecord]:

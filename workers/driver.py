@@ -28,6 +28,7 @@ from core.platform.profiles import BrowserProfile, Step
 from core.platform.timestamps import UnreadableTime, read_time
 from core.platform.typing_plan import TypingPlan, comparable_text, plan_typing, seed_for
 from workers.errors import LoginFailed, PlatformError, SessionLost, Throttled
+from workers.timings import Timings
 from workers.typist import play_plan
 
 # Raw values only: every transform (regex, map, money, times) is applied in Python, by
@@ -138,6 +139,7 @@ class PlatformDriver:
         unrecorded: Callable[[], AbstractContextManager[None]] = nullcontext,
         timeout_ms: float = 30_000,
         on_login: Callable[[], None] | None = None,
+        timings: Timings | None = None,
     ) -> None:
         self.page = page
         self._credentials = credentials
@@ -151,6 +153,7 @@ class PlatformDriver:
         self._unrecorded = unrecorded
         self._timeout_ms = timeout_ms
         self._on_login = on_login
+        self.timings = timings or Timings()
         self.throttle_signals = 0
         page.set_default_timeout(timeout_ms)
         page.on("response", self._watch_response)
@@ -163,7 +166,13 @@ class PlatformDriver:
 
     def _goto(self, page_name: str, **params: str) -> None:
         self._gate()
-        response = self.page.goto(self.profile.url(page_name, self.base_url, **params))
+        with self.timings.measure("page_load"):
+            # Not "load": the profile's readiness (a marker, rows or an empty state) is what
+            # says the page can be read, and waiting for every image first only costs time.
+            response = self.page.goto(
+                self.profile.url(page_name, self.base_url, **params),
+                wait_until="domcontentloaded",
+            )
         if response is not None and response.status in self.profile.throttle.statuses:
             raise Throttled(f"the platform answered {response.status} to a page load")
 
@@ -178,7 +187,9 @@ class PlatformDriver:
         """Navigate to a page; if the platform ended the session (expiry, a login
         elsewhere), log in again with the stored credentials and carry on."""
         self._goto(page_name, **params)
-        if not self._logged_out():
+        with self.timings.measure("page_load"):
+            logged_out = self._logged_out()
+        if not logged_out:
             return
         self._login()
         target = self.profile.url(page_name, self.base_url, **params)
@@ -237,7 +248,8 @@ class PlatformDriver:
         """Every `item` on the page read through `specs`; `PlatformError` naming the field
         when a field that must be there is not (unless not `strict`)."""
         browser = {name: spec.browser_spec() for name, spec in specs.items()}
-        raw_rows = self.page.locator(item).evaluate_all(_EXTRACT_JS, browser)
+        with self.timings.measure("read"):
+            raw_rows = self.page.locator(item).evaluate_all(_EXTRACT_JS, browser)
         rows = []
         for index, raw in enumerate(raw_rows):
             for name in raw.pop("__invalid"):
@@ -259,7 +271,8 @@ class PlatformDriver:
         """Open the inbox (logging in first when the session is gone)."""
         self._open("inbox")
         inbox = self.profile.inbox
-        self._wait_ready(inbox.ready, inbox.item, inbox.empty)
+        with self.timings.measure("page_load"):
+            self._wait_ready(inbox.ready, inbox.item, inbox.empty)
 
     def list_conversations(self) -> list[InboxRow]:
         """Every conversation in the inbox, following "load more" to the end. A session
@@ -271,11 +284,12 @@ class PlatformDriver:
             while self.page.locator(inbox.load_more).is_visible():
                 before = items.count()
                 self._gate()
-                self.page.click(inbox.load_more)
-                self.page.wait_for_function(
-                    _MORE_ROWS_OR_LOGGED_OUT_JS,
-                    arg=[inbox.item, before, self.profile.login.username],
-                )
+                with self.timings.measure("page_load"):
+                    self.page.click(inbox.load_more)
+                    self.page.wait_for_function(
+                        _MORE_ROWS_OR_LOGGED_OUT_JS,
+                        arg=[inbox.item, before, self.profile.login.username],
+                    )
                 if items.count() <= before:
                     break
             else:
@@ -296,9 +310,12 @@ class PlatformDriver:
 
     def open_thread(self, conversation_id: str) -> None:
         """Open a conversation and wait until its messages are rendered."""
+        loading = self.timings.total("page_load")
         self._open("thread", conversation_id=conversation_id)
         thread = self.profile.thread
-        self._wait_ready(thread.ready, thread.item, thread.empty)
+        with self.timings.measure("page_load"):
+            self._wait_ready(thread.ready, thread.item, thread.empty)
+        self.timings.add("thread_load", self.timings.total("page_load") - loading)
 
     def read_thread(self) -> list[ScrapedMessage]:
         """The messages of the open conversation, oldest first as the page shows them."""

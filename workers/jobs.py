@@ -6,6 +6,7 @@ source of truth for what to do and records what was done.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from loguru import logger
@@ -77,9 +78,22 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
             ),
         )
 
+    timings: dict[str, dict[str, float]] = {}
+    listed = 0
     try:
         with rt.account_session(plan.account, f"sweep-{sweep_id}", report_failure) as driver:
+            started = time.perf_counter()
+            batch: list[ScrapedConversation] = []
+
+            def flush() -> None:
+                with driver.timings.measure("ingest"):
+                    rt.control.ingest(
+                        IngestBatch(account_id=account_id, sweep_id=sweep_id, conversations=batch)
+                    )
+                batch.clear()
+
             rows = driver.list_conversations()
+            listed = len(rows)
             recheck = set(plan.recheck)
             fresh = [
                 row
@@ -90,7 +104,6 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
             log.bind(conversations=len(rows), fresh=len(fresh), recheck=len(recheck)).info(
                 "inbox read"
             )
-            batch: list[ScrapedConversation] = []
             for row in fresh:
                 driver.open_thread(row.conversation_id)
                 # A thread read again for its unpaid offers is sent whole: ingest dedupes,
@@ -112,15 +125,12 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
                     )
                 )
                 if len(batch) >= rt.settings.ingest_batch_size:
-                    rt.control.ingest(
-                        IngestBatch(account_id=account_id, sweep_id=sweep_id, conversations=batch)
-                    )
-                    batch = []
+                    flush()
             if batch:
-                rt.control.ingest(
-                    IngestBatch(account_id=account_id, sweep_id=sweep_id, conversations=batch)
-                )
+                flush()
             rt.control.finish_sweep(sweep_id, SweepResult(status=SweepStatus.done, **done))
+            driver.timings.add("sweep", time.perf_counter() - started)
+            timings = driver.timings.summary()
     except AccountBusy as exc:
         report_failure(exc)
         raise
@@ -128,9 +138,12 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
         if isinstance(exc.__cause__, LoginFailed | Throttled):
             return done
         raise
-    log.bind(messages=done["messages_found"], conversations=done["conversations_read"]).info(
-        "sweep done"
-    )
+    log.bind(
+        messages=done["messages_found"],
+        conversations=done["conversations_read"],
+        listed=listed,
+        timings=timings,
+    ).info("sweep done")
     return done
 
 

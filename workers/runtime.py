@@ -31,6 +31,7 @@ from workers.browser import BrowserHost
 from workers.control_client import ControlPlaneClient
 from workers.driver import PlatformDriver
 from workers.errors import AccountBusy, JobFailed, LeaseLost
+from workers.timings import Timings
 
 
 @dataclass
@@ -97,12 +98,14 @@ class WorkerRuntime:
             page = context.new_page()
             rng = random.Random(label)
             budgets = access.pacing.apply(profile.pacing)
+            timings = Timings()
 
             def gate() -> None:
                 if keeper.lost.is_set():
                     raise LeaseLost(f"lost the lease on account {access.account_id}")
-                self.pacer.acquire(access.account_id, "action", budgets)
-                self.sleep(self.settings.scaled(dwell_s(profile.typing, rng)))
+                with timings.measure("pacer"):
+                    self.pacer.acquire(access.account_id, "action", budgets)
+                    self.sleep(self.settings.scaled(dwell_s(profile.typing, rng)))
 
             def send_gate() -> None:
                 if keeper.lost.is_set():
@@ -131,6 +134,7 @@ class WorkerRuntime:
                 # Stored at once: on a single-session platform the next worker must take
                 # this login rather than make its own (which would end this one).
                 on_login=lambda: self._save_session(access.account_id, context),
+                timings=timings,
             )
             try:
                 yield driver

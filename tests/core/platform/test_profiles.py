@@ -115,7 +115,7 @@ def test_an_incomplete_step_names_what_it_lacks(tmp_path: Path, step: str, probl
     broken = tmp_path / "steps.toml"
     broken.write_text(
         SANDBOX.read_text().replace(
-            "[thread.confirm]", f"steps.before_price = [{step}]\n\n[thread.confirm]"
+            "[thread.steps]\n", f"[thread.steps]\nbefore_price = [{step}]\n"
         )
     )
     with pytest.raises(ProfileError, match=r"thread\.steps\.before_price\.0") as caught:
