@@ -22,6 +22,8 @@ Endpoints (request body, then response):
   -> 201 {message_id, conversation_id, sent_at}: the fan tips (an inbound message).
 - `POST /_control/accounts/{username}/vault` {title} -> 201 {media_id, title}: put an
   item in the account's vault.
+- `POST /_control/accounts/{username}/fans/{fan_id}/offers` {text, price_cents, sent_at?}
+  -> 201 {message_id, conversation_id, sent_at}: the creator sent a PPV in the web UI.
 - `DELETE /_control/accounts/{username}/sessions`
   -> {expired}: end every session of the account (expiry, remote logout).
 - `POST /_control/messages/{message_id}/purchase`
@@ -129,6 +131,14 @@ class TipIn(_Input):
 
     amount_cents: int = Field(ge=1, le=1_000_000)
     text: str = Field(default="", max_length=MAX_TEXT)
+    sent_at: AwareDatetime | None = None
+
+
+class OfferIn(_Input):
+    """A PPV message the creator sent from the platform's own composer."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    price_cents: int = Field(ge=100, le=100_000)
     sent_at: AwareDatetime | None = None
 
 
@@ -295,6 +305,22 @@ def post_tip(request: Request, username: str, fan_id: str, body: TipIn) -> Injec
         conversation = _fan_conversation(tx, username, fan_id)
         message = insert_message(
             tx, conversation.id, "in", body.text, _when(body.sent_at), tip_cents=body.amount_cents
+        )
+    return _injected(conversation, message)
+
+
+@router.post("/accounts/{username}/fans/{fan_id}/offers", status_code=201)
+def post_offer(request: Request, username: str, fan_id: str, body: OfferIn) -> InjectedOut:
+    """The creator sends the fan a PPV offer outside the fleet (in the web UI)."""
+    with state_of(request).db.transaction() as tx:
+        conversation = _fan_conversation(tx, username, fan_id)
+        message = insert_message(
+            tx,
+            conversation.id,
+            "out",
+            body.text,
+            _when(body.sent_at),
+            ppv_price_cents=body.price_cents,
         )
     return _injected(conversation, message)
 

@@ -170,6 +170,18 @@ class SandboxControl:
         body = {"amount_cents": amount_cents, "text": text}
         return self._inject(account, fan, "tips", body, sent_at)
 
+    def offer(
+        self,
+        account: AccountRef,
+        fan: FanRef,
+        text: str,
+        price_cents: int,
+        sent_at: datetime | None = None,
+    ) -> InjectedMessage:
+        """The creator sends the fan a PPV offer from the platform's own composer."""
+        body = {"text": text, "price_cents": price_cents}
+        return self._inject(account, fan, "offers", body, sent_at)
+
     def purchase(self, message_id: str) -> None:
         """The fan buys the PPV message `message_id`."""
         self._call("POST", f"/_control/messages/{message_id}/purchase")

@@ -75,7 +75,9 @@ CREATE TABLE IF NOT EXISTS messages (
     read_at TEXT,
     cadence TEXT,
     -- JSON list of the vault items attached (public ids), NULL for none.
-    media TEXT
+    media TEXT,
+    -- When the fan bought this PPV message.
+    paid_at TEXT
 );
 CREATE TABLE IF NOT EXISTS vault (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -111,10 +113,12 @@ def _count_session_uses(conn: sqlite3.Connection) -> None:
 
 
 def _attach_media(conn: sqlite3.Connection) -> None:
-    """Give a `messages` table from before the vault its `media` column."""
+    """Give a `messages` table from before the vault and the purchases page its `media`
+    and `paid_at` columns."""
     columns = {column["name"] for column in conn.execute("PRAGMA table_info(messages)")}
-    if "media" not in columns:
-        conn.execute("ALTER TABLE messages ADD COLUMN media TEXT")
+    for column in ("media", "paid_at"):
+        if column not in columns:
+            conn.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
 
 
 def _allow_refusals_without_conversation(conn: sqlite3.Connection) -> None:

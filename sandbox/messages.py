@@ -122,8 +122,41 @@ def purchase(tx: sqlite3.Connection, public_id: str) -> Message:
         raise Conflict(f"message {public_id!r} is not a PPV message")
     if message.ppv_paid:
         raise Conflict(f"message {public_id!r} is already paid")
-    tx.execute("UPDATE messages SET ppv_paid = 1 WHERE id = ?", (message.id,))
+    tx.execute(
+        "UPDATE messages SET ppv_paid = 1, paid_at = ? WHERE id = ?", (now_iso(), message.id)
+    )
     return replace(message, ppv_paid=True)
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A PPV message a fan bought: what the purchases page lists."""
+
+    message_id: str
+    conversation_id: str
+    fan_name: str
+    price_cents: int
+    paid_at: str
+
+
+def sales(tx: sqlite3.Connection, account_id: int, limit: int = 200) -> list[Sale]:
+    """The account's PPV messages fans bought, newest purchase first."""
+    rows = tx.execute(
+        "SELECT m.id, m.conversation_id, f.name, m.ppv_price_cents, m.paid_at FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id JOIN fans f ON f.id = c.fan_id"
+        " WHERE c.account_id = ? AND m.ppv_paid = 1 ORDER BY m.paid_at DESC, m.id DESC LIMIT ?",
+        (account_id, limit),
+    ).fetchall()
+    return [
+        Sale(
+            format_id(Kind.MESSAGE, row["id"]),
+            format_id(Kind.CONVERSATION, row["conversation_id"]),
+            row["name"],
+            row["ppv_price_cents"],
+            row["paid_at"] or "",
+        )
+        for row in rows
+    ]
 
 
 def _message(row: sqlite3.Row) -> Message:

@@ -13,6 +13,8 @@ from loguru import logger
 from sandbox.accounts import Account, password_hash_of
 from sandbox.auth import page_account
 from sandbox.conversations import find_conversation
+from sandbox.messages import sales
+from sandbox.money import format_cents
 from sandbox.passwords import verify_password
 from sandbox.sessions import COOKIE_NAME, end_session, start_session
 from sandbox.state import SandboxState, state_of
@@ -132,6 +134,31 @@ def chat(request: Request, conversation_id: str, account: LoggedIn) -> HTMLRespo
     return page(
         conversation.fan_name, content, account, scripts=("common.js", "cadence.js", "chat.js")
     )
+
+
+@router.get("/purchases")
+def purchases(request: Request, account: LoggedIn) -> HTMLResponse:
+    """The PPV messages fans bought, newest first (server-rendered, no script)."""
+    with state_of(request).db.transaction() as tx:
+        sold = sales(tx, account.id)
+    rows = Safe(
+        "".join(
+            render(
+                "purchase_row.html",
+                message_id=sale.message_id,
+                conversation_id=sale.conversation_id,
+                amount_cents=str(sale.price_cents),
+                paid_at=sale.paid_at,
+                fan_name=sale.fan_name,
+                price=format_cents(sale.price_cents),
+            )
+            for sale in sold
+        )
+    )
+    empty = Safe(
+        "" if sold else '<p class="empty muted" data-testid="purchases-empty">No purchases yet.</p>'
+    )
+    return page("Purchases", render("purchases.html", rows=rows, empty=empty), account)
 
 
 def _login_page(

@@ -11,7 +11,9 @@ fanbox's (`sandbox.api`): the difference is all in the pages a driver reads.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,6 +22,8 @@ from loguru import logger
 from sandbox.accounts import Account, password_hash_by_email
 from sandbox.auth import page_account
 from sandbox.conversations import find_conversation
+from sandbox.messages import sales
+from sandbox.money import format_cents
 from sandbox.pages import form_fields, safe_next, signed_in, signed_out, verified
 from sandbox.state import state_of
 from sandbox.templates import Safe, page, render
@@ -94,6 +98,32 @@ def chat(request: Request, conversation_id: str, account: LoggedIn) -> HTMLRespo
         zone=state.config.timezone,
     )
     return page(conversation.fan_name, content, account, scripts=SCRIPTS, skin=SKIN)
+
+
+@router.get("/earnings")
+def earnings(request: Request, account: LoggedIn) -> HTMLResponse:
+    """What fans bought, newest first, with local times and money as text."""
+    state = state_of(request)
+    zone = ZoneInfo(state.config.timezone)
+    with state.db.transaction() as tx:
+        sold = sales(tx, account.id)
+    rows = []
+    for sale in sold:
+        local = datetime.fromisoformat(sale.paid_at).astimezone(zone)
+        rows.append(
+            render(
+                "velvet/sale_row.html",
+                conversation_id=sale.conversation_id,
+                message_id=sale.message_id,
+                fan_name=sale.fan_name,
+                price=format_cents(sale.price_cents),
+                local=local.strftime("%Y-%m-%d %H:%M:%S.") + f"{local.microsecond // 1000:03d}",
+                day=local.strftime("%b %-d"),
+            )
+        )
+    empty = Safe("" if sold else '<p class="vv-no-sales">No sales yet.</p>')
+    content = render("velvet/earnings.html", rows=Safe("".join(rows)), empty=empty)
+    return page("Earnings", content, account, skin=SKIN)
 
 
 def _sign_in_page(

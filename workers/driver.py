@@ -90,6 +90,11 @@ _SENT_OR_REFUSED_JS = """
 """
 
 
+_TEXT_BOX_JS = """
+(el) => el.matches("input:not([type=button]):not([type=submit]):not([type=checkbox]), textarea")
+  || el.isContentEditable
+"""
+
 # A message whose page printed no time: older than anything, so it never passes for new.
 _NO_TIME = datetime.fromtimestamp(0, UTC)
 
@@ -236,10 +241,16 @@ class PlatformDriver:
         self.page.locator(target).first.wait_for(state="attached")
 
     def field_rows(self, section: str) -> list[dict[str, str | None]]:
-        """Every row of the open page's `section` ("inbox" or "thread") as its fields read
-        it, before typing, with None where a field read nothing: what `fleet profile
-        check` shows a person writing a profile."""
-        part = self.profile.inbox if section == "inbox" else self.profile.thread
+        """Every row of the open page's `section` ("inbox", "thread" or "purchases") as its
+        fields read it, before typing, with None where a field read nothing: what `fleet
+        profile check` shows a person writing a profile."""
+        part = {
+            "inbox": self.profile.inbox,
+            "thread": self.profile.thread,
+            "purchases": self.profile.purchases,
+        }[section]
+        if part is None:
+            raise PlatformError(f"the profile declares no {section} page")
         return self._rows(section, part.item, part.fields, strict=False)
 
     def _rows(
@@ -306,6 +317,20 @@ class PlatformDriver:
                 unread=self._typed(count, row.get("unread"), "inbox.fields.unread") or 0,
             )
             for row in self._rows("inbox", inbox.item, inbox.fields)
+        ]
+
+    def bought_messages(self) -> list[str]:
+        """Platform ids of the PPV messages the purchases page (`urls.purchases`) lists as
+        bought; `PlatformError` when the profile declares no such page."""
+        purchases = self.profile.purchases
+        if purchases is None or self.profile.urls.purchases is None:
+            raise PlatformError("the profile declares no purchases page")
+        self._open("purchases")
+        with self.timings.measure("page_load"):
+            self._wait_ready(purchases.ready, purchases.item, purchases.empty)
+        return [
+            str(row["message_id"])
+            for row in self._rows("purchases", purchases.item, purchases.fields)
         ]
 
     def open_thread(self, conversation_id: str) -> None:
@@ -418,8 +443,16 @@ class PlatformDriver:
             raise PlatformError("the profile declares no thread.price: it cannot send a PPV")
         typed = price_text(price_cents)
         self._run_steps(thread.steps.before_price, price=typed)
+        box = self.page.locator(thread.price).first
+        box.wait_for(state="visible")
+        # A click on what is not a text box (the send button, a "$" toggle) could send the
+        # message there and then, free: look before clicking.
+        if not box.evaluate(_TEXT_BOX_JS):
+            raise PlatformError(
+                f"thread.price {thread.price!r} is not a text box: the PPV was not sent"
+            )
         self._gate()
-        self.page.click(thread.price)
+        box.click()
         self._type_like_a_person(typed, seed_for("price", typed, seed))
         try:
             shown = self.page.input_value(thread.price)

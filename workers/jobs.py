@@ -95,6 +95,10 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
             rows = driver.list_conversations()
             listed = len(rows)
             recheck = set(plan.recheck)
+            if plan.unpaid:
+                # One page says which offers were bought: only their threads are read again.
+                bought = [m for m in driver.bought_messages() if m in plan.unpaid]
+                recheck.update(plan.unpaid[message_id] for message_id in bought)
             fresh = [
                 row
                 for row in rows

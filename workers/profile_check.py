@@ -61,6 +61,11 @@ class CheckReport:
         self.lines.append(f"PROBLEM {line}")
 
 
+# A selector to check: its name in the profile, the selector, and whether it may match
+# nothing: always (True), never (False or None), or when this empty-state selector matches.
+Check = tuple[str, str, bool | str | None]
+
+
 def _shown(value: object) -> str:
     return "(nothing)" if value is None else repr(value)
 
@@ -98,7 +103,25 @@ class ProfileCheck:
             return report
         for conversation_id in conversations[: self.threads]:
             self._thread(conversation_id)
+        if self.profile.purchases is not None and self.profile.urls.purchases is not None:
+            self._purchases()
         return report
+
+    def _purchases(self) -> None:
+        driver, report = self.driver, self.report
+        purchases = self.profile.purchases
+        assert purchases is not None
+        try:
+            bought = driver.bought_messages()
+        except (PlatformError, PlaywrightError) as exc:
+            report.problem(f"purchases: {exc}")
+        else:
+            report.say(f"purchases: {len(bought)} PPV message(s) bought")
+            self._fields("purchases", driver.field_rows("purchases"))
+        checks: list[Check] = [("purchases.item", purchases.item, purchases.empty)]
+        if purchases.ready:
+            checks.append(("purchases.ready", purchases.ready, False))
+        self._selectors("purchases", checks)
 
     def _inbox(self) -> list[str]:
         driver, report = self.driver, self.report
@@ -150,7 +173,12 @@ class ProfileCheck:
     def _fields(self, section: str, rows: list[dict[str, str | None]]) -> None:
         """Say what each field read on the first rows, and name a field that read nothing
         in any row (a problem unless the profile says it may be absent)."""
-        part = self.profile.inbox if section == "inbox" else self.profile.thread
+        part = {
+            "inbox": self.profile.inbox,
+            "thread": self.profile.thread,
+            "purchases": self.profile.purchases,
+        }[section]
+        assert part is not None
         for name, spec in part.fields.items():
             values = [row.get(name) for row in rows]
             sample = ", ".join(_shown(value) for value in values[: self.rows])
@@ -164,7 +192,7 @@ class ProfileCheck:
                 continue
             self.report.say(f"  {section}.fields.{name}: {sample}")
 
-    def _login_selectors(self) -> list[tuple[str, str, bool]]:
+    def _login_selectors(self) -> list[Check]:
         login = self.profile.login
         return [
             ("login.username", login.username, False),
@@ -172,11 +200,11 @@ class ProfileCheck:
             ("login.submit", login.submit, False),
         ]
 
-    def _inbox_selectors(self) -> list[tuple[str, str, bool]]:
+    def _inbox_selectors(self) -> list[Check]:
         inbox, login = self.profile.inbox, self.profile.login
         checks = [
             ("login.logged_in", login.logged_in, False),
-            ("inbox.item", inbox.item, inbox.empty is not None),
+            ("inbox.item", inbox.item, inbox.empty),
             # A short inbox has no "load more".
             ("inbox.load_more", inbox.load_more, True),
         ]
@@ -184,10 +212,10 @@ class ProfileCheck:
             checks.append(("inbox.ready", inbox.ready, False))
         return checks
 
-    def _thread_selectors(self) -> list[tuple[str, str, bool]]:
+    def _thread_selectors(self) -> list[Check]:
         thread = self.profile.thread
         checks = [
-            ("thread.item", thread.item, thread.empty is not None),
+            ("thread.item", thread.item, thread.empty),
             ("thread.container", thread.container, False),
             ("thread.composer", thread.composer, False),
             ("thread.send", thread.send, False),
@@ -207,13 +235,16 @@ class ProfileCheck:
                 checks.append((f"thread.steps.{label}[0]", steps[0].selector, False))
         return checks
 
-    def _selectors(self, where: str, checks: list[tuple[str, str, bool]]) -> None:
+    def _selectors(self, where: str, checks: list[Check]) -> None:
         shot: Path | None = None
-        for name, selector, absent_is_fine in checks:
-            try:
-                matched = self.page.locator(selector).count()
-            except PlaywrightError:
-                matched = 0
+        for name, selector, may_be_absent in checks:
+            matched = self._count(selector)
+            # A list may be empty when the profile's empty state says so on this page.
+            absent_is_fine = (
+                self._count(may_be_absent) > 0
+                if isinstance(may_be_absent, str)
+                else bool(may_be_absent)
+            )
             check = SelectorCheck(name, selector, where, matched, absent_is_fine=absent_is_fine)
             if not check.ok:
                 if shot is None:
@@ -225,6 +256,12 @@ class ProfileCheck:
             else:
                 self.report.say(f"  ok {name} {selector!r}: {matched} on {where}")
             self.report.selectors.append(check)
+
+    def _count(self, selector: str) -> int:
+        try:
+            return self.page.locator(selector).count()
+        except PlaywrightError:
+            return 0
 
     def _screenshot(self, where: str) -> Path:
         self.screenshots.mkdir(parents=True, exist_ok=True)

@@ -123,38 +123,42 @@ def start_sweep(
         .where(Conversation.account_id == sweep.account_id)
         .group_by(Conversation.platform_conversation_id)
     ).all()
-    window = named_profile(settings.profiles_dir, sweep.account.profile).revenue
+    revenue = named_profile(settings.profiles_dir, sweep.account.profile).revenue
+    offers = unpaid_offers(
+        session, sweep.account_id, timedelta(days=revenue.recheck_unpaid_days), utcnow()
+    )
     return SweepPlan(
         sweep_id=sweep.id,
         account=account_access(sweep.account),
         known_last_message_at={conversation_id: at for conversation_id, at in known},
-        recheck=unpaid_offers(
-            session, sweep.account_id, timedelta(days=window.recheck_unpaid_days), utcnow()
-        ),
+        recheck=sorted(set(offers.values())) if revenue.source != "purchases" else [],
+        unpaid=offers if revenue.source != "recheck" else {},
     )
 
 
-def unpaid_offers(session: Session, account_id: int, window: timedelta, now: datetime) -> list[str]:
-    """The account's conversations (platform ids) holding a PPV we offered within `window`
-    before `now` that the fan has not paid: a purchase changes that old message, not the
-    inbox, so only reading the thread again records it."""
+def unpaid_offers(
+    session: Session, account_id: int, window: timedelta, now: datetime
+) -> dict[str, str]:
+    """The account's PPV messages we offered within `window` before `now` that the fan has
+    not paid, by platform message id, with their conversations' platform ids: a purchase
+    changes that old message, not the inbox, so only reading the thread again (or the
+    platform's purchases page) shows it."""
     if window <= timedelta(0):
-        return []
-    return list(
-        session.scalars(
-            select(Conversation.platform_conversation_id)
-            .join(Message, Message.conversation_id == Conversation.id)
-            .where(
-                Conversation.account_id == account_id,
-                Message.direction == Direction.outbound,
-                Message.ppv_price_cents.is_not(None),
-                or_(Message.ppv_paid.is_(False), Message.ppv_paid.is_(None)),
-                Message.sent_at >= now - window,
-            )
-            .distinct()
-            .order_by(Conversation.platform_conversation_id)
+        return {}
+    rows = session.execute(
+        select(Message.platform_message_id, Conversation.platform_conversation_id)
+        .select_from(Conversation)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            Conversation.account_id == account_id,
+            Message.direction == Direction.outbound,
+            Message.ppv_price_cents.is_not(None),
+            or_(Message.ppv_paid.is_(False), Message.ppv_paid.is_(None)),
+            Message.sent_at >= now - window,
         )
+        .order_by(Message.platform_message_id)
     )
+    return {message_id: conversation_id for message_id, conversation_id in rows}
 
 
 def defer_throttled_sweep(

@@ -56,6 +56,11 @@ class SweepPlan(_Body):
         description="Conversations to read whole again whatever the inbox shows: they hold "
         "a PPV offer still unpaid, which a fan may buy without writing.",
     )
+    unpaid: dict[str, str] = Field(
+        default_factory=dict,
+        description="Unpaid PPV offers (platform message id: conversation id) to look for on "
+        "the platform's purchases page; a thread whose offer was bought is read again.",
+    )
 
 
 class ScrapedMessage(_Body):

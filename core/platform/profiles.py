@@ -48,6 +48,9 @@ class Urls(_Strict):
     login: str = Field(pattern=r"^/")
     inbox: str = Field(pattern=r"^/")
     thread: str = Field(pattern=r"^/.*\{conversation_id\}")
+    purchases: str | None = Field(
+        default=None, pattern=r"^/", description="The page listing what fans bought, if any."
+    )
 
 
 class LoginSelectors(_Strict):
@@ -153,6 +156,22 @@ class SendConfirmation(_Strict):
         if self.mode == "response" and not self.url:
             raise ValueError("mode response needs `url`")
         return self
+
+
+class PurchasesSelectors(_Strict):
+    """The platform's list of what fans bought (`urls.purchases`). `fields` reads each
+    row: `message_id` (the PPV message bought) must be declared; `conversation_id`,
+    `amount_cents` and `purchased_at` may be."""
+
+    ready: str | None = Field(default=None, description="Present once the list is loaded.")
+    empty: str | None = Field(default=None, description="Shown when nothing was bought yet.")
+    item: Selector
+    fields: dict[str, FieldSpec]
+
+    @field_validator("fields")
+    @classmethod
+    def _declared(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        return _fields_named(fields, ("message_id",))
 
 
 class ThreadSteps(_Strict):
@@ -281,15 +300,21 @@ class ThrottleProfile(_Strict):
 
 
 class RevenueProfile(_Strict):
-    """How a sweep keeps revenue true when money lands on old messages."""
+    """How a sweep keeps revenue true when money lands on old messages: a purchase changes
+    an old message, not the inbox, so nothing else would show it."""
 
+    source: Literal["recheck", "purchases", "both"] = Field(
+        default="recheck",
+        description="`recheck`: every sweep reads again each thread holding an unpaid PPV "
+        "offer; `purchases`: it reads the platform's purchases page (`urls.purchases`) and "
+        "reads again only the threads whose offers were bought; `both`.",
+    )
     recheck_unpaid_days: float = Field(
         default=7.0,
         ge=0,
         le=365,
-        description="A thread holding a PPV we offered and the fan has not paid, offered "
-        "within this many days (wall clock), is read again by every sweep: a purchase "
-        "changes an old message, not the inbox, so nothing else would show it. 0: never.",
+        description="PPVs we offered within this many days (wall clock) and the fan has not "
+        "paid are looked for, by either source. 0: never.",
     )
 
 
@@ -333,6 +358,7 @@ class BrowserProfile(_Strict):
     pacing: PacingProfile = PacingProfile()
     throttle: ThrottleProfile = ThrottleProfile()
     revenue: RevenueProfile = RevenueProfile()
+    purchases: PurchasesSelectors | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -345,13 +371,23 @@ class BrowserProfile(_Strict):
             ) from None
         return name
 
+    @model_validator(mode="after")
+    def _purchases_page(self) -> BrowserProfile:
+        wants = self.revenue.source in ("purchases", "both")
+        if wants and (self.purchases is None or self.urls.purchases is None):
+            raise ValueError(
+                f"revenue.source {self.revenue.source!r} needs urls.purchases and [purchases]"
+            )
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         """The platform's time zone."""
         return ZoneInfo(self.timezone)
 
     def url(self, page: str, base_url: str | None = None, **params: str) -> str:
-        """Absolute URL of `page` ("login", "inbox" or "thread") on `base_url` or the default."""
+        """Absolute URL of `page` ("login", "inbox", "thread" or "purchases") on `base_url`
+        or the default."""
         path: str = getattr(self.urls, page).format(**params)
         return (base_url or self.base_url).rstrip("/") + path
 

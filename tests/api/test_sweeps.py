@@ -121,7 +121,9 @@ def test_the_plan_names_the_threads_holding_a_recent_unpaid_offer(
         ],
     )
     plan = _start(client, worker, sweep["id"], "w1").json()
+    # The sandbox profile looks both ways: the thread again, and the purchases page.
     assert plan["recheck"] == ["unpaid"]
+    assert plan["unpaid"] == {f"o-False-{hour_ago}": "unpaid"}
 
 
 def test_a_started_sweep_is_running_on_its_worker(

@@ -20,6 +20,8 @@ def _seed(sandbox: Sandbox) -> str:
         fan = sandbox.create_fan(account, f"Fan {index}")
         sandbox.inbound(account, fan, f"hello\nfrom fan {index}")
         sandbox.tip(account, fan, 123456, "for you")
+    offer = sandbox.offer(account, fan, "a little something", 1250)
+    sandbox.purchase(offer.message_id)
     return account.login
 
 
@@ -57,6 +59,7 @@ def test_every_field_of_a_bundled_profile_reads(
     # Typed as the fleet stores them: line breaks kept, money in cents, times in UTC.
     assert "text='hello\\nfrom fan 1'" in out
     assert "tip_cents=123456" in out
+    assert "purchases: 1 PPV message(s) bought" in out
     assert "+00:00" in out
     assert "PROBLEM" not in out
     assert out.strip().endswith("every field and selector read")

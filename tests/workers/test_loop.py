@@ -392,21 +392,34 @@ def test_a_ppv_with_media_attaches_the_vault_items_in_order(fleet: Fleet) -> Non
 
 def test_a_ppv_bought_after_its_sweep_is_recorded_by_the_next_one(fleet: Fleet) -> None:
     # A purchase changes the old message, not the inbox: without reading the thread again
-    # the fan's spend would stay at nothing.
-    account, _ = _seed(fleet, 1, "buyer")
+    # the fan's spend would stay at nothing. Two offers go out; the fan of the first buys.
+    account, _ = _seed(fleet, 2, "buyer")
     account_id = fleet.register(account)
-    conversation = _sweep_and_first_conversation(fleet, account_id)
-    fleet.post(
-        "/v1/sends",
-        {"conversation_id": conversation, "text": "just for you", "ppv_price_cents": 1250},
-    )
-    fleet.run_browser_worker()
-    [offer] = fleet.sandbox.delivered(account)
-    fleet.sandbox.purchase(offer.message_id)
-
     fleet.sweep(account_id)
     fleet.run_browser_worker()
+    conversation, other = (
+        c["id"] for c in fleet.get("/v1/conversations", account_id=account_id)["items"]
+    )
+    for offered in (conversation, other):
+        body = {"conversation_id": offered, "text": "just for you", "ppv_price_cents": 1250}
+        fleet.post("/v1/sends", body)
+        fleet.run_browser_worker()
+    offer = next(
+        m
+        for m in fleet.sandbox.delivered(account)
+        if m.conversation_id
+        == fleet.get(f"/v1/conversations/{conversation}")["platform_conversation_id"]
+    )
+    fleet.sandbox.purchase(offer.message_id)
 
+    sweep_id = fleet.sweep(account_id)
+    fleet.run_browser_worker()
+
+    # Read from the purchases page, only the bought thread is opened again; rechecking,
+    # every thread holding an unpaid offer is.
+    source = fleet.sandbox.profile.revenue.source
+    read = fleet.get(f"/v1/sweeps/{sweep_id}")["conversations_read"]
+    assert read == (1 if source == "purchases" else 2), source
     messages = fleet.get(f"/v1/conversations/{conversation}/messages")["items"]
     [stored] = [m for m in messages if m["platform_message_id"] == offer.message_id]
     assert (stored["ppv_price_cents"], stored["ppv_paid"]) == (1250, True)
