@@ -70,15 +70,18 @@ def username_for_email(email: str) -> str | None:
     return local if local and domain == EMAIL_DOMAIN else None
 
 
-def password_hash_of(tx: sqlite3.Connection, username: str) -> tuple[Account, str] | None:
-    """The account called `username` and its stored password hash, for logging in."""
+def _with_hash(tx: sqlite3.Connection, where: str, value: str) -> tuple[Account, str] | None:
     row = tx.execute(
-        "SELECT id, username, display_name, password_hash FROM accounts WHERE username = ?",
-        (username,),
+        f"SELECT id, username, display_name, password_hash FROM accounts WHERE {where}", (value,)
     ).fetchone()
     if row is None:
         return None
     return Account(row["id"], row["username"], row["display_name"]), row["password_hash"]
+
+
+def password_hash_of(tx: sqlite3.Connection, username: str) -> tuple[Account, str] | None:
+    """The account called `username` and its stored password hash, for logging in."""
+    return _with_hash(tx, "username = ?", username)
 
 
 def password_hash_by_email(tx: sqlite3.Connection, email: str) -> tuple[Account, str] | None:
@@ -86,10 +89,4 @@ def password_hash_by_email(tx: sqlite3.Connection, email: str) -> tuple[Account,
     username = username_for_email(email)
     if username is None:
         return None
-    row = tx.execute(
-        "SELECT id, username, display_name, password_hash FROM accounts WHERE lower(username) = ?",
-        (username,),
-    ).fetchone()
-    if row is None:
-        return None
-    return Account(row["id"], row["username"], row["display_name"]), row["password_hash"]
+    return _with_hash(tx, "lower(username) = ?", username)

@@ -1,16 +1,21 @@
 """What a platform is, as data, and how a person types into it.
 
 A platform is a profile file in `browser_profiles/` (`profiles`): URLs, selectors, how
-each field is read, the typing and pacing defaults. A typing plan (`typing_plan`) turns
-text and a typing profile into seeded keystrokes. Pure: no database, no Redis, no browser.
+each field is read (`fields`: a source, then regex, map, money, default, fallback), the
+UI steps of a send, how a send is confirmed, the typing and pacing defaults. Printed
+times are read by `timestamps`. A typing plan (`typing_plan`) turns text and a typing
+profile into seeded keystrokes. Pure: no database, no Redis, no browser.
 """
 
+from core.platform.fields import FieldSpec, FieldUnreadable, cents, read_row
 from core.platform.profiles import (
     MAX_TEXT_CHARS,
     BrowserProfile,
     PacingOverrides,
     PacingProfile,
     ProfileError,
+    SendConfirmation,
+    Step,
     ThrottleProfile,
     TypingProfile,
     load_profile,
@@ -29,19 +34,25 @@ from core.platform.typing_plan import (
 __all__ = [
     "MAX_TEXT_CHARS",
     "BrowserProfile",
+    "FieldSpec",
+    "FieldUnreadable",
     "PacingOverrides",
     "PacingProfile",
     "ProfileError",
+    "SendConfirmation",
+    "Step",
     "ThrottleProfile",
     "TypingPlan",
     "TypingProfile",
     "UnreadableTime",
+    "cents",
     "comparable_text",
     "dwell_s",
     "graphemes",
     "load_profile",
     "named_profile",
     "plan_typing",
+    "read_row",
     "read_time",
     "seed_for",
 ]
