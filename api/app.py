@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from redis import Redis
 
 from api.deps import PrincipalDep
 from api.errors import install_error_handlers
-from api.middleware import RequestLogMiddleware
+from api.middleware import RequestLogMiddleware, TooLargeAsJsonMiddleware
 from api.routers import (
     accounts,
     analytics,
@@ -58,19 +58,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.redis = redis
     install_error_handlers(app)
+    app.add_middleware(TooLargeAsJsonMiddleware)
     app.add_middleware(RequestLogMiddleware)
-    for module in (
-        health,
-        accounts,
-        sweeps,
-        conversations,
-        drafts,
-        sends,
-        worker,
-        fleet,
-        analytics,
-    ):
-        app.include_router(module.router)
+    # Body limits per group of routes, not the app's: the app's answers 413 outside every
+    # middleware, as plain text; a route's answers through them, as the API's JSON.
+    people = APIRouter(max_body_size=settings.max_body_bytes)
+    for module in (health, accounts, sweeps, conversations, drafts, sends, fleet, analytics):
+        people.include_router(module.router)
+    app.include_router(people)
+    # Ingest batches and browser session state are larger than anything a person sends.
+    workers = APIRouter(max_body_size=settings.max_worker_body_bytes)
+    workers.include_router(worker.router)
+    app.include_router(workers)
 
     @app.get("/v1/openapi.json", include_in_schema=False)
     def openapi(_principal: PrincipalDep) -> dict[str, Any]:

@@ -84,9 +84,10 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_role(*roles: Role) -> Callable[..., Principal]:
-    """A dependency admitting admins and the given roles; 403 for any other role."""
-    allowed = {Role.admin, *roles}
+def require_role(*roles: Role, admins: bool = True) -> Callable[..., Principal]:
+    """A dependency admitting the given roles, and admins unless `admins` is false; 403
+    for any other role."""
+    allowed = {Role.admin, *roles} if admins else set(roles)
     names = ", ".join(sorted(role.value for role in allowed))
 
     def dependency(principal: PrincipalDep) -> Principal:
@@ -102,7 +103,9 @@ def require_role(*roles: Role) -> Callable[..., Principal]:
 
 AdminDep = Annotated[Principal, Depends(require_role())]
 StaffDep = Annotated[Principal, Depends(require_role(Role.operator))]
-WorkerDep = Annotated[Principal, Depends(require_role(Role.worker))]
+# Worker routes hand out credentials and claim work: a person's key, even an admin's,
+# has no business there.
+WorkerDep = Annotated[Principal, Depends(require_role(Role.worker, admins=False))]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size.")]

@@ -10,6 +10,12 @@ from fastapi.responses import JSONResponse
 from core.errors import Conflict, Forbidden, NotFound, Refused
 
 
+def invalid(message: str, *loc: str) -> RequestValidationError:
+    """A 422 naming the input at `loc` (like `"query", "since"` or `"body", "profile"`),
+    answered like any other validation failure."""
+    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "request"
 

@@ -143,14 +143,19 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     """An engine for `url`. SQLite gets foreign keys, a created parent directory and
     `BEGIN IMMEDIATE` transactions, so two requests racing for one row serialise instead of
-    failing with "database is locked" halfway through."""
+    failing with "database is locked" halfway through. No engine ever puts a statement's
+    parameters in an error (`hide_parameters`): they may hold a password or a message."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        hide_parameters=True,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

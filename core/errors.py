@@ -7,7 +7,9 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-MAX_ID = 2_147_483_647
+from core.bounds import MAX_INT32
+
+MAX_ID = MAX_INT32
 
 
 class DomainError(Exception):

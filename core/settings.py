@@ -68,6 +68,18 @@ class Settings(BaseSettings):
         "and exits for its supervisor to restart it.",
     )
     ingest_batch_size: int = Field(default=50, gt=0)
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="The largest request body the API reads; a larger one answers 413.",
+    )
+    max_worker_body_bytes: int = Field(
+        default=4_194_304,
+        ge=1024,
+        le=64 * 1_048_576,
+        description="The same for the worker routes, which carry ingest batches and browser "
+        "session state.",
+    )
     retry_base_s: float = Field(
         default=5.0,
         gt=0,

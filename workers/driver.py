@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from fnmatch import fnmatch
 from typing import TypeVar
 
@@ -20,7 +20,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from core.clock import as_utc, utcnow
+from core.clock import EARLIEST, as_utc, utcnow
 from core.enums import Direction
 from core.fleet.protocol import ScrapedMessage
 from core.platform.fields import FieldSpec, FieldUnreadable, cents, count, flag, read_row
@@ -96,7 +96,7 @@ _TEXT_BOX_JS = """
 """
 
 # A message whose page printed no time: older than anything, so it never passes for new.
-_NO_TIME = datetime.fromtimestamp(0, UTC)
+_NO_TIME = EARLIEST
 
 
 def find_sent_in(messages: Iterable[ScrapedMessage], text: str, since: datetime) -> str | None:

@@ -16,6 +16,7 @@ from api.deps import (
     SettingsDep,
     StaffDep,
 )
+from api.errors import invalid
 from api.schemas.accounts import (
     AccountCreate,
     AccountOut,
@@ -25,14 +26,20 @@ from api.schemas.accounts import (
 )
 from api.schemas.common import PageOut, page_out
 from core.crm import accounts
+from core.platform.profiles import ProfileError, named_profile
 from core.review import nudges
+from core.settings import Settings
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountOut)
-def create_account(body: AccountCreate, session: SessionDep, principal: AdminDep) -> AccountOut:
-    """Add an account with its credentials, persona and approval policy."""
+def create_account(
+    body: AccountCreate, session: SessionDep, settings: SettingsDep, principal: AdminDep
+) -> AccountOut:
+    """Add an account with its credentials, persona and approval policy; its `profile`
+    must name a profile the fleet has (422 otherwise)."""
+    _known_profile(settings, body.profile)
     account = accounts.create_account(
         session,
         actor=principal.name,
@@ -65,11 +72,27 @@ def get_account(account_id: IdPath, session: SessionDep, _principal: StaffDep) -
 
 @router.patch("/{account_id}", response_model=AccountOut)
 def update_account(
-    account_id: IdPath, body: AccountUpdate, session: SessionDep, principal: AdminDep
+    account_id: IdPath,
+    body: AccountUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: AdminDep,
 ) -> AccountOut:
-    """Change an account's name, URL, credentials, persona, auto-send or status."""
+    """Change an account's name, profile, URL, credentials, persona, auto-send or status.
+    Nothing is stored unless the whole change is valid."""
+    if body.profile is not None:
+        _known_profile(settings, body.profile)
     account = accounts.update_account(session, account_id, body.changes(), actor=principal.name)
     return AccountOut.model_validate(account)
+
+
+def _known_profile(settings: Settings, name: str) -> None:
+    """422 naming `body.profile` unless the fleet has a valid profile called `name`."""
+    try:
+        named_profile(settings.profiles_dir, name)
+    except ProfileError as exc:
+        problem = "no such profile" if "not found" in str(exc) else "the profile is invalid"
+        raise invalid(f"{problem}: {name!r}", "body", "profile") from None
 
 
 @router.get("/{account_id}/pacing", response_model=AccountPacing)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import AccountFilter, SessionDep, SettingsDep, StaffDep
+from api.errors import invalid
 from api.schemas.analytics import AiAnalytics
 from core.analytics import ai as ai_analytics
-from core.clock import as_utc, utcnow
+from core.clock import as_utc, in_window, utcnow
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -20,10 +21,7 @@ MAX_DAYS = 366
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
-    """A 422 naming the query parameter `field`, like any other validation failure."""
-    return RequestValidationError(
-        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
-    )
+    return invalid(message, "query", field)
 
 
 def analytics_window(
@@ -45,6 +43,12 @@ def analytics_window(
     `DEFAULT_DAYS` before the other, and now), at most `MAX_DAYS` long."""
     if days is not None and (since is not None or until is not None):
         raise _invalid("days", "give either days or since/until, not both")
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            try:
+                in_window(value)
+            except ValueError as exc:
+                raise _invalid(name, str(exc)) from None
     end = utcnow() if until is None else as_utc(until)
     start = end - timedelta(days=days or DEFAULT_DAYS) if since is None else as_utc(since)
     if start >= end:

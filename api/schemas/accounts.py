@@ -46,6 +46,7 @@ class AccountUpdate(RequestBody):
     """Fields to change; absent fields stay. Only `base_url` may be set to null."""
 
     name: Name | None = None
+    profile: ProfileName | None = None
     base_url: BaseUrl | None = None
     credentials: Credentials | None = None
     persona: Persona | None = None
@@ -72,6 +73,8 @@ class AccountUpdate(RequestBody):
         changes: AccountChanges = {}
         if self.name is not None:
             changes["name"] = self.name
+        if self.profile is not None:
+            changes["profile"] = self.profile
         if "base_url" in self.model_fields_set:
             changes["base_url"] = self.base_url
         if self.credentials is not None:

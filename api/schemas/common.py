@@ -6,14 +6,16 @@ reads attributes), and from a core view that combines rows with `Body.of(view)`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     model_validator,
 )
@@ -28,20 +30,33 @@ T = TypeVar("T")
 Row = TypeVar("Row")
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must contain more than whitespace")
+def _invisible(char: str) -> bool:
+    # Spaces, controls, format characters (zero-width space and joiner, BOM) and variation
+    # selectors: none of them shows on its own.
+    return (
+        char.isspace()
+        or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U000e0100" <= char <= "\U000e01ef"
+    )
+
+
+def _visible(value: str) -> str:
+    if all(_invisible(char) for char in value):
+        raise ValueError("must contain something visible, not only spaces or invisible characters")
     return value
 
 
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS),
-    AfterValidator(_not_blank),
-    Field(description=f"Message text: 1 to {MAX_TEXT_CHARS} characters, not only whitespace."),
+    AfterValidator(_visible),
+    Field(description=f"Message text: 1 to {MAX_TEXT_CHARS} characters, something visible."),
 ]
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
-PriceCents = Annotated[int, Field(ge=0, le=10_000_000, description="Price in cents.")]
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+PriceCents = Annotated[
+    StrictInt, Field(ge=0, le=10_000_000, description="Price in cents, a JSON integer.")
+]
 MediaId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"),
@@ -53,10 +68,36 @@ MediaIds = Annotated[
 ]
 
 
-class RequestBody(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped."""
+def _nul_at(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Where in a JSON value the first string holding a NUL is, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_at(key, (*path, str(key))) or _nul_at(item, (*path, str(key)))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
 
-    model_config = ConfigDict(extra="forbid")
+
+class RequestBody(BaseModel):
+    """A request body: unknown fields are an error, not silently dropped; numbers are
+    finite; no text holds a NUL character (PostgreSQL cannot store one)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = _nul_at(data)
+        if where is not None:
+            raise ValueError(f"{'.'.join(where) or 'text'}: must not contain NUL characters")
+        return data
 
 
 OverrideReason = Annotated[

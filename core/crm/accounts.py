@@ -28,6 +28,7 @@ class AccountChanges(TypedDict, total=False):
     """Fields an update may set; a key that is absent stays as it is."""
 
     name: str
+    profile: str
     base_url: str | None
     username: str
     password: str

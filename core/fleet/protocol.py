@@ -8,15 +8,53 @@ lives in one place.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from core.bounds import MAX_INT32
+from core.clock import in_window
 from core.enums import Direction, SendStatus, SweepStatus
 from core.platform.profiles import PacingOverrides
 
+Count = Annotated[int, Field(ge=0, le=MAX_INT32)]
+# What a failed job kept (a screenshot, a trace), by kind: a few paths, never content.
+Artifacts = Annotated[
+    dict[
+        Annotated[str, StringConstraints(max_length=100)],
+        Annotated[str, StringConstraints(max_length=1000)],
+    ],
+    Field(max_length=20),
+]
+PlatformTime = Annotated[datetime, AfterValidator(in_window)]
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A NUL a platform printed is dropped, not refused: PostgreSQL cannot store it, and a
+    # sweep must not fail on every run for one odd message.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return _without_nul(data)
 
 
 class AccountAccess(_Body):
@@ -67,9 +105,9 @@ class ScrapedMessage(_Body):
     platform_message_id: str = Field(min_length=1, max_length=200)
     direction: Direction
     text: str = Field(max_length=20000)
-    sent_at: datetime
-    tip_cents: int = Field(default=0, ge=0)
-    ppv_price_cents: int | None = Field(default=None, ge=0)
+    sent_at: PlatformTime
+    tip_cents: Count = 0
+    ppv_price_cents: Count | None = None
     ppv_paid: bool | None = None
 
 
@@ -81,8 +119,8 @@ class ScrapedConversation(_Body):
 
 
 class IngestBatch(_Body):
-    account_id: int
-    sweep_id: int | None = None
+    account_id: int = Field(ge=1, le=MAX_INT32)
+    sweep_id: int | None = Field(default=None, ge=1, le=MAX_INT32)
     conversations: list[ScrapedConversation] = Field(min_length=1, max_length=200)
 
 
@@ -94,15 +132,14 @@ class IngestResult(_Body):
 
 class SweepResult(_Body):
     status: SweepStatus = Field(description="done or failed")
-    messages_found: int = Field(
+    messages_found: Count = Field(
         default=0,
-        ge=0,
         description="Messages this attempt read; audited. The sweep's own count is what "
         "ingest stored for it, over every attempt.",
     )
-    conversations_read: int = Field(default=0, ge=0)
+    conversations_read: Count = 0
     error: str | None = Field(default=None, max_length=4000)
-    artifacts: dict[str, str] = Field(default_factory=dict)
+    artifacts: Artifacts = Field(default_factory=dict)
 
 
 class SendClaim(_Body):
@@ -110,6 +147,7 @@ class SendClaim(_Body):
     attempt: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_INT32,
         description="The attempt the claiming job was queued for; a job of an attempt that "
         "is over (the send was queued again meanwhile) is refused.",
     )
@@ -148,7 +186,7 @@ class SendResult(_Body):
     platform_message_id: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, max_length=4000)
     retryable: bool = False
-    artifacts: dict[str, str] = Field(default_factory=dict)
+    artifacts: Artifacts = Field(default_factory=dict)
 
 
 class WorkerHeartbeat(_Body):
@@ -157,13 +195,13 @@ class WorkerHeartbeat(_Body):
 
     worker_id: str = Field(min_length=1, max_length=200)
     host: str = Field(min_length=1, max_length=255)
-    pid: int = Field(ge=1, le=2**31 - 1)
+    pid: int = Field(ge=1, le=MAX_INT32)
     current_job: str | None = Field(default=None, max_length=200)
-    account_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    jobs_done: int = Field(default=0, ge=0)
-    rss_bytes: int = Field(ge=0, description="Resident memory of the worker process.")
+    account_id: int | None = Field(default=None, ge=1, le=MAX_INT32)
+    jobs_done: Count = 0
+    rss_bytes: int = Field(ge=0, le=2**62, description="Resident memory of the worker process.")
     chromium_rss_bytes: int = Field(
-        default=0, ge=0, description="Resident memory of its Chromium processes together."
+        default=0, ge=0, le=2**62, description="Resident memory of its Chromium processes."
     )
 
 
@@ -183,6 +221,6 @@ class LoginRejected(_Body):
     sweep: the account needs a login from an operator, and that job is held, not failed."""
 
     worker_id: str = Field(min_length=1, max_length=200)
-    send_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    sweep_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    artifacts: dict[str, str] = Field(default_factory=dict)
+    send_id: int | None = Field(default=None, ge=1, le=MAX_INT32)
+    sweep_id: int | None = Field(default=None, ge=1, le=MAX_INT32)
+    artifacts: Artifacts = Field(default_factory=dict)

@@ -43,7 +43,7 @@ class ApprovalPolicy(BaseModel):
     every field has a default. `disclosure` is appended to every message an approved draft
     becomes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     confidence_threshold: int = Field(
         default=80, ge=0, le=100, description="Lowest confidence auto-send may send."
@@ -98,6 +98,8 @@ class ApprovalPolicy(BaseModel):
         default=7.0,
         gt=0,
         le=365,
+        # Checked when left at its default too: a follow_up_after_h past it is a conflict.
+        validate_default=True,
         description="Days (wall clock) a fan may stay silent before a re_engage is drafted.",
     )
 

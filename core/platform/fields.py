@@ -43,7 +43,7 @@ class FieldSpec(BaseModel):
     - `attr:NAME`, or a bare attribute name: that attribute.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     selector: str = Field(
         default="", description="A CSS selector inside the row; empty for the row itself."

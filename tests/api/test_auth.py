@@ -32,7 +32,8 @@ def allowed_roles(method: str, path: str) -> set[str]:
     if path in ANY_KEY:
         return {"admin", "operator", "worker"}
     if path.startswith("/v1/worker/"):
-        return {"admin", "worker"}
+        # They hand out credentials: not even an admin's key opens them.
+        return {"worker"}
     if (method, path) in ADMIN_ONLY:
         return {"admin"}
     return {"admin", "operator"}

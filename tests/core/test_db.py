@@ -110,3 +110,12 @@ def test_a_broken_stored_setting_never_breaks_the_api(
     assert response.status_code == 200, response.text
     assert response.json()["persona"]["tone"] == "warm"
     assert response.json()["pacing"] == PacingOverrides().model_dump()
+
+
+def test_a_failed_statement_never_carries_its_parameters(db: Database) -> None:
+    # On PostgreSQL a NUL byte fails the statement; on SQLite a missing table does. Either
+    # way the error (and any log of it) must not hold the values bound to it.
+    marker = "LEAKPW-7731"
+    with db.session() as session, pytest.raises(Exception) as caught:
+        session.execute(text("INSERT INTO no_such_table (x) VALUES (:x)"), {"x": marker + "\x00"})
+    assert marker not in str(caught.value)
