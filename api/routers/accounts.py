@@ -64,13 +64,13 @@ def list_accounts(
     return page_out(accounts.list_accounts(session, limit, offset), AccountOut.model_validate)
 
 
-@router.get("/{account_id}", response_model=AccountOut)
+@router.get("/{account_id:int}", response_model=AccountOut)
 def get_account(account_id: IdPath, session: SessionDep, _principal: StaffDep) -> AccountOut:
     """One account."""
     return AccountOut.model_validate(accounts.get_account(session, account_id))
 
 
-@router.patch("/{account_id}", response_model=AccountOut)
+@router.patch("/{account_id:int}", response_model=AccountOut)
 def update_account(
     account_id: IdPath,
     body: AccountUpdate,
@@ -95,7 +95,7 @@ def _known_profile(settings: Settings, name: str) -> None:
         raise invalid(f"{problem}: {name!r}", "body", "profile") from None
 
 
-@router.get("/{account_id}/pacing", response_model=AccountPacing)
+@router.get("/{account_id:int}/pacing", response_model=AccountPacing)
 def get_pacing(
     account_id: IdPath,
     session: SessionDep,
@@ -108,7 +108,7 @@ def get_pacing(
 
 
 @router.post(
-    "/{account_id}/nudges", status_code=status.HTTP_202_ACCEPTED, response_model=NudgePassOut
+    "/{account_id:int}/nudges", status_code=status.HTTP_202_ACCEPTED, response_model=NudgePassOut
 )
 def queue_nudges(
     account_id: IdPath,

@@ -27,7 +27,7 @@ def list_conversations(
     return page_out(page, ConversationOut.model_validate)
 
 
-@router.get("/{conversation_id}", response_model=ConversationOut)
+@router.get("/{conversation_id:int}", response_model=ConversationOut)
 def get_conversation(
     conversation_id: IdPath, session: SessionDep, _principal: StaffDep
 ) -> ConversationOut:
@@ -35,7 +35,7 @@ def get_conversation(
     return ConversationOut.model_validate(conversations.get_conversation(session, conversation_id))
 
 
-@router.get("/{conversation_id}/messages", response_model=PageOut[MessageOut])
+@router.get("/{conversation_id:int}/messages", response_model=PageOut[MessageOut])
 def list_messages(
     conversation_id: IdPath,
     session: SessionDep,

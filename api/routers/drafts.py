@@ -86,7 +86,7 @@ def approve_drafts(
     return BulkApproval(approved=approved, skipped=len(results) - approved, results=results)
 
 
-@router.get("/{draft_id}", response_model=QueuedDraftOut)
+@router.get("/{draft_id:int}", response_model=QueuedDraftOut)
 def get_draft(
     draft_id: IdPath, session: SessionDep, settings: SettingsDep, _principal: StaffDep
 ) -> QueuedDraftOut:
@@ -94,7 +94,7 @@ def get_draft(
     return QueuedDraftOut.of(review.queued_draft(session, settings, draft_id))
 
 
-@router.post("/{draft_id}/claim", response_model=DraftOut)
+@router.post("/{draft_id:int}/claim", response_model=DraftOut)
 def claim_draft(
     draft_id: IdPath, session: SessionDep, settings: SettingsDep, principal: StaffDep
 ) -> DraftOut:
@@ -104,7 +104,7 @@ def claim_draft(
     return DraftOut.model_validate(draft)
 
 
-@router.post("/{draft_id}/release", response_model=DraftOut)
+@router.post("/{draft_id:int}/release", response_model=DraftOut)
 def release_draft(draft_id: IdPath, session: SessionDep, principal: StaffDep) -> DraftOut:
     """Drop your review lock on a draft; an admin may drop anyone's."""
     draft = review.release_draft(
@@ -113,7 +113,7 @@ def release_draft(draft_id: IdPath, session: SessionDep, principal: StaffDep) ->
     return DraftOut.model_validate(draft)
 
 
-@router.post("/{draft_id}/approve", response_model=Approval)
+@router.post("/{draft_id:int}/approve", response_model=Approval)
 def approve_draft(
     draft_id: IdPath,
     body: DraftApprove,
@@ -145,7 +145,7 @@ def approve_draft(
     return Approval(draft=DraftOut.model_validate(draft), send=SendOut.model_validate(send))
 
 
-@router.post("/{draft_id}/reject", response_model=DraftOut)
+@router.post("/{draft_id:int}/reject", response_model=DraftOut)
 def reject_draft(
     draft_id: IdPath, body: DraftReject, session: SessionDep, principal: StaffDep
 ) -> DraftOut:
@@ -155,7 +155,7 @@ def reject_draft(
     return DraftOut.model_validate(draft)
 
 
-@router.post("/{draft_id}/redraft", response_model=DraftOut)
+@router.post("/{draft_id:int}/redraft", response_model=DraftOut)
 def redraft_draft(
     draft_id: IdPath,
     session: SessionDep,

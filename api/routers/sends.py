@@ -39,7 +39,7 @@ def list_sends(
     return page_out(page, SendOut.model_validate)
 
 
-@router.get("/{send_id}", response_model=SendOut)
+@router.get("/{send_id:int}", response_model=SendOut)
 def get_send(send_id: IdPath, session: SessionDep, _principal: StaffDep) -> SendOut:
     """One send."""
     return SendOut.model_validate(sends.get_send(session, send_id))
@@ -111,7 +111,7 @@ def requeue_sends(
     return [SendOut.model_validate(send) for send in requeued]
 
 
-@router.post("/{send_id}/cancel", response_model=SendOut)
+@router.post("/{send_id:int}/cancel", response_model=SendOut)
 def cancel_send(
     send_id: IdPath,
     session: SessionDep,

@@ -54,7 +54,7 @@ def list_sweeps(
     return page_out(page, SweepOut.model_validate)
 
 
-@router.get("/{sweep_id}", response_model=SweepOut)
+@router.get("/{sweep_id:int}", response_model=SweepOut)
 def get_sweep(sweep_id: IdPath, session: SessionDep, _principal: StaffDep) -> SweepOut:
     """One sweep."""
     return SweepOut.model_validate(sweeps.get_sweep(session, sweep_id))

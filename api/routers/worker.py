@@ -30,7 +30,7 @@ from core.outbox import holds, sends
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
 
 
-@router.post("/sweeps/{sweep_id}/start", response_model=SweepPlan)
+@router.post("/sweeps/{sweep_id:int}/start", response_model=SweepPlan)
 def start_sweep(
     sweep_id: IdPath,
     body: SweepStart,
@@ -43,7 +43,7 @@ def start_sweep(
     return sweeps.start_sweep(session, settings, sweep_id, body, key_name=principal.name)
 
 
-@router.post("/sweeps/{sweep_id}/result", response_model=SweepOut)
+@router.post("/sweeps/{sweep_id:int}/result", response_model=SweepOut)
 def finish_sweep(
     sweep_id: IdPath,
     body: SweepResult,
@@ -58,7 +58,7 @@ def finish_sweep(
     )
 
 
-@router.post("/sweeps/{sweep_id}/throttled", response_model=SweepOut)
+@router.post("/sweeps/{sweep_id:int}/throttled", response_model=SweepOut)
 def sweep_throttled(
     sweep_id: IdPath,
     body: ThrottleReport,
@@ -84,15 +84,21 @@ def ingest_batch(
     return ingest.ingest_batch(session, redis, body, actor=principal.name)
 
 
-@router.post("/sends/{send_id}/claim", response_model=SendTicket)
+@router.post("/sends/{send_id:int}/claim", response_model=SendTicket)
 def claim_send(
-    send_id: IdPath, body: SendClaim, session: SessionDep, principal: WorkerDep
+    send_id: IdPath,
+    body: SendClaim,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
 ) -> SendTicket:
-    """Claim a send to type it; `verify` says an earlier attempt may have typed it."""
-    return sends.claim_send(session, send_id, body, key_name=principal.name)
+    """Claim a send to type it; `verify` says an earlier attempt may have typed it. 409
+    while another worker that claimed it still holds the account's lease."""
+    return sends.claim_send(session, redis, settings, send_id, body, key_name=principal.name)
 
 
-@router.post("/sends/{send_id}/progress", response_model=SendOut)
+@router.post("/sends/{send_id:int}/progress", response_model=SendOut)
 def send_progress(
     send_id: IdPath, body: SendProgress, session: SessionDep, principal: WorkerDep
 ) -> SendOut:
@@ -102,7 +108,7 @@ def send_progress(
     )
 
 
-@router.post("/sends/{send_id}/result", response_model=SendOut)
+@router.post("/sends/{send_id:int}/result", response_model=SendOut)
 def send_result(
     send_id: IdPath,
     body: SendResult,
@@ -117,7 +123,7 @@ def send_result(
     )
 
 
-@router.post("/sends/{send_id}/throttled", response_model=SendOut)
+@router.post("/sends/{send_id:int}/throttled", response_model=SendOut)
 def send_throttled(
     send_id: IdPath,
     body: ThrottleReport,
@@ -133,7 +139,7 @@ def send_throttled(
     )
 
 
-@router.post("/accounts/{account_id}/login-rejected", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/accounts/{account_id:int}/login-rejected", status_code=status.HTTP_204_NO_CONTENT)
 def login_rejected(
     account_id: IdPath, body: LoginRejected, session: SessionDep, principal: WorkerDep
 ) -> None:
@@ -142,7 +148,7 @@ def login_rejected(
     holds.hold_for_login(session, account_id, body, key_name=principal.name)
 
 
-@router.get("/accounts/{account_id}/session", response_model=SessionState)
+@router.get("/accounts/{account_id:int}/session", response_model=SessionState)
 def get_session_state(
     account_id: IdPath, session: SessionDep, _principal: WorkerDep
 ) -> SessionState:
@@ -150,7 +156,7 @@ def get_session_state(
     return SessionState(storage_state=accounts.get_session_state(session, account_id))
 
 
-@router.put("/accounts/{account_id}/session", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/accounts/{account_id:int}/session", status_code=status.HTTP_204_NO_CONTENT)
 def store_session_state(
     account_id: IdPath, body: SessionState, session: SessionDep, principal: WorkerDep
 ) -> None:

@@ -117,15 +117,32 @@ def create_direct_send(
     return send
 
 
-def claim_send(session: Session, send_id: int, claim: SendClaim, *, key_name: str) -> SendTicket:
+def claim_send(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    send_id: int,
+    claim: SendClaim,
+    *,
+    key_name: str,
+) -> SendTicket:
     """Hand a send to a worker. A queued send is simply claimed. A send already claimed,
-    typing or submitted belongs to an attempt that died; it is re-claimed with `verify`, and
-    so is a retry of an attempt that had started typing, or one the reconciler recovered
-    from a dead worker: the worker reads the thread before typing again. Finished and
-    cancelled sends are refused."""
+    typing or submitted is another worker's while that worker holds the account's lease
+    (`InvalidState`: one claimant at a time); once the lease is gone it belongs to an attempt
+    that died, and is re-claimed with `verify`, as is a retry of an attempt that had started
+    typing, or one the reconciler recovered from a dead worker: the worker reads the thread
+    before typing again. Finished and cancelled sends are refused."""
     send = get_or_raise(session, Send, send_id, for_update=True)
     if send.status not in ON_ITS_WAY:
         raise InvalidState(f"send {send_id} is {send.status.value}; it cannot be claimed")
+    if (
+        send.status in IN_FLIGHT
+        and send.worker_id not in (None, claim.worker_id)
+        and held_by(redis, settings.redis_key_prefix, send.account_id, send.worker_id)
+    ):
+        raise InvalidState(
+            f"send {send_id} is claimed by worker {send.worker_id}, which holds its account"
+        )
     if claim.attempt is not None and claim.attempt != send.attempt:
         # The job outlived its attempt (its worker was judged dead before it claimed, say):
         # the send is queued again under a new job, which alone may claim it.

@@ -24,7 +24,7 @@ def api_routes(app: FastAPI) -> list[tuple[str, str]]:
     found = []
     for route in iter_route_contexts(app.routes):
         for method in sorted((route.methods or set()) - {"HEAD"}):
-            found.append((method, route.path))
+            found.append((method, route.path_format))
     return found
 
 

@@ -217,6 +217,27 @@ def test_reclaim_after_a_dead_attempt_asks_to_verify(
     assert delivered.json()["status"] == "delivered"
 
 
+def test_a_second_worker_cannot_claim_a_send_while_its_claimant_holds_the_account(
+    client: TestClient,
+    worker: dict[str, str],
+    redis: Redis,
+    settings: Settings,
+    send: dict[str, Any],
+) -> None:
+    send_id = send["id"]
+    claim(client, worker, send_id, "w1")
+    hold_lease(redis, settings, send["account_id"], "w1")
+    second = claim(client, worker, send_id, "w2")
+    assert second.status_code == 409
+    assert second.json()["detail"] == (
+        f"send {send_id} is claimed by worker w1, which holds its account"
+    )
+    assert claim(client, worker, send_id, "w1").status_code == 200  # its own job, again
+    # Once the claimant's lease is gone, the send is an abandoned attempt: re-claimed, verified.
+    redis.delete(*redis.keys(f"{settings.redis_key_prefix}*lease*"))
+    assert claim(client, worker, send_id, "w2").json()["verify"] is True
+
+
 def test_retryable_failures_requeue_until_the_last_attempt(
     client: TestClient,
     worker: dict[str, str],
