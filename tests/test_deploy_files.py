@@ -88,3 +88,20 @@ def test_the_image_runs_debians_chromium_where_the_settings_look() -> None:
     path = re.search(r"FLEET_CHROMIUM_PATH=(\S+)", DOCKERFILE)
     assert path is not None and path.group(1) == Settings.model_fields["chromium_path"].default
     assert 'ENTRYPOINT ["fleet"]' in DOCKERFILE
+
+
+def test_the_image_ships_every_page_and_script_of_the_sandbox() -> None:
+    # `pip install .` copies only the data files pyproject names; a platform whose pages
+    # are missing from the image fails only when a worker first opens it.
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["sandbox"]
+    root = REPO / "sandbox"
+    shipped = {path for pattern in declared for path in root.glob(pattern) if path.is_file()}
+    needed = {
+        path
+        for folder in ("static", "templates")
+        for path in (root / folder).rglob("*")
+        if path.is_file()
+    }
+    assert needed <= shipped, sorted(str(path.relative_to(root)) for path in needed - shipped)
