@@ -12,6 +12,7 @@ from redis import Redis
 from api.deps import PrincipalDep
 from api.errors import install_error_handlers
 from api.middleware import RequestLogMiddleware, TooLargeAsJsonMiddleware
+from api.openapi import build_openapi
 from api.routers import (
     accounts,
     analytics,
@@ -71,8 +72,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     workers.include_router(worker.router)
     app.include_router(workers)
 
+    schema: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        if not schema:
+            names = sorted(path.stem for path in settings.profiles_dir.glob("*.toml"))
+            schema.update(build_openapi(app, names))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.get("/v1/openapi.json", include_in_schema=False)
-    def openapi(_principal: PrincipalDep) -> dict[str, Any]:
+    def openapi_json(_principal: PrincipalDep) -> dict[str, Any]:
         """The OpenAPI schema of this API, for any key holder."""
         return app.openapi()
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import Conflict, Forbidden, NotFound, Refused
 
@@ -47,6 +51,24 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
     )
 
 
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+        return await http_exception_handler(request, exc)
+    # Starlette names the methods of one route; a path several routes serve (GET and PATCH
+    # of an account) allows all of theirs, as the schema says.
+    allowed = sorted(
+        method.upper()
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\{[^}]+\}", r"\\d+", template), request.url.path)
+        for method in operations
+    )
+    return JSONResponse(
+        {"detail": f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"},
+        status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """403 for a role that may not, 404 for unknown ids, 409 for state conflicts (with the
     `reasons` a guardrail gave), 422 with a readable `detail`."""
@@ -54,3 +76,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -11,7 +11,11 @@ from core.recovery.health import service_health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Health)
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "A part is down; the body says which."}},
+)
 def health(
     database: DatabaseDep, redis: RedisDep, settings: SettingsDep, response: Response
 ) -> Health:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from api.schemas.common import RequestBody, ResponseBody
+from api.schemas.common import RequestBody, ResponseBody, examples
 from core.crm.accounts import AccountChanges, PacingView
 from core.drafting.persona import Persona
 from core.enums import AccountStatus
@@ -22,11 +22,21 @@ BaseUrl = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length
 
 
 class Credentials(RequestBody):
+    model_config = examples({"username": "mia@example.com", "password": "a long passphrase"})
     username: Username
     password: Password
 
 
 class AccountCreate(RequestBody):
+    model_config = examples(
+        {
+            "name": "Mia",
+            "username": "mia",
+            "password": "a long passphrase",
+            "profile": "sandbox",
+            "persona": {"name": "Mia", "tone": "playful"},
+        }
+    )
     name: Name
     username: Username
     password: Password
@@ -42,18 +52,34 @@ class AccountCreate(RequestBody):
     )
 
 
+def _without_null(schema: dict[str, Any]) -> None:
+    choices = [choice for choice in schema.pop("anyOf", []) if choice.get("type") != "null"]
+    if len(choices) == 1:
+        schema.update(choices[0])
+    elif choices:
+        schema["anyOf"] = choices
+
+
+# A field that may be left out but not set to null: the schema does not offer null, and a
+# null sent anyway is refused by name (`_something_to_change`).
+NOT_NULL = Field(json_schema_extra=_without_null)
+
+
 class AccountUpdate(RequestBody):
     """Fields to change; absent fields stay. Only `base_url` may be set to null."""
 
-    name: Name | None = None
-    profile: ProfileName | None = None
+    model_config = examples({"pacing": {"sends_per_hour": 60}, "auto_send": False})
+
+    name: Annotated[Name | None, NOT_NULL] = None
+    profile: Annotated[ProfileName | None, NOT_NULL] = None
     base_url: BaseUrl | None = None
-    credentials: Credentials | None = None
-    persona: Persona | None = None
-    auto_send: bool | None = None
-    status: AccountStatus | None = None
-    pacing: PacingOverrides | None = None
-    policy: ApprovalPolicy | None = Field(
+    credentials: Annotated[Credentials | None, NOT_NULL] = None
+    persona: Annotated[Persona | None, NOT_NULL] = None
+    auto_send: Annotated[bool | None, NOT_NULL] = None
+    # An enum arrives as its JSON string: strictness would ask for the Python member.
+    status: Annotated[Annotated[AccountStatus, Field(strict=False)] | None, NOT_NULL] = None
+    pacing: Annotated[PacingOverrides | None, NOT_NULL] = None
+    policy: Annotated[ApprovalPolicy | None, NOT_NULL] = Field(
         default=None, description="Replaces the whole approval policy; absent fields default."
     )
 

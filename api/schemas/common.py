@@ -6,7 +6,6 @@ reads attributes), and from a core view that combines rows with `Body.of(view)`.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -30,14 +29,42 @@ T = TypeVar("T")
 Row = TypeVar("Row")
 
 
+# What shows nothing on its own: spaces and separators, controls, format characters
+# (zero-width space and joiner, direction marks, BOM), variation selectors. One list for
+# the check and for the schema's pattern, so the schema says what the check does.
+_INVISIBLE_RANGES = (
+    ("\u0000", "\u0020"),
+    ("\u007f", "\u00a0"),
+    ("\u00ad", "\u00ad"),
+    ("\u0600", "\u0605"),
+    ("\u061c", "\u061c"),
+    ("\u06dd", "\u06dd"),
+    ("\u070f", "\u070f"),
+    ("\u1680", "\u1680"),
+    ("\u180e", "\u180e"),
+    ("\u2000", "\u200f"),
+    ("\u2028", "\u202f"),
+    ("\u205f", "\u2064"),
+    ("\u2066", "\u206f"),
+    ("\u3000", "\u3000"),
+    ("\ufe00", "\ufe0f"),
+    ("\ufeff", "\ufeff"),
+    ("\ufff9", "\ufffb"),
+)
+_VISIBLE_PATTERN = (
+    "[^"
+    + "".join(
+        f"\\u{ord(low):04x}" + (f"-\\u{ord(high):04x}" if high != low else "")
+        for low, high in _INVISIBLE_RANGES
+    )
+    + "]"
+)
+
+
 def _invisible(char: str) -> bool:
-    # Spaces, controls, format characters (zero-width space and joiner, BOM) and variation
-    # selectors: none of them shows on its own.
-    return (
-        char.isspace()
-        or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
-        or "\ufe00" <= char <= "\ufe0f"
-        or "\U000e0100" <= char <= "\U000e01ef"
+    return any(low <= char <= high for low, high in _INVISIBLE_RANGES) or (
+        # Beyond the basic plane: tags and the supplementary variation selectors.
+        "\U000e0000" <= char <= "\U000e01ef"
     )
 
 
@@ -51,7 +78,10 @@ Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS),
     AfterValidator(_visible),
-    Field(description=f"Message text: 1 to {MAX_TEXT_CHARS} characters, something visible."),
+    Field(
+        description=f"Message text: 1 to {MAX_TEXT_CHARS} characters, something visible.",
+        json_schema_extra={"pattern": _VISIBLE_PATTERN},
+    ),
 ]
 RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 PriceCents = Annotated[
@@ -66,6 +96,18 @@ MediaIds = Annotated[
     list[MediaId],
     Field(max_length=20, description="Vault media to attach, in order: a PPV's content."),
 ]
+
+
+def integral(value: Any) -> Any:
+    """`value` with every whole float (`159.0`) as an int: JSON has one number type, and
+    the schema's "integer" takes 159.0; strict fields then refuse only what is not whole."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: integral(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [integral(item) for item in value]
+    return value
 
 
 def _nul_at(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
@@ -85,11 +127,17 @@ def _nul_at(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
     return None
 
 
-class RequestBody(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped; numbers are
-    finite; no text holds a NUL character (PostgreSQL cannot store one)."""
+def examples(*bodies: dict[str, Any]) -> ConfigDict:
+    """A request body's config that shows `bodies` as its examples in the schema."""
+    return ConfigDict(json_schema_extra={"examples": list(bodies)})
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+class RequestBody(BaseModel):
+    """A request body: unknown fields are an error, not silently dropped; values have their
+    JSON type (no `"100"` for a number, no `0` for false); numbers are finite; no text holds
+    a NUL character (PostgreSQL cannot store one)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -97,7 +145,7 @@ class RequestBody(BaseModel):
         where = _nul_at(data)
         if where is not None:
             raise ValueError(f"{'.'.join(where) or 'text'}: must not contain NUL characters")
-        return data
+        return integral(data)
 
 
 OverrideReason = Annotated[
@@ -125,6 +173,24 @@ class Overridable(RequestBody):
         if not self.override or self.override_reason is None:
             return None
         return Override(by=principal, reason=self.override_reason)
+
+
+class FieldError(BaseModel):
+    """One input that failed validation: where (`loc`), what is wrong (`msg`), and its kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers: `detail` says what is wrong in one line, naming the
+    field for bad input. A 422 lists each failed input in `errors`; a 409 from a guardrail
+    names the rules that fired in `reasons`."""
+
+    detail: str
+    errors: list[FieldError] | None = None
+    reasons: list[str] | None = None
 
 
 class ResponseBody(BaseModel):

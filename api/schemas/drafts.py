@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from api.schemas.common import Overridable, RequestBody, ResponseBody, RowId, Text
+from api.schemas.common import Overridable, RequestBody, ResponseBody, RowId, Text, examples
 from api.schemas.sends import SendOut
 from core.drafting.base import MAX_VARIANTS, MIN_VARIANTS
 from core.drafting.fan import SpendTier
@@ -112,6 +112,8 @@ class DraftApprove(Overridable):
     guard blocked, or a PPV the offers check bars now, needs `override: true` and an
     `override_reason`, and only an admin may send them."""
 
+    model_config = examples({"text": "Thank you! 😊\nSee you tonight"})
+
     text: Text | None = None
     variant: int | None = Field(
         default=None, ge=0, lt=MAX_VARIANTS, description="Index into the draft's variants."
@@ -121,12 +123,15 @@ class DraftApprove(Overridable):
 class DraftRedraft(RequestBody):
     """How many fresh variants to draft; the fleet's `draft_variants` when absent."""
 
+    model_config = examples({"variants": 3})
+
     variants: int | None = Field(
         default=None, ge=MIN_VARIANTS, le=MAX_VARIANTS, description="Variants to draft."
     )
 
 
 class DraftReject(RequestBody):
+    model_config = examples({"reason": "too pushy"})
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
@@ -140,7 +145,9 @@ class Approval(BaseModel):
 class BulkApprove(RequestBody):
     """Drafts to approve as written, in this order."""
 
-    ids: list[RowId] = Field(min_length=1, max_length=100)
+    model_config = examples({"ids": [1, 2]})
+
+    ids: list[RowId] = Field(min_length=1, max_length=100, json_schema_extra={"uniqueItems": True})
 
     @field_validator("ids")
     @classmethod

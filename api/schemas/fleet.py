@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
-from api.schemas.common import RequestBody, RowId
+from api.schemas.common import RequestBody, RowId, examples
 from core.fleet.heartbeats import WorkerSeen
 from core.fleet.queue_stats import QueueStats
 from core.recovery.health import FleetStatus
@@ -15,7 +15,14 @@ from core.recovery.health import FleetStatus
 class SendRequeue(RequestBody):
     """Failed sends to queue again, each with a fresh set of attempts."""
 
-    ids: list[RowId] = Field(min_length=1, max_length=200, description="Ids of failed sends.")
+    model_config = examples({"ids": [7]})
+
+    ids: list[RowId] = Field(
+        min_length=1,
+        max_length=200,
+        description="Ids of failed sends.",
+        json_schema_extra={"uniqueItems": True},
+    )
 
     @field_validator("ids")
     @classmethod

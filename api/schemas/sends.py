@@ -14,6 +14,7 @@ from api.schemas.common import (
     ResponseBody,
     RowId,
     Text,
+    examples,
 )
 from core.enums import SendPriority, SendStatus
 from core.outbox.bulk import BulkCreated
@@ -24,6 +25,15 @@ class SendCreate(Overridable):
     every send; what the gate refuses only an admin can send, with `override: true` and an
     `override_reason`."""
 
+    model_config = examples(
+        {
+            "conversation_id": 1,
+            "text": "New set tonight 🔥",
+            "ppv_price_cents": 1250,
+            "media": ["v3"],
+        }
+    )
+
     conversation_id: RowId
     text: Text
     ppv_price_cents: PriceCents | None = None
@@ -33,6 +43,8 @@ class SendCreate(Overridable):
 class BulkSendCreate(RequestBody):
     """One message to many conversations (a mass message). Its sends are released to the
     workers one at a time per account, after any waiting reply or direct send."""
+
+    model_config = examples({"conversation_ids": [1, 2, 3], "text": "New set tonight 🔥"})
 
     conversation_ids: list[RowId] = Field(min_length=1, max_length=1000)
     text: Text

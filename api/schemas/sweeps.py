@@ -7,12 +7,14 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from api.schemas.common import RequestBody, ResponseBody, RowId
+from api.schemas.common import RequestBody, ResponseBody, RowId, examples
 from core.enums import SweepStatus
 
 
 class SweepTrigger(RequestBody):
     """Sweep one account (`account_id`) or every active account (`all: true`)."""
+
+    model_config = examples({"account_id": 1})
 
     account_id: RowId | None = None
     all: bool = False

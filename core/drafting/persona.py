@@ -29,7 +29,7 @@ class PriceList(BaseModel):
     the agency's usual ladder, a low first price to win a first purchase, more for fans
     who have shown they pay. Prices never fall as the tier rises."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     none: int = _price(1_000, "fans who have bought nothing yet")
     low: int = _price(1_500, "fans who have spent under $50")
@@ -55,7 +55,7 @@ class PriceList(BaseModel):
 class Persona(BaseModel):
     """How an account writes. Stored as JSON on the account; every field has a default."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     name: str = Field(default="", max_length=100, description="Display name used in replies.")
     tone: str = Field(default="warm", pattern=r"^(warm|playful|flirty|professional)$")

@@ -25,6 +25,8 @@ from core.enums import Direction, SendStatus, SweepStatus
 from core.platform.profiles import PacingOverrides
 
 Count = Annotated[int, Field(ge=0, le=MAX_INT32)]
+# A petabyte: past any process's memory, and exact as a JSON number (below 2**53).
+MAX_BYTES = 2**50
 # What a failed job kept (a screenshot, a trace), by kind: a few paths, never content.
 Artifacts = Annotated[
     dict[
@@ -33,10 +35,15 @@ Artifacts = Annotated[
     ],
     Field(max_length=20),
 ]
-PlatformTime = Annotated[datetime, AfterValidator(in_window)]
+# A value that travels as a JSON string: an enum member or a time.
+Loose = Field(strict=False)
+PlatformTime = Annotated[datetime, Loose, AfterValidator(in_window)]
 
 
 def _without_nul(value: Any) -> Any:
+    # Whole floats (159.0) become ints too: JSON has one number type.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):
@@ -46,10 +53,16 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+def _examples(body: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [body]})
+
+
 class _Body(BaseModel):
     # A NUL a platform printed is dropped, not refused: PostgreSQL cannot store it, and a
     # sweep must not fail on every run for one odd message.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # JSON types only (no `0` for false, no `"5"` for a count); enums and times, which
+    # arrive as strings, are marked `Loose`.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -75,10 +88,13 @@ class AccountAccess(_Body):
 class SessionState(_Body):
     """Playwright `storage_state` of an account's browser context."""
 
+    model_config = _examples({"storage_state": {"cookies": [], "origins": []}})
+
     storage_state: dict
 
 
 class SweepStart(_Body):
+    model_config = _examples({"worker_id": "host-1:4242:ab12"})
     worker_id: str = Field(min_length=1, max_length=200)
 
 
@@ -88,7 +104,7 @@ class SweepPlan(_Body):
 
     sweep_id: int
     account: AccountAccess
-    known_last_message_at: dict[str, datetime] = Field(default_factory=dict)
+    known_last_message_at: dict[str, datetime] = Field(default_factory=dict, strict=False)
     recheck: list[str] = Field(
         default_factory=list,
         description="Conversations to read whole again whatever the inbox shows: they hold "
@@ -103,7 +119,7 @@ class SweepPlan(_Body):
 
 class ScrapedMessage(_Body):
     platform_message_id: str = Field(min_length=1, max_length=200)
-    direction: Direction
+    direction: Annotated[Direction, Loose]
     text: str = Field(max_length=20000)
     sent_at: PlatformTime
     tip_cents: Count = 0
@@ -119,6 +135,28 @@ class ScrapedConversation(_Body):
 
 
 class IngestBatch(_Body):
+    model_config = _examples(
+        {
+            "account_id": 1,
+            "sweep_id": 3,
+            "conversations": [
+                {
+                    "platform_conversation_id": "c12",
+                    "platform_fan_id": "f7",
+                    "fan_name": "Jane",
+                    "messages": [
+                        {
+                            "platform_message_id": "m40",
+                            "direction": "inbound",
+                            "text": "hey you 😊",
+                            "sent_at": "2026-12-01T10:00:00+00:00",
+                            "tip_cents": 500,
+                        }
+                    ],
+                }
+            ],
+        }
+    )
     account_id: int = Field(ge=1, le=MAX_INT32)
     sweep_id: int | None = Field(default=None, ge=1, le=MAX_INT32)
     conversations: list[ScrapedConversation] = Field(min_length=1, max_length=200)
@@ -131,7 +169,8 @@ class IngestResult(_Body):
 
 
 class SweepResult(_Body):
-    status: SweepStatus = Field(description="done or failed")
+    model_config = _examples({"status": "done", "messages_found": 12, "conversations_read": 4})
+    status: SweepStatus = Field(strict=False, description="done or failed")
     messages_found: Count = Field(
         default=0,
         description="Messages this attempt read; audited. The sweep's own count is what "
@@ -143,6 +182,7 @@ class SweepResult(_Body):
 
 
 class SendClaim(_Body):
+    model_config = _examples({"worker_id": "host-1:4242:ab12", "attempt": 1})
     worker_id: str = Field(min_length=1, max_length=200)
     attempt: int | None = Field(
         default=None,
@@ -164,25 +204,30 @@ class SendTicket(_Body):
     ppv_price_cents: int | None = None
     media: list[str] = Field(default_factory=list, description="Vault ids to attach, in order.")
     attempt: int
-    claimed_at: datetime
+    claimed_at: Annotated[datetime, Loose]
     verify: bool = False
     inbound_chars: int = Field(
         default=0, ge=0, description="Length of the fan message it answers: reading takes time."
     )
     typing_started_at: datetime | None = Field(
         default=None,
+        strict=False,
         description="When an earlier attempt started typing it: where verification looks from.",
     )
 
 
 class SendProgress(_Body):
+    model_config = _examples({"worker_id": "host-1:4242:ab12", "status": "typing"})
     worker_id: str = Field(min_length=1, max_length=200)
-    status: SendStatus = Field(description="typing or submitted")
+    status: SendStatus = Field(strict=False, description="typing or submitted")
 
 
 class SendResult(_Body):
+    model_config = _examples(
+        {"worker_id": "host-1:4242:ab12", "status": "delivered", "platform_message_id": "m41"}
+    )
     worker_id: str = Field(min_length=1, max_length=200)
-    status: SendStatus = Field(description="delivered or failed")
+    status: SendStatus = Field(strict=False, description="delivered or failed")
     platform_message_id: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, max_length=4000)
     retryable: bool = False
@@ -193,15 +238,28 @@ class WorkerHeartbeat(_Body):
     """What a browser worker reports every few seconds: who and where it is, what it is
     doing, and how much memory it and its Chromium use."""
 
+    model_config = _examples(
+        {
+            "worker_id": "host-1:4242:ab12",
+            "host": "host-1",
+            "pid": 4242,
+            "current_job": "send-9-a1",
+            "account_id": 1,
+            "jobs_done": 12,
+            "rss_bytes": 83886080,
+            "chromium_rss_bytes": 314572800,
+        }
+    )
+
     worker_id: str = Field(min_length=1, max_length=200)
     host: str = Field(min_length=1, max_length=255)
     pid: int = Field(ge=1, le=MAX_INT32)
     current_job: str | None = Field(default=None, max_length=200)
     account_id: int | None = Field(default=None, ge=1, le=MAX_INT32)
     jobs_done: Count = 0
-    rss_bytes: int = Field(ge=0, le=2**62, description="Resident memory of the worker process.")
+    rss_bytes: int = Field(ge=0, le=MAX_BYTES, description="Resident memory of the worker process.")
     chromium_rss_bytes: int = Field(
-        default=0, ge=0, le=2**62, description="Resident memory of its Chromium processes."
+        default=0, ge=0, le=MAX_BYTES, description="Resident memory of its Chromium processes."
     )
 
 
@@ -209,6 +267,10 @@ class ThrottleReport(_Body):
     """The platform said "slow down" during a send or a sweep: nothing was sent, the worker
     backed the account off for `backoff_s` (real seconds), and this was signal number
     `signals_in_window` within the profile's throttle window."""
+
+    model_config = _examples(
+        {"worker_id": "host-1:4242:ab12", "signal": "429", "backoff_s": 60, "signals_in_window": 1}
+    )
 
     worker_id: str = Field(min_length=1, max_length=200)
     signal: str = Field(min_length=1, max_length=200, description="What the platform showed.")
@@ -219,6 +281,8 @@ class ThrottleReport(_Body):
 class LoginRejected(_Body):
     """The platform rejected the account's credentials while a worker ran a send or a
     sweep: the account needs a login from an operator, and that job is held, not failed."""
+
+    model_config = _examples({"worker_id": "host-1:4242:ab12", "send_id": 9})
 
     worker_id: str = Field(min_length=1, max_length=200)
     send_id: int | None = Field(default=None, ge=1, le=MAX_INT32)

@@ -43,7 +43,7 @@ class ApprovalPolicy(BaseModel):
     every field has a default. `disclosure` is appended to every message an approved draft
     becomes."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     confidence_threshold: int = Field(
         default=80, ge=0, le=100, description="Lowest confidence auto-send may send."

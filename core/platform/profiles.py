@@ -321,6 +321,9 @@ class RevenueProfile(_Strict):
 class PacingOverrides(_Strict):
     """An account's own budgets; a field left unset keeps the profile's default."""
 
+    # Set through the API: a budget is a JSON number, never `true` or `"60"`.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
     min_send_gap_s: float | None = Field(default=None, ge=0)
     sends_per_hour: int | None = Field(default=None, gt=0)
     actions_per_minute: int | None = Field(default=None, gt=0)
