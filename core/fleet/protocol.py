@@ -104,7 +104,7 @@ class SweepPlan(_Body):
 
     sweep_id: int
     account: AccountAccess
-    known_last_message_at: dict[str, datetime] = Field(default_factory=dict, strict=False)
+    known_last_message_at: dict[str, Annotated[datetime, Loose]] = Field(default_factory=dict)
     recheck: list[str] = Field(
         default_factory=list,
         description="Conversations to read whole again whatever the inbox shows: they hold "
@@ -209,9 +209,8 @@ class SendTicket(_Body):
     inbound_chars: int = Field(
         default=0, ge=0, description="Length of the fan message it answers: reading takes time."
     )
-    typing_started_at: datetime | None = Field(
+    typing_started_at: Annotated[datetime, Loose] | None = Field(
         default=None,
-        strict=False,
         description="When an earlier attempt started typing it: where verification looks from.",
     )
 

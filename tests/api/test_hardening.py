@@ -153,7 +153,7 @@ def test_times_outside_the_years_the_fleet_deals_in_are_422(
     [
         ({"conversation_id": 1, "text": "hi", "ppv_price_cents": "100"}, "body.ppv_price_cents"),
         ({"conversation_id": "1", "text": "hi"}, "body.conversation_id"),
-        ({"conversation_id": 1.0, "text": "hi"}, "body.conversation_id"),
+        ({"conversation_id": 1.5, "text": "hi"}, "body.conversation_id"),
     ],
 )
 def test_money_and_ids_are_json_integers(
