@@ -493,7 +493,12 @@ class PlatformDriver:
             )
         else:
             previous = self.page.locator(thread.item).count()
-        known = {message.platform_message_id for message in self.read_thread()}
+        # Only a confirmation that finds the new message by reading needs what was there.
+        known = (
+            set()
+            if confirm.mode == "attribute"
+            else {message.platform_message_id for message in self.read_thread()}
+        )
         signals_before = self.throttle_signals
         self._send_gate()
         if before_submit is not None:
