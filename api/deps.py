@@ -16,6 +16,7 @@ from core.drafting.base import Drafter
 from core.drafting.providers import get_drafter
 from core.enums import Role
 from core.errors import MAX_ID
+from core.paging import MAX_CURSOR_CHARS
 from core.settings import Settings
 
 
@@ -109,5 +110,13 @@ WorkerDep = Annotated[Principal, Depends(require_role(Role.worker, admins=False)
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size.")]
-OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_CURSOR_CHARS,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Where the page starts: a previous page's `next_cursor`; none for the first.",
+    ),
+]
 AccountFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id.")]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import Conflict, Forbidden, NotFound, Refused
+from core.paging import InvalidCursor
 
 
 def invalid(message: str, *loc: str) -> RequestValidationError:
@@ -51,6 +52,10 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
     )
 
 
+async def _bad_cursor(request: Request, exc: InvalidCursor) -> JSONResponse:
+    return await _invalid(request, invalid(str(exc).removeprefix("cursor: "), "query", "cursor"))
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
         return await http_exception_handler(request, exc)
@@ -76,4 +81,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(InvalidCursor, _bad_cursor)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

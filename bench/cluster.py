@@ -99,10 +99,13 @@ class FleetApi:
     def all_items(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paged list."""
         items: list[dict[str, Any]] = []
+        cursor = None
         while True:
-            page = self.call("GET", path, params={**params, "limit": 200, "offset": len(items)})
+            query = {**params, "limit": 200, **({"cursor": cursor} if cursor else {})}
+            page = self.call("GET", path, params=query)
             items.extend(page["items"])
-            if not page["items"] or len(items) >= page["total"]:
+            cursor = page["next_cursor"]
+            if cursor is None:
                 return items
 
     def close(self) -> None:

@@ -167,9 +167,9 @@ def _seed(cluster: Cluster, accounts: int, fans: int) -> list[tuple[str, list[st
 
 def _finished_sweeps(api: FleetApi) -> tuple[int, int]:
     """(sweeps done, sweeps failed)."""
-    done = api.call("GET", "/v1/sweeps", params={"status": "done", "limit": 1})["total"]
-    failed = api.call("GET", "/v1/sweeps", params={"status": "failed", "limit": 1})["total"]
-    return int(done), int(failed)
+    return len(api.all_items("/v1/sweeps", status="done")), len(
+        api.all_items("/v1/sweeps", status="failed")
+    )
 
 
 @dataclass(frozen=True)

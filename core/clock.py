@@ -34,3 +34,9 @@ def in_window(value: datetime) -> datetime:
     if not EARLIEST <= value <= LATEST:
         raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
     return value.astimezone(UTC)
+
+
+def epoch_ms(value: datetime) -> int:
+    """`value` as whole milliseconds since 1970 (naive: taken as UTC): a time that sorts
+    and subtracts the same way in every database's integer column."""
+    return round(as_utc(value).timestamp() * 1000)

@@ -1,5 +1,5 @@
 """Database plumbing: engine and sessions from a URL, the column types every table uses
-(UTC datetimes, typed JSON), and pagination.
+(UTC datetimes, typed JSON).
 
 SQLite is the one-machine default and PostgreSQL the production database; every query in
 `core/` runs on both. Datetimes are stored as UTC and always come back timezone-aware.
@@ -7,12 +7,12 @@ SQLite is the one-machine default and PostgreSQL the production database; every 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from loguru import logger
 from pydantic import TypeAdapter, ValidationError
@@ -21,11 +21,10 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
-    Select,
     create_engine,
     event,
-    func,
     select,
+    type_coerce,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
@@ -55,6 +54,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+@dataclass(frozen=True)
+class StoredProblem:
+    """Why a stored value no longer validates: where (`loc`, from the column's name on),
+    what pydantic says, and its error type."""
+
+    loc: tuple[str, ...]
+    msg: str
+    type: str
+
+
 class TypedJSON(TypeDecorator[Any]):
     """A JSON column whose Python value is a pydantic-validated type (a model, a list of
     models): rows hand back `account.policy.nudges`, never a dict to parse again.
@@ -82,6 +91,24 @@ class TypedJSON(TypeDecorator[Any]):
         if value is None:
             return None if self.fallback is None else self.fallback()
         return self._adapter.validate_python(value)
+
+    def problems(self, stored: Any) -> list[StoredProblem]:
+        """What is wrong with the `stored` JSON, by where it fails (never its content);
+        none when it validates, or is NULL."""
+        if stored is None:
+            return []
+        try:
+            self._adapter.validate_python(stored)
+        except ValidationError as exc:
+            return [
+                StoredProblem(
+                    loc=tuple(str(part) for part in error["loc"]),
+                    msg=error["msg"],
+                    type=error["type"],
+                )
+                for error in exc.errors(include_input=False, include_url=False)
+            ]
+        return []
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         """The value as JSON-ready data."""
@@ -130,6 +157,29 @@ def _validate_typed_json_on_set(mapper: Mapper[Any], class_: type) -> None:
                 return column_type.coerce(value)
 
             event.listen(getattr(class_, prop.key), "set", coerce, retval=True)
+
+
+def stored_problems(
+    session: Session, model: type[Base], ids: Collection[int] | None = None
+) -> dict[int, list[StoredProblem]]:
+    """The rows of `model` (those in `ids`, or all) whose typed JSON no longer validates,
+    with what is wrong, each `loc` starting with the column's name. The raw JSON is read
+    past the column type, so nothing here reads a row as its fallback."""
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [column for column in table.columns if isinstance(column.type, TypedJSON)]
+    stmt = select(table.c.id, *(type_coerce(column, JSON) for column in columns))
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(ids))
+    found: dict[int, list[StoredProblem]] = {}
+    for row_id, *values in session.execute(stmt):
+        problems = [
+            StoredProblem(loc=(column.name, *problem.loc), msg=problem.msg, type=problem.type)
+            for column, value in zip(columns, values, strict=True)
+            for problem in column.type.problems(value)
+        ]
+        if problems:
+            found[row_id] = problems
+    return found
 
 
 def normalize_url(url: str) -> str:
@@ -194,23 +244,3 @@ def end_read(session: Session) -> None:
     transaction holds the write lock, which must not be held across a pass's Redis calls."""
     session.expunge_all()
     session.rollback()
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One slice of a query's rows and how many rows the whole query has."""
-
-    items: Sequence[T]
-    total: int
-    limit: int
-    offset: int
-
-
-def paginate(session: Session, stmt: Select[tuple[T]], limit: int, offset: int) -> Page[T]:
-    """Run `stmt` for one page (`stmt` must already be ordered) and count all its rows."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = session.scalars(stmt.limit(limit).offset(offset)).all()
-    return Page(items=items, total=total or 0, limit=limit, offset=offset)

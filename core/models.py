@@ -7,12 +7,24 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    literal_column,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.db import Base, Database, TypedJSON
+from core.drafting.fan import SpendTier
 from core.drafting.persona import Persona
 from core.enums import (
     NUDGE_KINDS,
@@ -136,6 +148,9 @@ class Message(Base):
 _NUDGE_KINDS_SQL = "kind IN ({})".format(", ".join(f"'{kind}'" for kind in sorted(NUDGE_KINDS)))
 
 
+_PENDING_SQL = f"status = '{DraftStatus.pending.value}'"
+
+
 class Draft(Base):
     """A message written by a drafter, waiting for a decision: a reply to one inbound
     message, or a nudge (`follow_up`, `re_engage`) breaking the silence after it.
@@ -155,6 +170,53 @@ class Draft(Base):
             postgresql_where=sql_text(f"NOT ({_NUDGE_KINDS_SQL})"),
         ),
         Index("uq_drafts_message_kind", "message_id", "kind", unique=True),
+        # The approval queue (`core.review.listing`), read a page at a time by index: the
+        # replies in queue order (the overdue lane), the nudges in queue order, each
+        # account's and each spend tier's drafts in queue order, the newest waits (the
+        # rising lane), and the longest response target of any pending draft.
+        Index(
+            "ix_drafts_queue",
+            "queue_rank",
+            "wait_since_ms",
+            "id",
+            sqlite_where=sql_text(f"{_PENDING_SQL} AND NOT ({_NUDGE_KINDS_SQL})"),
+            postgresql_where=sql_text(f"{_PENDING_SQL} AND NOT ({_NUDGE_KINDS_SQL})"),
+        ),
+        Index(
+            "ix_drafts_nudge_queue",
+            "queue_rank",
+            "wait_since_ms",
+            "id",
+            sqlite_where=sql_text(f"{_PENDING_SQL} AND {_NUDGE_KINDS_SQL}"),
+            postgresql_where=sql_text(f"{_PENDING_SQL} AND {_NUDGE_KINDS_SQL}"),
+        ),
+        Index(
+            "ix_drafts_account_queue",
+            "account_id",
+            "queue_rank",
+            "wait_since_ms",
+            "id",
+            sqlite_where=sql_text(_PENDING_SQL),
+            postgresql_where=sql_text(_PENDING_SQL),
+        ),
+        Index(
+            "ix_drafts_tier_queue",
+            "fan_tier",
+            "queue_rank",
+            "wait_since_ms",
+            "id",
+            sqlite_where=sql_text(_PENDING_SQL),
+            postgresql_where=sql_text(_PENDING_SQL),
+        ),
+        *(
+            Index(
+                f"ix_drafts_pending_{column}",
+                column,
+                sqlite_where=sql_text(_PENDING_SQL),
+                postgresql_where=sql_text(_PENDING_SQL),
+            )
+            for column in ("wait_since_ms", "target_ms")
+        ),
     )
     label: ClassVar[str] = "draft"
 
@@ -164,6 +226,18 @@ class Draft(Base):
     )
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(50), default=DraftKind.reply)
+    # The queue's keys (`core.priority.keys` stamps them, and restamps them when the fan's
+    # spend or the account's response target changes), so that a page of the approval
+    # queue reads only its own rows: the conversation's account, the fan's spend tier,
+    # the points before the wait (hundredths) negated, when the wait began and the
+    # account's response target (unscaled), both in epoch milliseconds. Negated, the
+    # points sort ascending like the wait and the id, so the rows after a cursor are one
+    # index range: (rank, since, id) > (the cursor's).
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    fan_tier: Mapped[SpendTier] = mapped_column(_enum(SpendTier))
+    queue_rank: Mapped[int]
+    wait_since_ms: Mapped[int] = mapped_column(BigInteger)
+    target_ms: Mapped[int] = mapped_column(BigInteger)
     # What the kind detector read in the message (`core.drafting.intent`, or the LLM's
     # classification): the kind, its confidence (0-100) and what decided it
     # (`KindSource`); None on drafts stored before detection existed.
@@ -222,6 +296,13 @@ class Draft(Base):
         reasons = [f"filter:{hit.rule}" for hit in self.filter_hits]
         reasons += [f"guard:{signal.signal}" for signal in self.guard_signals]
         return list(dict.fromkeys(reasons))
+
+
+# A query reaches a partial index only when its WHERE states the index's condition itself,
+# with the values written out: a bound parameter (in a plan PostgreSQL prepared once for
+# any value, or in SQLite) proves nothing. These are those conditions, for queries.
+DRAFT_IS_PENDING = Draft.status == literal_column(f"'{DraftStatus.pending.value}'")
+DRAFT_IS_NUDGE = Draft.kind.in_([literal_column(f"'{kind}'") for kind in sorted(NUDGE_KINDS)])
 
 
 class DraftFeedback(Base):

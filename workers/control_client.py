@@ -15,8 +15,10 @@ from loguru import logger
 from pydantic import BaseModel
 
 from core.fleet.protocol import (
+    AccountSecrets,
     IngestBatch,
     IngestResult,
+    LeaseHolder,
     LoginRejected,
     SendClaim,
     SendProgress,
@@ -136,6 +138,15 @@ class ControlPlaneClient:
     def send_throttled(self, send_id: int, report: ThrottleReport) -> None:
         """Hand a throttled send back to wait out its backoff (not a failed attempt)."""
         self._call("POST", f"/v1/worker/sends/{send_id}/throttled", report)
+
+    def account_secrets(self, account_id: int, worker_id: str) -> AccountSecrets:
+        """The account's credentials and saved session; this worker must hold its lease."""
+        return self._model(
+            AccountSecrets,
+            "POST",
+            f"/v1/worker/accounts/{account_id}/secrets",
+            LeaseHolder(worker_id=worker_id),
+        )
 
     def login_rejected(self, account_id: int, report: LoginRejected) -> None:
         """Tell the control plane the account needs a login; the job in hand is held."""

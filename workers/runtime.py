@@ -76,7 +76,8 @@ class WorkerRuntime:
         label: str,
         on_failure: Callable[[JobFailed], None] | None = None,
     ) -> Iterator[PlatformDriver]:
-        """Lease the account, open its context and a page, and yield a driver.
+        """Lease the account, fetch its secrets, open its context and a page, and yield a
+        driver.
 
         On failure the page's screenshot and a Playwright trace are kept under
         `var/artifacts/<label>/`, `on_failure` reports the `JobFailed` while the lease is
@@ -91,9 +92,11 @@ class WorkerRuntime:
         lease = self._take_lease(access.account_id)
         keeper = LeaseKeeper(lease, lease_ttl_s(self.settings) / 3)
         with keeper:
-            context = self.browser.context_for(access.account_id, access.storage_state)
-            if profile.session == "single" and access.storage_state:
-                self._adopt_session(access.account_id, context, access.storage_state)
+            # Only now, holding the lease: the control plane hands secrets to no one else.
+            secrets = self.control.account_secrets(access.account_id, self.worker_id)
+            context = self.browser.context_for(access.account_id, secrets.storage_state)
+            if profile.session == "single" and secrets.storage_state:
+                self._adopt_session(access.account_id, context, secrets.storage_state)
             self._start_trace(context)
             page = context.new_page()
             rng = random.Random(label)
@@ -128,7 +131,7 @@ class WorkerRuntime:
                 send_gate,
                 self.sleep,
                 self.settings.time_scale,
-                (access.username, access.password),
+                (secrets.username, secrets.password),
                 unrecorded,
                 timeout_ms=self.settings.page_timeout_s * 1000,
                 # Stored at once: on a single-session platform the next worker must take

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
 
 from api.deps import (
     AdminDep,
+    CursorQuery,
     IdPath,
     LimitQuery,
-    OffsetQuery,
     RedisDep,
     SessionDep,
     SettingsDep,
@@ -26,6 +27,7 @@ from api.schemas.accounts import (
 )
 from api.schemas.common import PageOut, page_out
 from core.crm import accounts
+from core.models import Account
 from core.platform.profiles import ProfileError, named_profile
 from core.review import nudges
 from core.settings import Settings
@@ -58,16 +60,29 @@ def create_account(
 
 @router.get("", response_model=PageOut[AccountOut])
 def list_accounts(
-    session: SessionDep, _principal: StaffDep, limit: LimitQuery = 50, offset: OffsetQuery = 0
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: StaffDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> PageOut[AccountOut]:
     """Accounts, oldest first."""
-    return page_out(accounts.list_accounts(session, limit, offset), AccountOut.model_validate)
+    page = accounts.list_accounts(session, limit=limit, cursor=cursor)
+    problems = accounts.account_problems(session, settings, [a.id for a in page.items])
+    return page_out(page, lambda account: AccountOut.of(account, problems.get(account.id, ())))
 
 
 @router.get("/{account_id:int}", response_model=AccountOut)
-def get_account(account_id: IdPath, session: SessionDep, _principal: StaffDep) -> AccountOut:
-    """One account."""
-    return AccountOut.model_validate(accounts.get_account(session, account_id))
+def get_account(
+    account_id: IdPath, session: SessionDep, settings: SettingsDep, _principal: StaffDep
+) -> AccountOut:
+    """One account, with the stored settings that no longer hold, if any (`problems`)."""
+    return _out(session, settings, accounts.get_account(session, account_id))
+
+
+def _out(session: Session, settings: Settings, account: Account) -> AccountOut:
+    problems = accounts.account_problems(session, settings, [account.id])
+    return AccountOut.of(account, problems.get(account.id, ()))
 
 
 @router.patch("/{account_id:int}", response_model=AccountOut)
@@ -83,7 +98,7 @@ def update_account(
     if body.profile is not None:
         _known_profile(settings, body.profile)
     account = accounts.update_account(session, account_id, body.changes(), actor=principal.name)
-    return AccountOut.model_validate(account)
+    return _out(session, settings, account)
 
 
 def _known_profile(settings: Settings, name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AccountFilter, IdPath, LimitQuery, OffsetQuery, SessionDep, StaffDep
+from api.deps import AccountFilter, CursorQuery, IdPath, LimitQuery, SessionDep, StaffDep
 from api.schemas.common import PageOut, page_out
 from api.schemas.conversations import ConversationOut, MessageOut
 from core.crm import conversations
@@ -18,11 +18,11 @@ def list_conversations(
     _principal: StaffDep,
     account_id: AccountFilter = None,
     limit: LimitQuery = 50,
-    offset: OffsetQuery = 0,
+    cursor: CursorQuery = None,
 ) -> PageOut[ConversationOut]:
     """Conversations, most recently active first."""
     page = conversations.list_conversations(
-        session, account_id=account_id, limit=limit, offset=offset
+        session, account_id=account_id, limit=limit, cursor=cursor
     )
     return page_out(page, ConversationOut.model_validate)
 
@@ -41,8 +41,8 @@ def list_messages(
     session: SessionDep,
     _principal: StaffDep,
     limit: LimitQuery = 50,
-    offset: OffsetQuery = 0,
+    cursor: CursorQuery = None,
 ) -> PageOut[MessageOut]:
     """A conversation's messages, newest first."""
-    page = conversations.list_messages(session, conversation_id, limit=limit, offset=offset)
+    page = conversations.list_messages(session, conversation_id, limit=limit, cursor=cursor)
     return page_out(page, MessageOut.model_validate)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Body, Query
 
 from api.deps import (
     AccountFilter,
+    CursorQuery,
     DrafterDep,
     IdPath,
     LimitQuery,
-    OffsetQuery,
     RedisDep,
     SessionDep,
     SettingsDep,
@@ -50,7 +50,7 @@ def list_drafts(
     tier: Annotated[SpendTier | None, Query(description="Only fans of this spend tier.")] = None,
     kind: Annotated[DraftKind | None, Query(description="Only drafts of this kind.")] = None,
     limit: LimitQuery = 50,
-    offset: OffsetQuery = 0,
+    cursor: CursorQuery = None,
 ) -> PageOut[QueuedDraftOut]:
     """Drafts in one status (pending by default). Pending drafts come in queue order: fans
     waiting past their account's response target first, then by priority (fan tier and
@@ -65,7 +65,7 @@ def list_drafts(
         tier=tier,
         kind=kind,
         limit=limit,
-        offset=offset,
+        cursor=cursor,
     )
     return page_out(page, QueuedDraftOut.of)
 

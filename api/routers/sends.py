@@ -6,9 +6,9 @@ from fastapi import APIRouter, status
 
 from api.deps import (
     AccountFilter,
+    CursorQuery,
     IdPath,
     LimitQuery,
-    OffsetQuery,
     RedisDep,
     SessionDep,
     SettingsDep,
@@ -30,11 +30,11 @@ def list_sends(
     status: SendStatus | None = None,
     account_id: AccountFilter = None,
     limit: LimitQuery = 50,
-    offset: OffsetQuery = 0,
+    cursor: CursorQuery = None,
 ) -> PageOut[SendOut]:
     """Sends, newest first, optionally in one status."""
     page = sends.list_sends(
-        session, status=status, account_id=account_id, limit=limit, offset=offset
+        session, status=status, account_id=account_id, limit=limit, cursor=cursor
     )
     return page_out(page, SendOut.model_validate)
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, status
 
 from api.deps import (
     AccountFilter,
+    CursorQuery,
     IdPath,
     LimitQuery,
-    OffsetQuery,
     RedisDep,
     SessionDep,
     SettingsDep,
@@ -45,11 +45,11 @@ def list_sweeps(
     account_id: AccountFilter = None,
     status: SweepStatus | None = None,
     limit: LimitQuery = 50,
-    offset: OffsetQuery = 0,
+    cursor: CursorQuery = None,
 ) -> PageOut[SweepOut]:
     """Sweeps, newest first."""
     page = sweeps.list_sweeps(
-        session, account_id=account_id, status=status, limit=limit, offset=offset
+        session, account_id=account_id, status=status, limit=limit, cursor=cursor
     )
     return page_out(page, SweepOut.model_validate)
 

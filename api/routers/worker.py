@@ -1,5 +1,5 @@
-"""`/v1/worker/*`: the browser workers' side. The sweep and send answers carry the
-account's credentials and session: the only place credentials leave the server."""
+"""`/v1/worker/*`: the browser workers' side. An account's credentials and session leave
+the server in one place, `POST /accounts/{id}/secrets`, to the worker holding its lease."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from api.schemas.sweeps import SweepOut
 from core.crm import accounts, ingest, sweeps
 from core.fleet.heartbeats import store_heartbeat
 from core.fleet.protocol import (
+    AccountSecrets,
     IngestBatch,
     IngestResult,
+    LeaseHolder,
     LoginRejected,
     SendClaim,
     SendProgress,
@@ -148,12 +150,20 @@ def login_rejected(
     holds.hold_for_login(session, account_id, body, key_name=principal.name)
 
 
-@router.get("/accounts/{account_id:int}/session", response_model=SessionState)
-def get_session_state(
-    account_id: IdPath, session: SessionDep, _principal: WorkerDep
-) -> SessionState:
-    """The account's saved browser session; 404 when none is saved."""
-    return SessionState(storage_state=accounts.get_session_state(session, account_id))
+@router.post("/accounts/{account_id:int}/secrets", response_model=AccountSecrets)
+def account_secrets(
+    account_id: IdPath,
+    body: LeaseHolder,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
+) -> AccountSecrets:
+    """The account's credentials and saved browser session, for the worker that holds the
+    account's lease (audited); 409 for any other."""
+    return accounts.account_secrets(
+        session, redis, settings, account_id, body.worker_id, actor=principal.name
+    )
 
 
 @router.put("/accounts/{account_id:int}/session", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from api.schemas.common import RequestBody, ResponseBody, examples
+from api.schemas.common import FieldError, RequestBody, ResponseBody, examples
 from core.crm.accounts import AccountChanges, PacingView
+from core.db import StoredProblem
 from core.drafting.persona import Persona
 from core.enums import AccountStatus
 from core.guardrails.policy import ApprovalPolicy
+from core.models import Account
 from core.platform.profiles import PacingOverrides, PacingProfile
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -120,6 +123,10 @@ class AccountUpdate(RequestBody):
 
 
 class AccountOut(ResponseBody):
+    """An account. `problems` names stored settings that no longer hold (JSON an older
+    release or a hand edit left invalid, which reads as its defaults meanwhile, or a
+    profile the fleet no longer has), like a 422's errors: fix them with PATCH."""
+
     id: int
     name: str
     profile: str
@@ -133,6 +140,14 @@ class AccountOut(ResponseBody):
     has_session: bool
     last_sweep_at: datetime | None
     created_at: datetime
+    problems: list[FieldError] = []
+
+    @classmethod
+    def of(cls, account: Account, problems: Sequence[StoredProblem] = ()) -> AccountOut:
+        """The response body of `account` with its stored problems."""
+        out = cls.model_validate(account)
+        out.problems = [FieldError.of(problem) for problem in problems]
+        return out
 
 
 class PacingUse(ResponseBody):

@@ -20,9 +20,10 @@ from pydantic import (
 )
 
 from core.auth import Principal
-from core.db import Page
+from core.db import StoredProblem
 from core.errors import MAX_ID
 from core.outbox import Override
+from core.paging import Page
 from core.platform import MAX_TEXT_CHARS
 
 T = TypeVar("T")
@@ -182,6 +183,11 @@ class FieldError(BaseModel):
     msg: str
     type: str
 
+    @classmethod
+    def of(cls, problem: StoredProblem) -> FieldError:
+        """A stored value that no longer validates, told like bad input."""
+        return cls(loc=list(problem.loc), msg=problem.msg, type=problem.type)
+
 
 class ErrorOut(BaseModel):
     """Every error the API answers: `detail` says what is wrong in one line, naming the
@@ -200,19 +206,18 @@ class ResponseBody(BaseModel):
 
 
 class PageOut(BaseModel, Generic[T]):
-    """One page of a list and the size of the whole list."""
+    """One page of a list and the cursor of the next page (null on the last): pass it back
+    as `cursor`."""
 
     items: list[T]
-    total: int
     limit: int
-    offset: int
+    next_cursor: str | None
 
 
 def page_out(page: Page[Row], convert: Callable[[Row], T]) -> PageOut[T]:
     """A page of rows as a page of response bodies."""
     return PageOut[T](
         items=[convert(row) for row in page.items],
-        total=page.total,
         limit=page.limit,
-        offset=page.offset,
+        next_cursor=page.next_cursor,
     )

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from api.schemas.common import FieldError
 from core.recovery.health import ServiceHealth
 from core.review.budgets import BudgetStatus, CapReached, Scope
 
@@ -75,6 +76,14 @@ class AiBudget(BaseModel):
         )
 
 
+class InvalidAccount(BaseModel):
+    """An account whose stored settings no longer hold: what is wrong, like a 422's
+    errors. It still works, on the defaults, until an admin fixes it with PATCH."""
+
+    id: int
+    problems: list[FieldError]
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Check
@@ -83,6 +92,7 @@ class Health(BaseModel):
     workers: Workers
     held_accounts: list[HeldAccount] = []
     ai_budget: AiBudget | None = None
+    invalid_accounts: list[InvalidAccount] = []
 
     @classmethod
     def of(cls, report: ServiceHealth) -> Health:
@@ -98,4 +108,11 @@ class Health(BaseModel):
                 for held in report.held_accounts
             ],
             ai_budget=None if report.ai_budget is None else AiBudget.of(report.ai_budget),
+            invalid_accounts=[
+                InvalidAccount(
+                    id=account_id,
+                    problems=[FieldError.of(problem) for problem in problems],
+                )
+                for account_id, problems in sorted(report.invalid_accounts.items())
+            ],
         )

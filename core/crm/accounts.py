@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -10,17 +11,26 @@ from loguru import logger
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit
-from core.db import Page, paginate
+from core.db import StoredProblem, stored_problems
 from core.drafting.persona import Persona
 from core.enums import AccountStatus
-from core.errors import NotFound, get_or_raise
+from core.errors import Conflict, InvalidState, get_or_raise
+from core.fleet.lease import held_by
 from core.fleet.pacing import Pacer, PacingStatus
-from core.fleet.protocol import AccountAccess
+from core.fleet.protocol import AccountAccess, AccountSecrets
 from core.guardrails.policy import ApprovalPolicy
 from core.models import Account
-from core.platform.profiles import PacingOverrides, PacingProfile, named_profile
+from core.paging import Page, SortKey, paginate
+from core.platform.profiles import (
+    PacingOverrides,
+    PacingProfile,
+    ProfileError,
+    named_profile,
+)
+from core.priority import retarget
 from core.settings import Settings
 
 
@@ -82,9 +92,9 @@ def create_account(
     return account
 
 
-def list_accounts(session: Session, limit: int, offset: int) -> Page[Account]:
+def list_accounts(session: Session, *, limit: int, cursor: str | None) -> Page[Account]:
     """Accounts, oldest first."""
-    return paginate(session, select(Account).order_by(Account.id), limit, offset)
+    return paginate(session, select(Account), [SortKey(Account.id)], limit=limit, cursor=cursor)
 
 
 def get_account(session: Session, account_id: int) -> Account:
@@ -105,28 +115,82 @@ def update_account(
         changes = {"status": AccountStatus.active, **changes}
     for field, value in changes.items():
         setattr(account, field, value)
+        # Written even when equal to what was read: a stored value that no longer validated
+        # was read as its defaults, and setting those back must still replace it.
+        flag_modified(account, field)
+    if "policy" in changes:
+        retarget(session, account)
     # Field names only: the audit log never holds credentials.
     audit.record(session, actor, "account.updated", "account", account.id, fields=sorted(changes))
     session.commit()
     return account
 
 
+def account_problems(
+    session: Session, settings: Settings, account_ids: Collection[int] | None = None
+) -> dict[int, list[StoredProblem]]:
+    """The accounts (those in `account_ids`, or all) whose stored settings no longer hold,
+    with what is wrong: JSON that no longer validates (read meanwhile as its defaults), or
+    a profile the fleet no longer has."""
+    found = stored_problems(session, Account, account_ids)
+    stmt = select(Account.id, Account.profile)
+    if account_ids is not None:
+        stmt = stmt.where(Account.id.in_(account_ids))
+    for account_id, profile in session.execute(stmt):
+        try:
+            named_profile(settings.profiles_dir, profile)
+        except ProfileError:
+            problem = StoredProblem(("profile",), "no such profile, or it is invalid", "profile")
+            found.setdefault(account_id, []).append(problem)
+    return found
+
+
 def account_access(account: Account) -> AccountAccess:
-    """What a worker needs to drive `account`, credentials included."""
+    """What a worker needs to know of `account` to take a job on it; no secrets."""
     return AccountAccess(
         account_id=account.id,
         profile=account.profile,
         base_url=account.base_url,
-        username=account.username,
-        password=account.password,
-        storage_state=account.session_state,
         pacing=account.pacing,
     )
 
 
+def account_secrets(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    account_id: int,
+    worker_id: str,
+    *,
+    actor: str,
+) -> AccountSecrets:
+    """The account's credentials and saved session, for `worker_id` while it holds the
+    account's lease (audited, without the secrets); `Conflict` for anyone else: a claim
+    alone, or a key, is not enough to read a password."""
+    account = get_or_raise(session, Account, account_id)
+    if held_by(redis, settings.redis_key_prefix, account_id, worker_id) is not True:
+        raise Conflict(
+            f"account {account_id}'s credentials go only to the worker holding its lease"
+        )
+    audit.record(
+        session, actor, "account.secrets_issued", "account", account.id, worker_id=worker_id
+    )
+    session.commit()
+    return AccountSecrets(
+        username=account.username, password=account.password, storage_state=account.session_state
+    )
+
+
 def pacing_budgets(account: Account, profiles_dir: Path) -> PacingProfile:
-    """The budgets in force for `account`: its profile's defaults, its overrides on top."""
-    defaults = named_profile(profiles_dir, account.profile).pacing
+    """The budgets in force for `account`: its profile's defaults, its overrides on top;
+    `InvalidState` when the fleet no longer has its profile."""
+    try:
+        defaults = named_profile(profiles_dir, account.profile).pacing
+    except ProfileError:
+        raise InvalidState(
+            f"account {account.id}: no profile {account.profile!r} (or it is invalid); "
+            "give it one with PATCH"
+        ) from None
     return account.pacing.apply(defaults)
 
 
@@ -180,14 +244,6 @@ def pause_if_throttled_too_often(
             "account paused after repeated throttling; an operator must resume it"
         )
     return account.status == AccountStatus.paused
-
-
-def get_session_state(session: Session, account_id: int) -> dict[str, Any]:
-    """The account's saved browser session; `NotFound` when none was saved."""
-    account = get_or_raise(session, Account, account_id)
-    if account.session_state is None:
-        raise NotFound(f"account {account_id} has no saved session")
-    return account.session_state
 
 
 def store_session_state(

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import utcnow
 from core.crm.accounts import account_access, pause_if_throttled_too_often
-from core.db import Page, paginate
 from core.enums import AccountStatus, Direction, SweepStatus
 from core.errors import InvalidState, get_or_raise
 from core.fleet.dispatch import dispatch_sweep
 from core.fleet.lease import held_by
 from core.fleet.protocol import SweepPlan, SweepResult, SweepStart, ThrottleReport
 from core.models import Account, Conversation, Message, Sweep
+from core.paging import Page, SortKey, paginate
 from core.platform.profiles import named_profile
 from core.settings import Settings
 
@@ -72,15 +72,15 @@ def list_sweeps(
     account_id: int | None,
     status: SweepStatus | None,
     limit: int,
-    offset: int,
+    cursor: str | None,
 ) -> Page[Sweep]:
     """Sweeps, newest first."""
-    stmt = select(Sweep).order_by(Sweep.id.desc())
+    stmt = select(Sweep)
     if account_id is not None:
         stmt = stmt.where(Sweep.account_id == account_id)
     if status is not None:
         stmt = stmt.where(Sweep.status == status)
-    return paginate(session, stmt, limit, offset)
+    return paginate(session, stmt, [SortKey(Sweep.id, descending=True)], limit=limit, cursor=cursor)
 
 
 def get_sweep(session: Session, sweep_id: int) -> Sweep:

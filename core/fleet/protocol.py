@@ -71,18 +71,32 @@ class _Body(BaseModel):
 
 
 class AccountAccess(_Body):
-    """What a worker needs to drive one account: where, as whom, and its saved session."""
+    """What a worker needs to know of an account to take a job on it: where, through which
+    profile, at what pace. Its secrets come apart (`AccountSecrets`), to the lease holder."""
 
     account_id: int
     profile: str
     base_url: str | None = None
-    username: str
-    password: str
-    storage_state: dict | None = None
     pacing: PacingOverrides = Field(
         default_factory=PacingOverrides,
         description="The account's own budgets, applied over its profile's defaults.",
     )
+
+
+class AccountSecrets(_Body):
+    """An account's credentials and saved browser session: handed only to the worker that
+    holds the account's lease, for the job it runs."""
+
+    username: str
+    password: str
+    storage_state: dict | None = None
+
+
+class LeaseHolder(_Body):
+    """The worker asking, which must hold the account's lease."""
+
+    model_config = _examples({"worker_id": "host-1:4242:ab12"})
+    worker_id: str = Field(min_length=1, max_length=200)
 
 
 class SessionState(_Body):

@@ -17,7 +17,6 @@ from core import audit
 from core.clock import utcnow
 from core.crm.accounts import account_access, pause_if_throttled_too_often
 from core.crm.conversations import newest_message
-from core.db import Page, paginate
 from core.enums import IN_FLIGHT, ON_ITS_WAY, AccountStatus, Direction, SendPriority, SendStatus
 from core.errors import InvalidState, NotFound, get_or_raise
 from core.fleet import queues, rq_repairs
@@ -27,6 +26,7 @@ from core.fleet.protocol import SendClaim, SendProgress, SendResult, SendTicket,
 from core.models import Conversation, Message, Send
 from core.outbox import bulk
 from core.outbox.gate import Override, SendRefused, SendRequest, SendSource, admit_send
+from core.paging import Page, SortKey, paginate
 from core.settings import Settings
 
 # Statuses a worker holds a send in; the order is the only direction progress may take.
@@ -65,15 +65,15 @@ def list_sends(
     status: SendStatus | None,
     account_id: int | None,
     limit: int,
-    offset: int,
+    cursor: str | None,
 ) -> Page[Send]:
     """Sends, newest first."""
-    stmt = select(Send).order_by(Send.id.desc())
+    stmt = select(Send)
     if status is not None:
         stmt = stmt.where(Send.status == status)
     if account_id is not None:
         stmt = stmt.where(Send.account_id == account_id)
-    return paginate(session, stmt, limit, offset)
+    return paginate(session, stmt, [SortKey(Send.id, descending=True)], limit=limit, cursor=cursor)
 
 
 def get_send(session: Session, send_id: int) -> Send:

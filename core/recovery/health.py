@@ -21,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.db import Database
+from core.crm.accounts import account_problems
+from core.db import Database, StoredProblem
 from core.enums import AccountStatus, SendStatus
 from core.fleet.heartbeats import WorkerSeen, live_workers
 from core.fleet.lease import MIN_WINDOW_S, held_accounts
@@ -60,6 +61,9 @@ class ServiceHealth:
     rq_workers: list[str]
     held_accounts: list[HeldAccount]
     ai_budget: BudgetStatus | None
+    # Accounts whose stored settings no longer hold (`core.crm.accounts.account_problems`):
+    # reported, not unhealthy, since every read still answers (with defaults).
+    invalid_accounts: dict[int, list[StoredProblem]]
 
     @property
     def healthy(self) -> bool:
@@ -69,8 +73,10 @@ class ServiceHealth:
 
 def service_health(database: Database, redis: Redis, settings: Settings) -> ServiceHealth:
     """Database and Redis reachability, queue depths, live RQ workers, the accounts whose
-    jobs are held for an operator, and the AI budgets (`core.review.budgets.status`)."""
+    jobs are held for an operator, the AI budgets (`core.review.budgets.status`), and the
+    accounts whose stored settings no longer hold."""
     held: list[HeldAccount] = []
+    invalid: dict[int, list[StoredProblem]] = {}
     budget: BudgetStatus | None = None
     database_error = redis_error = None
     try:
@@ -83,6 +89,7 @@ def service_health(database: Database, redis: Redis, settings: Settings) -> Serv
                 )
             ]
             budget = budget_status(session, settings)
+            invalid = account_problems(session, settings)
     except SQLAlchemyError as exc:
         database_error = type(exc).__name__
     depths: dict[str, int] = {}
@@ -93,7 +100,7 @@ def service_health(database: Database, redis: Redis, settings: Settings) -> Serv
         names = sorted(worker.name for worker in RQWorker.all(connection=redis))
     except RedisError as exc:
         redis_error = type(exc).__name__
-    health = ServiceHealth(database_error, redis_error, depths, names, held, budget)
+    health = ServiceHealth(database_error, redis_error, depths, names, held, budget, invalid)
     if not health.healthy:
         logger.bind(database=database_error, redis=redis_error).warning("degraded")
     return health

@@ -2,11 +2,12 @@
 
 A draft is written for an inbound message or a fan's silence (`writing`, `nudges`) with
 the drafter the AI budgets allow (`budgets`), waits in the approval queue in priority
-order (`queue_order`, `listing`), and is claimed, approved into a send or rejected by an
+order (`core.priority`, `listing`), and is claimed, approved into a send or rejected by an
 operator (`decisions`), whose edits are measured (`feedback`). `jobs` are what the `ai`
 queue runs.
 """
 
+from core.priority import Standing
 from core.review.budgets import BudgetStatus, CapReached, Scope
 from core.review.decisions import (
     BulkOutcome,
@@ -18,7 +19,6 @@ from core.review.decisions import (
 )
 from core.review.listing import QueuedDraft, list_drafts, queued_draft
 from core.review.nudges import QueuedPass, queue_pass, run_nudges
-from core.review.queue_order import Standing
 from core.review.writing import create_draft_for_message, redraft_draft, write_draft
 
 __all__ = [

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, priority
 from core.clock import utcnow
 from core.crm import fans
 from core.crm.conversations import newest_message
@@ -344,6 +344,7 @@ def write_draft(
         status=DraftStatus.pending,
     )
     composed.fill(draft)
+    priority.stamp(draft, message)
     session.add(draft)
     try:
         session.flush()
@@ -453,6 +454,7 @@ def redraft_draft(
     draft = pending_draft(session, draft_id, actor)
     spent = (draft.prompt_tokens, draft.completion_tokens)
     composed.fill(draft)
+    priority.stamp(draft, message)
     draft.prompt_tokens += spent[0]
     draft.completion_tokens += spent[1]
     draft.redrafts += 1

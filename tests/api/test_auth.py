@@ -114,5 +114,8 @@ def test_worker_token_setting_is_a_worker_key(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"worker_token": "tok-from-env-123"}))
     with TestClient(app) as client:
         headers = {"Authorization": "Bearer tok-from-env-123"}
-        assert client.get("/v1/worker/accounts/1/session", headers=headers).status_code == 404
+        secrets = client.post(
+            "/v1/worker/accounts/1/secrets", headers=headers, json={"worker_id": "w"}
+        )
+        assert secrets.status_code == 404
         assert client.get("/v1/accounts", headers=headers).status_code == 403

@@ -13,10 +13,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from loguru import logger
+from redis import Redis
+from sqlalchemy import JSON, type_coerce, update
 
 from api.middleware import TOO_LARGE
+from core.db import Database
 from core.logging import configure_logging
+from core.models import Account
 from core.settings import Settings
+from tests.helpers.rows import hold_lease
 from tests.helpers.scraped import conv, msg
 
 MARKER = "LEAKPW-7731"
@@ -29,10 +34,12 @@ def _raw(client: TestClient, method: str, url: str, headers: dict[str, str], bod
     )
 
 
-def _still_reads(client: TestClient, headers: dict[str, str], account_id: int) -> dict[str, Any]:
+def _still_reads(
+    client: TestClient, headers: dict[str, str], account_id: int, pacing: bool = True
+) -> dict[str, Any]:
     for url in (
         f"/v1/accounts/{account_id}",
-        f"/v1/accounts/{account_id}/pacing",
+        *([f"/v1/accounts/{account_id}/pacing"] if pacing else []),
         "/v1/drafts?status=pending",
         "/v1/conversations",
     ):
@@ -56,6 +63,37 @@ def test_a_policy_change_is_checked_whole_and_nothing_is_stored(
     assert _still_reads(client, admin, account["id"])["policy"] == account["policy"]
 
 
+def test_a_stored_setting_that_no_longer_holds_is_reported_and_breaks_no_read(
+    client: TestClient, admin: dict[str, str], account: dict[str, Any], db: Database
+) -> None:
+    # As an older release or a hand edit could leave it: past what validation allows.
+    broken = {**account["policy"], "follow_up_after_h": 200}
+    with db.session() as session:
+        session.execute(
+            update(Account)
+            .where(Account.id == account["id"])
+            .values(policy=type_coerce(broken, JSON), profile="gone")
+        )
+        session.commit()
+    problems = _still_reads(client, admin, account["id"], pacing=False)["problems"]
+    # Without a profile there are no budgets to show: said, not a 500.
+    pacing = client.get(f"/v1/accounts/{account['id']}/pacing", headers=admin)
+    assert pacing.status_code == 409
+    assert "no profile 'gone'" in pacing.json()["detail"]
+    assert {tuple(p["loc"]) for p in problems} == {("policy", "re_engage_after_days"), ("profile",)}
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert [a["id"] for a in health["invalid_accounts"]] == [account["id"]]
+    fixed = client.patch(
+        f"/v1/accounts/{account['id']}",
+        headers=admin,
+        json={"policy": {"follow_up_after_h": 24}, "profile": "sandbox"},
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["problems"] == []
+    assert client.get("/health").json()["invalid_accounts"] == []
+
+
 @pytest.mark.parametrize(
     ("method", "url", "body", "field"),
     [
@@ -77,7 +115,7 @@ def test_a_nul_anywhere_is_422_naming_the_field(
     response = client.request(method, url.format(id=account["id"]), headers=admin, json=body)
     assert response.status_code == 422, response.text
     assert f"{field}: must not contain NUL characters" in response.json()["detail"]
-    assert client.get("/v1/accounts", headers=admin).json()["total"] == 1
+    assert len(client.get("/v1/accounts", headers=admin).json()["items"]) == 1
     _still_reads(client, admin, account["id"])
 
 
@@ -197,6 +235,8 @@ def test_no_marker_secret_reaches_any_log(
     worker: dict[str, str],
     account: dict[str, Any],
     all_logs: io.StringIO,
+    redis: Redis,
+    settings: Settings,
 ) -> None:
     # Every path that once answered 500 with the password in the log, with a marker
     # password; the client must not raise on a 500, so the log is what is judged.
@@ -216,12 +256,12 @@ def test_no_marker_secret_reaches_any_log(
         answer = client.request(method, path, headers=headers, json=body)
         assert answer.status_code < 500, (path, answer.text)
         assert MARKER not in answer.text
-    # A worker's ticket carries the password: the request log must not.
-    sweep = client.post("/v1/sweeps", headers=admin, json={"account_id": account["id"]}).json()[0]
-    plan = client.post(
-        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w"}
+    # The lease holder's secrets carry the password: the request log must not.
+    hold_lease(redis, settings, account["id"], "w")
+    secrets = client.post(
+        f"/v1/worker/accounts/{account['id']}/secrets", headers=worker, json={"worker_id": "w"}
     )
-    assert plan.json()["account"]["password"] == MARKER
+    assert secrets.json()["password"] == MARKER
     logged = all_logs.getvalue()
     assert logged, "nothing was captured"
     assert MARKER not in logged

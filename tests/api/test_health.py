@@ -33,6 +33,7 @@ def test_health_reports_components_queues_and_workers(
         "queues": {"scrape": 0, "send": 0, "ai": 1},
         "workers": {"count": 1, "names": ["browser-1"]},
         "held_accounts": [],
+        "invalid_accounts": [],
         "ai_budget": {
             "llm_configured": False,
             "offline_fallback": False,

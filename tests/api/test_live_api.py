@@ -17,7 +17,7 @@ def test_live_api_serves_and_settings_point_at_it(live_api: LiveApi) -> None:
         assert http.get("/health").json()["status"] == "ok"
         assert http.get("/v1/accounts").status_code == 401
         listed = http.get("/v1/accounts", headers=live_api.headers("operator"))
-        assert listed.json()["total"] == 0
+        assert listed.json()["items"] == []
 
 
 def test_racing_claims_give_exactly_one_fresh_ticket(live_api: LiveApi) -> None:

@@ -69,9 +69,11 @@ def test_no_input_breaks_the_api_or_its_schema(
     case.operation.app = app
     # Worker routes take worker keys, every other route an admin's.
     headers = worker if case.path.startswith("/v1/worker/") else admin
+    # A cursor is opaque: a string the schema allows is rarely one a listing wrote.
+    forged_cursor = "cursor" in (case.query or {})
     excluded = (
         [positive_data_acceptance]
-        if (case.method.upper(), case.path) in RULES_BEYOND_THE_SCHEMA
+        if (case.method.upper(), case.path) in RULES_BEYOND_THE_SCHEMA or forged_cursor
         else []
     )
     case.call_and_validate(headers=headers, app=app, excluded_checks=excluded)

@@ -34,7 +34,7 @@ def test_a_direct_send_the_filter_holds_is_409_naming_the_rules(
     assert response.status_code == 409
     assert response.json()["reasons"] == SNAP_RULES
     assert all(rule in response.json()["detail"] for rule in SNAP_RULES)
-    assert client.get("/v1/sends", headers=operator).json()["total"] == 0
+    assert len(client.get("/v1/sends", headers=operator).json()["items"]) == 0
 
 
 def test_a_clean_direct_send_is_accepted(

@@ -91,8 +91,7 @@ def test_the_plan_carries_the_login_and_the_newest_message_of_each_known_convers
     assert started.status_code == 200, started.text
     plan = started.json()
     assert plan["sweep_id"] == sweep["id"]
-    assert plan["account"]["password"] == PASSWORD
-    assert plan["account"]["username"] == "mia"
+    assert plan["account"]["account_id"] == sweep["account_id"]
     assert plan["known_last_message_at"] == {
         "c-1": "2026-03-01T12:04:00Z",
         "c-2": "2026-03-01T12:07:00Z",
@@ -242,33 +241,70 @@ def test_sweep_all_takes_active_accounts_only(
     assert refused.status_code == 409
     assert refused.json()["detail"] == f"account {paused['id']} is paused; resume it to sweep"
     listing = client.get(f"/v1/sweeps?account_id={account['id']}", headers=operator).json()
-    assert listing["total"] == 1
-    assert client.get("/v1/sweeps?status=done", headers=operator).json()["total"] == 0
+    assert len(listing["items"]) == 1
+    assert len(client.get("/v1/sweeps?status=done", headers=operator).json()["items"]) == 0
+
+
+def _secrets(client: TestClient, worker: dict[str, str], account_id: int, who: str) -> Response:
+    body = {"worker_id": who}
+    return client.post(f"/v1/worker/accounts/{account_id}/secrets", headers=worker, json=body)
 
 
 def test_session_state_round_trip(
-    client: TestClient, admin: dict[str, str], worker: dict[str, str], account: dict[str, Any]
+    client: TestClient,
+    admin: dict[str, str],
+    worker: dict[str, str],
+    account: dict[str, Any],
+    redis: Redis,
+    settings: Settings,
 ) -> None:
-    url = f"/v1/worker/accounts/{account['id']}/session"
-    missing = client.get(url, headers=worker)
-    assert missing.status_code == 404
-    assert missing.json()["detail"] == f"account {account['id']} has no saved session"
+    hold_lease(redis, settings, account["id"], "w")
+    assert _secrets(client, worker, account["id"], "w").json()["storage_state"] is None
     client.patch(f"/v1/accounts/{account['id']}", headers=admin, json={"status": "needs_login"})
 
     state = {"cookies": [{"name": "sid", "value": "abc", "domain": "127.0.0.1"}], "origins": []}
+    url = f"/v1/worker/accounts/{account['id']}/session"
     stored = client.put(url, headers=worker, json={"storage_state": state})
     assert stored.status_code == 204
-    assert client.get(url, headers=worker).json() == {"storage_state": state}
+    assert _secrets(client, worker, account["id"], "w").json()["storage_state"] == state
 
     public = client.get(f"/v1/accounts/{account['id']}", headers=admin)
     assert public.json()["has_session"] is True
     assert public.json()["status"] == "active"
     assert "abc" not in public.text and "storage_state" not in public.text
+
+
+def test_a_sweep_plan_carries_no_secrets(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str], account: dict[str, Any]
+) -> None:
     [sweep] = client.post("/v1/sweeps", headers=admin, json={"account_id": account["id"]}).json()
-    plan = client.post(
-        f"/v1/worker/sweeps/{sweep['id']}/start", headers=worker, json={"worker_id": "w"}
-    ).json()
-    assert plan["account"]["storage_state"] == state
+    plan = _start(client, worker, sweep["id"], "w")
+    assert plan.status_code == 200
+    assert set(plan.json()["account"]) == {"account_id", "profile", "base_url", "pacing"}
+    assert PASSWORD not in plan.text
+
+
+def test_secrets_go_only_to_the_worker_holding_the_lease(
+    client: TestClient,
+    worker: dict[str, str],
+    admin: dict[str, str],
+    account: dict[str, Any],
+    redis: Redis,
+    settings: Settings,
+    db: Database,
+) -> None:
+    nobody = _secrets(client, worker, account["id"], "w1")
+    assert nobody.status_code == 409
+    assert "holding its lease" in nobody.json()["detail"]
+    hold_lease(redis, settings, account["id"], "w1")
+    assert _secrets(client, worker, account["id"], "w2").status_code == 409
+    assert _secrets(client, admin, account["id"], "w1").status_code == 403
+    held = _secrets(client, worker, account["id"], "w1")
+    assert held.status_code == 200
+    assert (held.json()["username"], held.json()["password"]) == ("mia", PASSWORD)
+    [issued] = audit_details(db, "account.secrets_issued")
+    assert issued["worker_id"] == "w1"
+    assert PASSWORD not in str(issued)
 
 
 @pytest.mark.parametrize("held", [True, False], ids=["lease-held", "lease-gone"])

@@ -174,6 +174,10 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({"worker_id": "w1"}, "body.status: Field required"),
         ({"worker_id": "w1", "status": "failed", "error": LONG}, "body.error: String should"),
     ],
+    ("POST", "/v1/worker/accounts/{account_id}/secrets"): [
+        ({}, "body.worker_id: Field required"),
+        ({"worker_id": ""}, "body.worker_id: String should have at least 1 character"),
+    ],
     ("PUT", "/v1/worker/accounts/{account_id}/session"): [
         ({"storage_state": "cookies"}, "body.storage_state: Input should be a valid dictionary"),
         ({}, "body.storage_state: Field required"),
@@ -228,7 +232,8 @@ def test_bad_query_and_path_parameters(client: TestClient, admin: dict[str, str]
     cases = [
         ("/v1/sends?limit=0", "query.limit: Input should be greater than or equal to 1"),
         ("/v1/sends?limit=201", "query.limit: Input should be less than or equal to 200"),
-        ("/v1/conversations?offset=-1", "query.offset: Input should be greater than or equal"),
+        ("/v1/conversations?cursor=a.b", "query.cursor: String should match pattern"),
+        ("/v1/sends?cursor=WzEsMl0", "query.cursor: not a cursor this listing wrote"),
         ("/v1/sends?status=lost", "query.status: Input should be"),
         ("/v1/drafts?status=maybe", "query.status: Input should be"),
         ("/v1/sweeps?account_id=abc", "query.account_id: Input should be a valid integer"),
@@ -281,7 +286,7 @@ def test_unknown_ids_are_404_with_the_id(
         ),
         ("POST", "/v1/worker/sweeps/42/start", {"worker_id": "w"}, "sweep 42 not found"),
         ("POST", "/v1/worker/sweeps/42/result", {"status": "done"}, "sweep 42 not found"),
-        ("GET", "/v1/worker/accounts/42/session", None, "account 42 not found"),
+        ("POST", "/v1/worker/accounts/42/secrets", {"worker_id": "w"}, "account 42 not found"),
         ("PUT", "/v1/worker/accounts/42/session", {"storage_state": {}}, "account 42 not found"),
         (
             "POST",

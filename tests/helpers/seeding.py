@@ -13,6 +13,7 @@ from core.clock import utcnow
 from core.db import Database
 from core.enums import Direction, DraftKind, DraftStatus
 from core.models import Account, Conversation, Draft, Fan, Message
+from core.priority import stamp
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # A day in the minutes `Line` counts in.
@@ -165,6 +166,7 @@ def seed_draft(
                 {"text": text, "confidence": confidence, "reason": "seeded", "filter_hits": []}
             ],
         )
+        stamp(draft, session.get_one(Message, draft.message_id))
         session.add(draft)
         session.commit()
         return draft.id

@@ -43,7 +43,7 @@ def test_sweep_reads_every_page_of_the_inbox_then_only_what_is_new(fleet: Fleet)
     assert sweep["conversations_read"] == 23
     assert sweep["messages_found"] == 24
     conversations = fleet.get("/v1/conversations", account_id=account_id, limit=100)
-    assert conversations["total"] == 23
+    assert len(conversations["items"]) == 23
     tipped = next(c for c in conversations["items"] if c["fan"]["name"] == "Fan 00")
     assert tipped["fan"]["total_spend_cents"] == 500
     messages = fleet.get(f"/v1/conversations/{tipped['id']}/messages")["items"]

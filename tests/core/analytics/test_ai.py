@@ -23,6 +23,7 @@ from core.models import (
     Message,
     Send,
 )
+from core.priority import stamp
 from tests.helpers.api import ApiKeys
 
 SINCE = datetime(2026, 3, 1, tzinfo=UTC)
@@ -95,6 +96,7 @@ def _draft(session: Any, account_id: int, index: int, case: Case) -> tuple[int, 
         decided_at=case.created_at + timedelta(seconds=1) if decided else None,
         created_at=case.created_at,
     )
+    stamp(draft, message)
     session.add(draft)
     session.flush()
     if case.status == DraftStatus.approved:

@@ -35,7 +35,7 @@ def test_ingest_is_idempotent_and_queues_one_draft_per_conversation(
     assert len(queued_job_ids(redis, QueueName.ai)) == 1
 
     page = client.get(f"/v1/conversations?account_id={account['id']}", headers=admin).json()
-    assert page["total"] == 2
+    assert len(page["items"]) == 2
     by_id = {c["platform_conversation_id"]: c for c in page["items"]}
     assert by_id["c-a"]["last_message_at"] == "2026-03-01T12:03:00Z"
     assert by_id["c-a"]["fan"]["name"] == "Sam Jones"

@@ -22,6 +22,7 @@ from core.fleet.lease import lease_ttl_s
 from core.fleet.queues import QueueName, draft_job_id, send_job_id, sweep_job_id
 from core.fleet.rq_repairs import job_status
 from core.models import Draft, Message, Sweep
+from core.priority import stamp
 from core.recovery.reconcile import ReconcileReport
 from core.settings import Settings
 from tests.helpers.api import claim, make_account, make_conversation, make_send, progress, result
@@ -76,16 +77,16 @@ def test_a_flush_mid_run_is_restored_exactly_once(
     answered = make_conversation(client, worker, admin, aid, "answered")
     direct = make_send(client, operator, answered["id"])
     with db.session() as session:
-        drafted_id = inbound_message_id(db, "drafted-m1")
-        session.add(
-            Draft(
-                conversation_id=session.get(Message, drafted_id).conversation_id,
-                message_id=drafted_id,
-                text="draft",
-                provider="offline",
-                status=DraftStatus.pending,
-            )
+        drafted = session.get_one(Message, inbound_message_id(db, "drafted-m1"))
+        draft = Draft(
+            conversation_id=drafted.conversation_id,
+            message_id=drafted.id,
+            text="draft",
+            provider="offline",
+            status=DraftStatus.pending,
         )
+        stamp(draft, drafted)
+        session.add(draft)
         session.commit()
 
     queued = make_send(client, operator, make_conversation(client, worker, admin, aid, "s1")["id"])

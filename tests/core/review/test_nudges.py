@@ -27,6 +27,7 @@ from core.errors import InvalidState
 from core.fleet.queues import QueueName
 from core.guardrails.policy import NUDGES_OFF, ApprovalPolicy
 from core.models import Account, AiUsage, AuditEvent, Conversation, Draft, Message, Send
+from core.priority import stamp
 from core.review.decisions import approve_draft
 from core.review.nudges import due, run_nudges
 from core.review.writing import write_draft
@@ -87,6 +88,7 @@ def _nudged(db: Database, conversation_id: int, message_id: int, kind: str, **ro
             status=row.pop("status", DraftStatus.rejected),
             **row,
         )
+        stamp(draft, session.get_one(Message, message_id))
         session.add(draft)
         session.commit()
         return draft.id

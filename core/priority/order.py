@@ -7,16 +7,20 @@ A pending draft's priority adds up points for:
 - the draft kind (`KIND_POINTS`): a sales opportunity or a fan who just tipped first;
 - the fan's wait, up to `WAIT_POINTS` as it nears the account's response target.
 
-A fan who has waited longer than the response target is `overdue` and jumps the queue:
+The first two are the draft's `points`, stored on its row in hundredths (`POINT_SCALE`)
+so keys compare exactly; the wait is added as the queue is read.
+
+A fan who has waited as long as the response target is `overdue` and jumps the queue:
 overdue drafts come before every other, by priority among themselves. Ties go to the
 longer wait, then to the older draft. A nudge (`follow_up`, `re_engage`) answers nobody:
 it is never overdue, and its wait is the draft's own.
+
+Times are whole epoch milliseconds, as stored (`core.priority.keys`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from core.drafting.fan import SpendTier
 from core.enums import NUDGE_KINDS, DraftKind
@@ -37,6 +41,7 @@ KIND_POINTS: dict[str, float] = {
 VALUE_POINTS_PER_CENTS = 10_000
 VALUE_POINTS_MAX = 10
 WAIT_POINTS = 30
+POINT_SCALE = 100
 
 
 @dataclass(frozen=True)
@@ -49,31 +54,34 @@ class Standing:
     overdue: bool
 
 
-def waited(since: datetime, until: datetime) -> float:
-    """Seconds from the fan's message to `until`; never negative (platform clocks drift)."""
-    return max((until - since).total_seconds(), 0.0)
+def points(tier: SpendTier, total_spend_cents: int, kind: str) -> int:
+    """A draft's points before its wait, in hundredths: its fan's tier and spend, its kind."""
+    value = min(total_spend_cents / VALUE_POINTS_PER_CENTS, VALUE_POINTS_MAX)
+    return round((TIER_POINTS[tier] + value + KIND_POINTS.get(kind, 0)) * POINT_SCALE)
+
+
+def waited_ms(since_ms: int, until_ms: int) -> int:
+    """Milliseconds from `since_ms` to `until_ms`; never negative (platform clocks drift)."""
+    return max(until_ms - since_ms, 0)
+
+
+def priority(points: int, waited: int, target_ms: float) -> float:
+    """The priority of a draft with `points` whose fan has waited `waited` ms of a
+    `target_ms` response target (already time-scaled)."""
+    return points / POINT_SCALE + WAIT_POINTS * min(waited / target_ms, 1.0)
+
+
+def is_overdue(kind: str, waited: int, target_ms: float) -> bool:
+    """Whether a pending draft of `kind` whose fan waited `waited` ms reached the target."""
+    return kind not in NUDGE_KINDS and waited >= target_ms
 
 
 def standing(
-    *,
-    tier: SpendTier,
-    total_spend_cents: int,
-    kind: str,
-    waiting_s: float,
-    target_s: float,
-    pending: bool = True,
+    *, points: int, kind: str, waited: int, target_ms: float, pending: bool = True
 ) -> Standing:
     """The standing of one draft; only a pending draft that answers a fan can be overdue."""
-    value = min(total_spend_cents / VALUE_POINTS_PER_CENTS, VALUE_POINTS_MAX)
-    wait = WAIT_POINTS * min(waiting_s / target_s, 1.0)
-    priority = TIER_POINTS[tier] + value + KIND_POINTS.get(kind, 0) + wait
     return Standing(
-        priority=round(priority, 2),
-        waiting_s=round(waiting_s, 3),
-        overdue=pending and kind not in NUDGE_KINDS and waiting_s > target_s,
+        priority=round(priority(points, waited, target_ms), 2),
+        waiting_s=round(waited / 1000, 3),
+        overdue=pending and is_overdue(kind, waited, target_ms),
     )
-
-
-def sort_key(item: Standing, draft_id: int) -> tuple[bool, float, float, int]:
-    """Sorts a queue: overdue first, then higher priority, longer wait, older draft."""
-    return (not item.overdue, -item.priority, -item.waiting_s, draft_id)
