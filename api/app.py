@@ -25,13 +25,14 @@ from api.routers import (
     worker,
 )
 from core.db import Database
-from core.models import create_tables
+from core.schema import require_current
 from core.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app for `settings` (the process settings by default). Tables are created
-    at startup; Redis must be configured, since every approval and sweep enqueues a job."""
+    """Build the app for `settings` (the process settings by default). At startup it
+    refuses a database that is not at this release's revision (`core.schema`); Redis must
+    be configured, since every approval and sweep enqueues a job."""
     settings = settings or get_settings()
     if not settings.redis_url:
         raise ValueError("the control plane needs a Redis URL (FLEET_REDIS_URL)")
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        create_tables(database)
+        # Never migrates by itself: `fleet db upgrade` does, once, for every process.
+        require_current(database)
         yield
         redis.close()
         database.dispose()

@@ -118,10 +118,10 @@ def _create_keys(database_url: str) -> dict[str, str]:
     from core.auth import create_api_key
     from core.db import Database
     from core.enums import Role
-    from core.models import create_tables
+    from core.schema import upgrade
 
     database = Database(database_url)
-    create_tables(database)
+    upgrade(database)
     with database.session() as session:
         keys = {
             role.value: create_api_key(session, f"bench-{role.value}", role)

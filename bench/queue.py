@@ -45,8 +45,9 @@ from core.db import Database
 from core.drafting.fan import spend_tier
 from core.enums import Direction, DraftKind, DraftStatus, Role
 from core.guardrails.policy import ApprovalPolicy
-from core.models import Account, Conversation, Draft, Fan, Message, create_tables
+from core.models import Account, Conversation, Draft, Fan, Message
 from core.priority import points, target_ms
+from core.schema import upgrade
 from core.settings import get_settings
 
 PAGE_P95_MS = 50.0
@@ -333,7 +334,7 @@ def main() -> dict[str, Any]:
     with fresh_database(args.postgres) as database_url:
         try:
             database = Database(database_url)
-            create_tables(database)
+            upgrade(database)
             started = time.perf_counter()
             seed(database, args.drafts, args.accounts)
             seeded_s = time.perf_counter() - started

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import atexit
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from loguru import logger
@@ -13,6 +13,9 @@ from redis import Redis
 from cli.redis_server import PrivateRedis
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from core.db import Database
 
 app = typer.Typer(
     help="Inbox Fleet: browser workers, control plane, sandbox platform and demo.",
@@ -23,6 +26,8 @@ keys_app = typer.Typer(help="API keys for operators, admins and workers.", no_ar
 app.add_typer(keys_app, name="keys")
 profile_app = typer.Typer(help="Browser profiles: one file per platform.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
+db_app = typer.Typer(help="The control plane's database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 def _settings_with_redis(component: str) -> Settings:
@@ -42,6 +47,22 @@ def _settings_with_redis(component: str) -> Settings:
     return settings.model_copy(update={"redis_url": url})
 
 
+def _open_database(settings: Settings) -> Database:
+    """The fleet's database, at this release's revision, or exit with one line saying
+    what to run."""
+    from core.db import Database
+    from core.schema import SchemaBehind, require_current
+
+    database = Database(settings.database_url)
+    try:
+        require_current(database)
+    except SchemaBehind as exc:
+        database.dispose()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    return database
+
+
 @app.command()
 def api(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
@@ -53,6 +74,7 @@ def api(
     from api.app import create_app
 
     settings = _settings_with_redis("api")
+    _open_database(settings).dispose()
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,
@@ -81,6 +103,7 @@ def worker(
         if burst:
             argv.append("--burst")
         raise typer.Exit(supervise(argv, n))
+    from core.fleet.queues import QueueName
     from workers.errors import ConfigurationError
     from workers.worker import build_worker
 
@@ -89,6 +112,9 @@ def worker(
         rq_worker = build_worker(settings, names, redis)
     except ConfigurationError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if QueueName.ai in names:
+        # Drafting jobs read and write the database; browser workers never open it.
+        _open_database(settings).dispose()
     logger.bind(worker=rq_worker.name, queues=names).info("worker ready")
     rq_worker.work(burst=burst, logging_level=settings.log_level)
 
@@ -125,6 +151,40 @@ def sandbox(
     serve(config, host or settings.sandbox_host, port or settings.sandbox_port)
 
 
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to this release's schema (run before starting a new release)."""
+    from core.db import Database
+    from core.schema import SchemaBehind, current, upgrade
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    database = Database(settings.database_url)
+    try:
+        upgrade(database)
+    except SchemaBehind as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    typer.echo(f"database at revision {current(database)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the one this release needs; exit 1 when behind."""
+    from core.db import Database
+    from core.schema import current, head
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    database = Database(settings.database_url)
+    found, needed = current(database), head()
+    database.dispose()
+    typer.echo(f"database at {found or 'no revision'}; this release needs {needed}")
+    raise typer.Exit(0 if found == needed else 1)
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="admin, operator or worker.")],
@@ -132,9 +192,7 @@ def keys_create(
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     from core.auth import create_api_key
-    from core.db import Database
     from core.enums import Role
-    from core.models import create_tables
 
     settings = get_settings()
     configure_logging(settings, "cli")
@@ -144,8 +202,7 @@ def keys_create(
         raise typer.BadParameter(
             f"unknown role {role!r}; choose admin, operator or worker", param_hint="--role"
         ) from None
-    database = Database(settings.database_url)
-    create_tables(database)
+    database = _open_database(settings)
     with database.session() as session:
         plaintext = create_api_key(session, name or f"{parsed.value}-key", parsed)
         session.commit()
@@ -204,12 +261,9 @@ def sweep(
 ) -> None:
     """Queue a scrape sweep (what cron runs): one account, or every active one."""
     from core.crm.sweeps import trigger_sweeps
-    from core.db import Database
-    from core.models import create_tables
 
     settings = _settings_with_redis("cli")
-    database = Database(settings.database_url)
-    create_tables(database)
+    database = _open_database(settings)
     redis = Redis.from_url(settings.redis_url or "")
     with database.session() as session:
         sweeps = trigger_sweeps(session, redis, settings, account_id=account, actor="cli")
@@ -227,15 +281,12 @@ def nudge(
 ) -> None:
     """Draft the follow-ups and re-engagements that silent conversations are due (what cron
     runs, e.g. hourly): one account, or every active account with nudges on."""
-    from core.db import Database
     from core.drafting.providers import get_drafter
     from core.errors import InvalidState, NotFound
-    from core.models import create_tables
     from core.review.nudges import run_nudges
 
     settings = _settings_with_redis("cli")
-    database = Database(settings.database_url)
-    create_tables(database)
+    database = _open_database(settings)
     redis = Redis.from_url(settings.redis_url or "")
     with database.session() as session:
         try:
@@ -269,8 +320,6 @@ def reconcile(
     import signal
     import threading
 
-    from core.db import Database
-    from core.models import create_tables
     from core.recovery.reconcile import interval_s, reconcile, run_reconciler
 
     settings = get_settings()
@@ -280,8 +329,7 @@ def reconcile(
         raise typer.BadParameter("set FLEET_REDIS_URL to the Redis the workers use")
     if interval is not None and interval <= 0:
         raise typer.BadParameter("must be positive", param_hint="--interval")
-    database = Database(settings.database_url)
-    create_tables(database)
+    database = _open_database(settings)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
     if once:
         with database.session() as session:

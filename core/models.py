@@ -23,7 +23,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Base, Database, TypedJSON
+from core.db import Base, TypedJSON
 from core.drafting.fan import SpendTier
 from core.drafting.persona import Persona
 from core.enums import (
@@ -439,11 +439,6 @@ class AuditEvent(Base):
     subject_type: Mapped[str] = mapped_column(String(50))
     subject_id: Mapped[int]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-def create_tables(database: Database) -> None:
-    """Create every table the database lacks (existing tables are left as they are)."""
-    Base.metadata.create_all(database.engine)
 
 
 class ApiKey(Base):

@@ -42,6 +42,7 @@ def _fleet_services() -> dict[str, dict[str, Any]]:
 def test_compose_runs_the_image_for_every_fleet_part() -> None:
     commands = {name: service["command"][0] for name, service in _fleet_services().items()}
     assert commands == {
+        "migrate": "db",
         "api": "api",
         "ai-worker": "worker",
         "reconciler": "reconcile",

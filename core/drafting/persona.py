@@ -3,7 +3,7 @@ offers are priced from."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -58,11 +58,17 @@ class Persona(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     name: str = Field(default="", max_length=100, description="Display name used in replies.")
-    tone: str = Field(default="warm", pattern=r"^(warm|playful|flirty|professional)$")
-    emoji_style: str = Field(default="some", pattern=r"^(none|some|lots)$")
-    emojis: list[str] = Field(default_factory=lambda: ["😊", "💕", "✨"], max_length=20)
-    phrases: list[str] = Field(default_factory=list, max_length=20)
-    forbidden_words: list[str] = Field(default_factory=list, max_length=200)
+    tone: Literal["warm", "playful", "flirty", "professional"] = "warm"
+    emoji_style: Literal["none", "some", "lots"] = "some"
+    emojis: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=lambda: ["😊", "💕", "✨"], max_length=20
+    )
+    phrases: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=20
+    )
+    forbidden_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=200
+    )
     ppv_prices: PriceList = Field(
         default_factory=PriceList,
         description="PPV prices in cents per fan spend tier; a ppv_offer suggests its fan's.",

@@ -185,6 +185,51 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
 }
 
 
+def _unbounded(
+    spec: dict[str, Any], schema: dict[str, Any], where: str, seen: frozenset[str]
+) -> list[str]:
+    """Where `schema` lets a client send a string or a list of any length."""
+    if "$ref" in schema:
+        name = schema["$ref"].split("/")[-1]
+        if name in seen:
+            return []
+        return _unbounded(spec, spec["components"]["schemas"][name], name, seen | {name})
+    found = [
+        hit
+        for key in ("anyOf", "oneOf", "allOf")
+        for part in schema.get(key, [])
+        for hit in _unbounded(spec, part, where, seen)
+    ]
+    kind = schema.get("type")
+    closed = {"maxLength", "enum", "const"} & set(schema) or schema.get("format") == "date-time"
+    if kind == "string" and not closed:
+        found.append(f"{where}: string")
+    if kind == "array":
+        found += [] if "maxItems" in schema else [f"{where}: list"]
+        found += _unbounded(spec, schema.get("items", {}), f"{where}[]", seen)
+    for name, field in schema.get("properties", {}).items():
+        found += _unbounded(spec, field, f"{where}.{name}", seen)
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += _unbounded(spec, schema["additionalProperties"], f"{where}{{}}", seen)
+    return found
+
+
+def test_every_string_and_list_a_client_sends_is_bounded(app: FastAPI) -> None:
+    # Free-form JSON (a browser session, a sweep's artifacts) is bounded by the body limit.
+    spec = app.openapi()
+    found = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                found += _unbounded(
+                    spec, parameter["schema"], f"{where} {parameter['name']}", frozenset()
+                )
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                found += _unbounded(spec, media["schema"], f"{where} body", frozenset())
+    assert found == []
+
+
 def test_every_route_with_a_body_is_covered(app: FastAPI) -> None:
     with_body = {
         (method, route.path_format)

@@ -16,6 +16,7 @@ from tests.helpers.stores import REPO
 
 def test_keys_create_prints_a_key_once_and_refuses_an_unknown_role(tmp_path: Path) -> None:
     env = {"FLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'fleet.db'}"}
+    assert fleet("db", "upgrade", env=env).returncode == 0
     made = fleet("keys", "create", "--role", "operator", "--name", "ops", env=env)
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip().startswith("ifk_")

@@ -11,6 +11,7 @@ import pytest
 from redis import Redis
 
 from core.settings import get_settings
+from tests.fixtures.control_plane import sqlite_database
 from tests.helpers.api import LiveApi
 from tests.helpers.fleet import Fleet
 from tests.helpers.sandbox import Sandbox
@@ -38,17 +39,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
     """SQLite only for the loop tests: the API tests cover PostgreSQL, and the browser
     loop is the slow part of the suite."""
-    from core.db import Database
-    from core.models import create_tables
-
-    url = f"sqlite:///{tmp_path / 'var' / 'fleet.db'}"
-    database = Database(url)
-    create_tables(database)
-    database.dispose()
-    return url
+    return sqlite_database(sqlite_template, tmp_path / "var")
 
 
 @pytest.fixture
