@@ -21,7 +21,7 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({"name": "A", "username": "u", "password": "p", "pasword": "x"}, "body.pasword: Extra"),
         (
             {"name": "A", "username": "u", "password": "p", "persona": {"tone": "angry"}},
-            "body.persona.tone: String should match pattern",
+            "body.persona.tone: Input should be 'warm', 'playful', 'flirty' or 'professional'",
         ),
         ({"name": "A", "username": "u", "password": "p", "base_url": "ftp://x"}, "body.base_url"),
         ({"name": "A", "username": "u", "password": "p", "profile": "../etc"}, "body.profile"),
