@@ -28,6 +28,8 @@ profile_app = typer.Typer(help="Browser profiles: one file per platform.", no_ar
 app.add_typer(profile_app, name="profile")
 db_app = typer.Typer(help="The control plane's database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+secrets_app = typer.Typer(help="Sealed platform credentials.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 
 def _settings_with_redis(component: str) -> Settings:
@@ -154,6 +156,7 @@ def sandbox(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to this release's schema (run before starting a new release)."""
+    from core.crypto import keyring
     from core.db import Database
     from core.schema import SchemaBehind, current, upgrade
 
@@ -161,8 +164,8 @@ def db_upgrade() -> None:
     configure_logging(settings, "cli")
     database = Database(settings.database_url)
     try:
-        upgrade(database)
-    except SchemaBehind as exc:
+        upgrade(database, ring=keyring(settings))
+    except (SchemaBehind, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
@@ -183,6 +186,28 @@ def db_current() -> None:
     database.dispose()
     typer.echo(f"database at {found or 'no revision'}; this release needs {needed}")
     raise typer.Exit(0 if found == needed else 1)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Seal every account's credentials again under the first of FLEET_SECRET_KEY's keys
+    (put the new key first, the old ones after it; drop them once this has run)."""
+    from core.crm.accounts import reseal_credentials
+    from core.crypto import keyring
+    from core.errors import InvalidState
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    database = _open_database(settings)
+    try:
+        with database.session() as session:
+            count = reseal_credentials(session, keyring(settings), actor="cli")
+    except (InvalidState, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    typer.echo(f"{count} account(s) sealed under the first key")
 
 
 @keys_app.command("create")

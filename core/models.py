@@ -59,14 +59,17 @@ class Account(Base):
     profile: Mapped[str] = mapped_column(String(100), default="sandbox")
     base_url: Mapped[str | None] = mapped_column(String(500))
     username: Mapped[str] = mapped_column(String(200))
-    # Write-only: handed to workers in `AccountAccess`, never in an API response or a log.
-    password: Mapped[str] = mapped_column(String(500))
+    # Sealed (`core.crypto`): opened only for the worker holding the account's lease
+    # (`core.crm.accounts.account_secrets`), never in an API response or a log.
+    password: Mapped[str] = mapped_column(Text)
     status: Mapped[AccountStatus] = mapped_column(
         _enum(AccountStatus), default=AccountStatus.active
     )
     persona: Mapped[Persona] = mapped_column(TypedJSON(Persona, Persona), default=lambda: Persona())
     auto_send: Mapped[bool] = mapped_column(default=False)
-    session_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The saved browser session (Playwright `storage_state`) as sealed JSON: its cookies
+    # log in as well as the password does.
+    session_sealed: Mapped[str | None] = mapped_column(Text)
     # The account's own pacing budgets over its profile's defaults.
     pacing: Mapped[PacingOverrides] = mapped_column(
         TypedJSON(PacingOverrides, PacingOverrides), default=lambda: PacingOverrides()
@@ -81,7 +84,7 @@ class Account(Base):
     @property
     def has_session(self) -> bool:
         """Whether a browser session is saved (the session itself is never shown)."""
-        return self.session_state is not None
+        return self.session_sealed is not None
 
 
 class Fan(Base):

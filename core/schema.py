@@ -13,6 +13,8 @@ and refuses it, naming what is missing, when it is older than that.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect
 
+from core.crypto import Keyring
 from core.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -90,15 +93,38 @@ def _adopt(connection: Connection) -> None:
     command.stamp(_config(connection), BASELINE)
 
 
-def upgrade(database: Database, revision: str = "head") -> None:
+def upgrade(database: Database, revision: str = "head", ring: Keyring | None = None) -> None:
     """Migrate the database to `revision` (this release's by default), in one transaction
-    where the database allows it."""
-    with database.engine.begin() as connection:
-        if MigrationContext.configure(connection).get_current_revision() is None and _columns(
-            connection
-        ):
+    where the database allows it. `ring` seals what a migration finds in plain text (a
+    database holding accounts cannot be upgraded past 0003 without it)."""
+    with (
+        database.engine.connect() as connection,
+        _foreign_keys_off(connection),
+        connection.begin(),
+    ):
+        fresh = MigrationContext.configure(connection).get_current_revision() is None
+        if fresh and _columns(connection):
             _adopt(connection)
-        command.upgrade(_config(connection), revision)
+        config = _config(connection)
+        config.attributes["keyring"] = ring
+        command.upgrade(config, revision)
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite alters a table by copying it and dropping the old one: with foreign keys on,
+    the drop would cascade and delete every row that points at it. Off for the migration
+    (set outside any transaction, where SQLite honours it), on again after."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def require_current(database: Database) -> None:

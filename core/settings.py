@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     )
     profiles_dir: Path = Field(default=Path("browser_profiles"))
     var_dir: Path = Field(default=Path("var"), description="Local state: SQLite, artifacts.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) sealing platform credentials at rest, comma-separated, "
+        "the sealing one first (`core.crypto`).",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="A file of Fernet keys, one a line, used when `secret_key` is unset; "
+        "with neither, var/secret.key is made on first use.",
+    )
     job_timeout_s: int = Field(default=600, gt=0, description="RQ job timeout for browser jobs.")
     lease_ttl_s: float = Field(default=60.0, gt=0, description="Account lease TTL (unscaled).")
     contexts_recycle_every: int = Field(default=50, gt=0, description="Jobs per context.")

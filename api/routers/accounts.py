@@ -27,6 +27,7 @@ from api.schemas.accounts import (
 )
 from api.schemas.common import PageOut, page_out
 from core.crm import accounts
+from core.crypto import keyring
 from core.models import Account
 from core.platform.profiles import ProfileError, named_profile
 from core.review import nudges
@@ -44,6 +45,7 @@ def create_account(
     _known_profile(settings, body.profile)
     account = accounts.create_account(
         session,
+        keyring(settings),
         actor=principal.name,
         name=body.name,
         username=body.username,
@@ -97,7 +99,9 @@ def update_account(
     Nothing is stored unless the whole change is valid."""
     if body.profile is not None:
         _known_profile(settings, body.profile)
-    account = accounts.update_account(session, account_id, body.changes(), actor=principal.name)
+    account = accounts.update_account(
+        session, keyring(settings), account_id, body.changes(), actor=principal.name
+    )
     return _out(session, settings, account)
 
 

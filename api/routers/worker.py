@@ -9,6 +9,7 @@ from api.deps import IdPath, RedisDep, SessionDep, SettingsDep, WorkerDep
 from api.schemas.sends import SendOut
 from api.schemas.sweeps import SweepOut
 from core.crm import accounts, ingest, sweeps
+from core.crypto import keyring
 from core.fleet.heartbeats import store_heartbeat
 from core.fleet.protocol import (
     AccountSecrets,
@@ -168,10 +169,16 @@ def account_secrets(
 
 @router.put("/accounts/{account_id:int}/session", status_code=status.HTTP_204_NO_CONTENT)
 def store_session_state(
-    account_id: IdPath, body: SessionState, session: SessionDep, principal: WorkerDep
+    account_id: IdPath,
+    body: SessionState,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: WorkerDep,
 ) -> None:
-    """Save the account's browser session for every worker to reuse."""
-    accounts.store_session_state(session, account_id, body.storage_state, actor=principal.name)
+    """Save the account's browser session (sealed) for every worker to reuse."""
+    accounts.store_session_state(
+        session, keyring(settings), account_id, body.storage_state, actor=principal.name
+    )
 
 
 @router.post("/heartbeat", status_code=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from core.crm.accounts import (
     get_account,
     list_accounts,
     pacing_budgets,
+    reseal_credentials,
     store_session_state,
     update_account,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "newest_message",
     "pacing_budgets",
     "start_sweep",
+    "reseal_credentials",
     "store_session_state",
     "trigger_sweeps",
     "update_account",

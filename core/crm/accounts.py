@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit
+from core.crypto import Keyring, Unreadable, keyring
 from core.db import StoredProblem, stored_problems
 from core.drafting.persona import Persona
 from core.enums import AccountStatus
@@ -51,6 +53,7 @@ class AccountChanges(TypedDict, total=False):
 
 def create_account(
     session: Session,
+    ring: Keyring,
     *,
     actor: str,
     name: str,
@@ -63,13 +66,14 @@ def create_account(
     pacing: PacingOverrides | None = None,
     policy: ApprovalPolicy | None = None,
 ) -> Account:
-    """Create and commit an account; without a `policy`, the policy's defaults hold."""
+    """Create and commit an account, its password sealed with `ring`; without a
+    `policy`, the policy's defaults hold."""
     account = Account(
         name=name,
         profile=profile,
         base_url=base_url,
         username=username,
-        password=password,
+        password=ring.seal(password),
         persona=persona or Persona(),
         auto_send=auto_send,
         status=AccountStatus.active,
@@ -103,16 +107,18 @@ def get_account(session: Session, account_id: int) -> Account:
 
 
 def update_account(
-    session: Session, account_id: int, changes: AccountChanges, *, actor: str
+    session: Session, ring: Keyring, account_id: int, changes: AccountChanges, *, actor: str
 ) -> Account:
-    """Apply `changes` and commit. A new username drops the saved browser session, which
-    belongs to the old login."""
+    """Apply `changes` (a new password sealed with `ring`) and commit. A new username
+    drops the saved browser session, which belongs to the old login."""
     account = get_or_raise(session, Account, account_id, for_update=True)
     if "username" in changes and changes["username"] != account.username:
-        account.session_state = None
-    if "password" in changes and account.status == AccountStatus.needs_login:
-        # New credentials are the operator's answer to needs_login: let its work run.
-        changes = {"status": AccountStatus.active, **changes}
+        account.session_sealed = None
+    if "password" in changes:
+        changes = {**changes, "password": ring.seal(changes["password"])}
+        if account.status == AccountStatus.needs_login:
+            # New credentials are the operator's answer to needs_login: let its work run.
+            changes = {"status": AccountStatus.active, **changes}
     for field, value in changes.items():
         setattr(account, field, value)
         # Written even when equal to what was read: a stored value that no longer validated
@@ -164,21 +170,57 @@ def account_secrets(
     *,
     actor: str,
 ) -> AccountSecrets:
-    """The account's credentials and saved session, for `worker_id` while it holds the
-    account's lease (audited, without the secrets); `Conflict` for anyone else: a claim
-    alone, or a key, is not enough to read a password."""
+    """The account's credentials and saved session, opened, for `worker_id` while it holds
+    the account's lease (audited, without the secrets); `Conflict` for anyone else: a
+    claim alone, or a key, is not enough to read a password. `InvalidState` when no key
+    of the fleet's opens them."""
     account = get_or_raise(session, Account, account_id)
     if held_by(redis, settings.redis_key_prefix, account_id, worker_id) is not True:
         raise Conflict(
             f"account {account_id}'s credentials go only to the worker holding its lease"
         )
+    ring = keyring(settings)
+    try:
+        password = ring.open(account.password)
+        state = None if account.session_sealed is None else ring.open(account.session_sealed)
+    except Unreadable:
+        raise InvalidState(
+            f"account {account_id}'s credentials were sealed with a key the fleet no longer "
+            "has: set them again with PATCH"
+        ) from None
     audit.record(
         session, actor, "account.secrets_issued", "account", account.id, worker_id=worker_id
     )
     session.commit()
     return AccountSecrets(
-        username=account.username, password=account.password, storage_state=account.session_state
+        username=account.username,
+        password=password,
+        storage_state=None if state is None else json.loads(state),
     )
+
+
+def reseal_credentials(session: Session, ring: Keyring, *, actor: str) -> int:
+    """Seal every account's credentials again under the first key of `ring`, and commit;
+    how many accounts. All or nothing: `InvalidState` naming the accounts no key opens."""
+    accounts = session.scalars(select(Account).order_by(Account.id).with_for_update()).all()
+    unreadable = []
+    for account in accounts:
+        try:
+            account.password = ring.reseal(account.password)
+            if account.session_sealed is not None:
+                account.session_sealed = ring.reseal(account.session_sealed)
+        except Unreadable:
+            unreadable.append(account.id)
+    if unreadable:
+        session.rollback()
+        raise InvalidState(
+            "no key opens the credentials of account(s) "
+            + ", ".join(map(str, unreadable))
+            + ": add the key they were sealed with, or set them again with PATCH"
+        )
+    audit.record(session, actor, "accounts.resealed", "account", 0, accounts=len(accounts))
+    session.commit()
+    return len(accounts)
 
 
 def pacing_budgets(account: Account, profiles_dir: Path) -> PacingProfile:
@@ -247,12 +289,17 @@ def pause_if_throttled_too_often(
 
 
 def store_session_state(
-    session: Session, account_id: int, storage_state: dict[str, Any], *, actor: str
+    session: Session,
+    ring: Keyring,
+    account_id: int,
+    storage_state: dict[str, Any],
+    *,
+    actor: str,
 ) -> Account:
-    """Save the account's browser session. A worker saves one after logging in, so an
-    account that needed a login is active again."""
+    """Save the account's browser session, sealed with `ring`. A worker saves one after
+    logging in, so an account that needed a login is active again."""
     account = get_or_raise(session, Account, account_id, for_update=True)
-    account.session_state = storage_state
+    account.session_sealed = ring.seal(json.dumps(storage_state))
     if account.status == AccountStatus.needs_login:
         account.status = AccountStatus.active
     audit.record(session, actor, "account.session_stored", "account", account.id)

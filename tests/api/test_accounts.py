@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from core.db import Database
+from core.crypto import keyring
+from core.db import Base, Database
 from core.models import Account, AuditEvent
+from core.settings import Settings
 from tests.helpers.api import PASSWORD
 
 SECRET_FIELDS = {"password", "session_state", "storage_state"}
@@ -60,9 +63,44 @@ def test_create_and_read_never_return_the_password(
         assert_no_secrets(one.text + listing.text, PASSWORD)
 
 
-def test_password_is_stored_for_workers(db: Database, account: dict[str, Any]) -> None:
+def _raw_database(db: Database) -> str:
+    """Every value of every table, as the database holds it."""
+    with db.engine.connect() as connection:
+        return repr(
+            [connection.execute(sa.select(table)).all() for table in Base.metadata.sorted_tables]
+        )
+
+
+def test_the_password_is_stored_sealed_and_opens_for_workers(
+    db: Database, account: dict[str, Any], settings: Settings
+) -> None:
+    assert PASSWORD not in _raw_database(db)
     with db.session() as session:
-        assert session.get(Account, account["id"]).password == PASSWORD
+        assert keyring(settings).open(session.get_one(Account, account["id"]).password) == PASSWORD
+
+
+def test_no_credential_is_in_the_raw_database(
+    client: TestClient,
+    db: Database,
+    account: dict[str, Any],
+    worker: dict[str, str],
+    admin: dict[str, str],
+) -> None:
+    cookie = {"name": "sid", "value": "COOKIE-SECRET-4411", "domain": "127.0.0.1"}
+    stored = client.put(
+        f"/v1/worker/accounts/{account['id']}/session",
+        headers=worker,
+        json={"storage_state": {"cookies": [cookie], "origins": []}},
+    )
+    assert stored.status_code == 204
+    client.patch(
+        f"/v1/accounts/{account['id']}",
+        headers=admin,
+        json={"credentials": {"username": "mia", "password": NEW_PASSWORD}},
+    )
+    raw = _raw_database(db)
+    assert PASSWORD not in raw and NEW_PASSWORD not in raw
+    assert "COOKIE-SECRET-4411" not in raw
 
 
 @pytest.fixture
@@ -89,10 +127,11 @@ def test_patch_answers_without_the_old_or_the_new_password(patched: Response) ->
 
 @pytest.mark.usefixtures("patched")
 def test_new_credentials_store_the_new_password_for_workers(
-    db: Database, account: dict[str, Any]
+    db: Database, account: dict[str, Any], settings: Settings
 ) -> None:
     with db.session() as session:
-        assert session.get(Account, account["id"]).password == NEW_PASSWORD
+        stored = session.get_one(Account, account["id"]).password
+        assert keyring(settings).open(stored) == NEW_PASSWORD
 
 
 def test_a_new_login_drops_the_saved_session(
@@ -100,7 +139,7 @@ def test_a_new_login_drops_the_saved_session(
 ) -> None:
     url = f"/v1/accounts/{account['id']}"
     with db.session() as session:
-        session.get(Account, account["id"]).session_state = {"cookies": [{"name": "s"}]}
+        session.get_one(Account, account["id"]).session_sealed = "sealed-session"
         session.commit()
     assert client.get(url, headers=admin).json()["has_session"]
 

@@ -4,6 +4,7 @@ the models say, and nothing starts on a database that is behind."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,13 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
+from core.crypto import Keyring
 from core.db import Base, Database
 from core.enums import DraftStatus
 from core.review import list_drafts
@@ -29,6 +32,7 @@ from tests.fixtures.control_plane import _pg_admin_url
 from tests.helpers.cli import fleet
 
 SENT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+RING = Keyring([Fernet.generate_key()])
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -74,7 +78,8 @@ def _fill_previous_release(database: Database) -> None:
                 "name": "Mia",
                 "profile": "sandbox",
                 "username": "mia",
-                "password": "pw",
+                "password": "pw-PLAIN",
+                "session_state": {"cookies": [{"name": "sid", "value": "COOKIE-PLAIN"}]},
                 "status": "active",
                 "persona": {},
                 "auto_send": False,
@@ -149,6 +154,43 @@ def _fill_previous_release(database: Database) -> None:
                 },
             )
         )
+    # Rows that point at drafts and accounts, which migrations rebuild on SQLite.
+    rows.append(
+        (
+            "draft_feedback",
+            {
+                "id": 1,
+                "draft_id": 3,
+                "variant": 0,
+                "original_text": "draft 3",
+                "final_text": "draft 3!",
+                "edit_distance": 1,
+                "actor": "op",
+                "created_at": SENT,
+            },
+        )
+    )
+    rows.append(
+        (
+            "sends",
+            {
+                "id": 1,
+                "account_id": 1,
+                "conversation_id": 1,
+                "draft_id": 3,
+                "text": "draft 3!",
+                "media": [],
+                "status": "delivered",
+                "priority": "reply",
+                "attempt": 1,
+                "max_attempts": 3,
+                "artifacts": {},
+                "created_by": "op",
+                "created_at": SENT,
+                "updated_at": SENT,
+            },
+        )
+    )
     with database.engine.begin() as connection:
         for table, values in rows:
             connection.execute(sa.insert(_table(table, values)).values(values))
@@ -168,7 +210,7 @@ def test_the_previous_release_upgrades_with_every_row_intact(empty: Database) ->
     upgrade(empty, BASELINE)
     _fill_previous_release(empty)
     before = _counts(empty)
-    upgrade(empty)
+    upgrade(empty, ring=RING)
     assert current(empty) == head()
     assert _counts(empty) == before
     with empty.session() as session:
@@ -184,6 +226,22 @@ def test_the_previous_release_upgrades_with_every_row_intact(empty: Database) ->
     assert reply.target_ms == 600_000
     # A nudge waits from its own creation.
     assert nudge.wait_since_ms == round((SENT + timedelta(hours=2)).timestamp() * 1000)
+    # Credentials are sealed: the raw rows hold no password and no cookie.
+    with empty.engine.connect() as connection:
+        password, session = connection.execute(
+            sa.text("SELECT password, session_sealed FROM accounts")
+        ).one()
+    assert "pw-PLAIN" not in password and "COOKIE-PLAIN" not in session
+    assert RING.open(password) == "pw-PLAIN"
+    assert json.loads(RING.open(session))["cookies"][0]["value"] == "COOKIE-PLAIN"
+
+
+def test_credentials_in_plain_text_are_not_upgraded_without_the_key(empty: Database) -> None:
+    upgrade(empty, BASELINE)
+    _fill_previous_release(empty)
+    with pytest.raises(RuntimeError, match="needs the secret key"):
+        upgrade(empty)
+    assert current(empty) == BASELINE
 
 
 def test_a_database_made_before_migrations_is_adopted(empty: Database) -> None:
@@ -192,7 +250,7 @@ def test_a_database_made_before_migrations_is_adopted(empty: Database) -> None:
     with empty.engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE alembic_version"))
     assert current(empty) is None
-    upgrade(empty)
+    upgrade(empty, ring=RING)
     assert current(empty) == head()
     assert _counts(empty)["drafts"] == 3
 
