@@ -152,6 +152,13 @@ _NUDGE_KINDS_SQL = "kind IN ({})".format(", ".join(f"'{kind}'" for kind in sorte
 
 
 _PENDING_SQL = f"status = '{DraftStatus.pending.value}'"
+_QUEUE_ORDER = ("queue_rank", "wait_since_ms", "id")
+
+
+def _partial(name: str, *columns: str, where: str | None = None) -> Index:
+    """An index of the pending drafts (those `where` also selects, if given)."""
+    condition = sql_text(_PENDING_SQL if where is None else f"{_PENDING_SQL} AND {where}")
+    return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
 
 
 class Draft(Base):
@@ -177,49 +184,12 @@ class Draft(Base):
         # replies in queue order (the overdue lane), the nudges in queue order, each
         # account's and each spend tier's drafts in queue order, the newest waits (the
         # rising lane), and the longest response target of any pending draft.
-        Index(
-            "ix_drafts_queue",
-            "queue_rank",
-            "wait_since_ms",
-            "id",
-            sqlite_where=sql_text(f"{_PENDING_SQL} AND NOT ({_NUDGE_KINDS_SQL})"),
-            postgresql_where=sql_text(f"{_PENDING_SQL} AND NOT ({_NUDGE_KINDS_SQL})"),
-        ),
-        Index(
-            "ix_drafts_nudge_queue",
-            "queue_rank",
-            "wait_since_ms",
-            "id",
-            sqlite_where=sql_text(f"{_PENDING_SQL} AND {_NUDGE_KINDS_SQL}"),
-            postgresql_where=sql_text(f"{_PENDING_SQL} AND {_NUDGE_KINDS_SQL}"),
-        ),
-        Index(
-            "ix_drafts_account_queue",
-            "account_id",
-            "queue_rank",
-            "wait_since_ms",
-            "id",
-            sqlite_where=sql_text(_PENDING_SQL),
-            postgresql_where=sql_text(_PENDING_SQL),
-        ),
-        Index(
-            "ix_drafts_tier_queue",
-            "fan_tier",
-            "queue_rank",
-            "wait_since_ms",
-            "id",
-            sqlite_where=sql_text(_PENDING_SQL),
-            postgresql_where=sql_text(_PENDING_SQL),
-        ),
-        *(
-            Index(
-                f"ix_drafts_pending_{column}",
-                column,
-                sqlite_where=sql_text(_PENDING_SQL),
-                postgresql_where=sql_text(_PENDING_SQL),
-            )
-            for column in ("wait_since_ms", "target_ms")
-        ),
+        _partial("ix_drafts_queue", *_QUEUE_ORDER, where=f"NOT ({_NUDGE_KINDS_SQL})"),
+        _partial("ix_drafts_nudge_queue", *_QUEUE_ORDER, where=_NUDGE_KINDS_SQL),
+        _partial("ix_drafts_account_queue", "account_id", *_QUEUE_ORDER),
+        _partial("ix_drafts_tier_queue", "fan_tier", *_QUEUE_ORDER),
+        _partial("ix_drafts_pending_wait_since_ms", "wait_since_ms"),
+        _partial("ix_drafts_pending_target_ms", "target_ms"),
     )
     label: ClassVar[str] = "draft"
 
