@@ -343,7 +343,11 @@ class Send(Base):
     )
     priority: Mapped[SendPriority] = mapped_column(_enum(SendPriority))
     attempt: Mapped[int] = mapped_column(default=1)
+    # The attempts the send was given, and how many of them failed. Attempts lost through
+    # no fault of the send (a dead worker, a throttle, stepping aside) count in `attempt`
+    # only, so the budget never grows.
     max_attempts: Mapped[int] = mapped_column(default=3)
+    failed_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     worker_id: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None]
     typing_at: Mapped[datetime | None]

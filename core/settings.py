@@ -106,6 +106,17 @@ class Settings(BaseSettings):
     heartbeat_ttl_s: float = Field(
         default=30.0, gt=0, description="How long a worker heartbeat stays current (unscaled)."
     )
+    failure_window_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Failed jobs this recent (unscaled) make the fleet unhealthy, by error "
+        "class and by account.",
+    )
+    api_docs: bool = Field(
+        default=True,
+        description="Serve /docs, /redoc and /openapi.json without a key (the schema only; "
+        "every call still needs one).",
+    )
     max_job_wait_s: float = Field(
         default=600.0,
         gt=0,

@@ -14,12 +14,17 @@ guessing it from the rules.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from loguru import logger
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from workers.errors import ConfigurationError
 
 # Debian's Chromium as root in a closed network: without these it tries to reach Google's
 # hosts at start and refuses to run without a sandbox. None of them hides automation.
@@ -116,6 +121,24 @@ class BrowserHost:
     def count(self, kind: BrowserEvent) -> int:
         """How many times the host did `kind` so far."""
         return sum(event.kind == kind for event in self.events)
+
+    def start(self) -> None:
+        """Launch Chromium now, so that a worker that cannot run one says so at start-up
+        rather than failing every job: `ConfigurationError`, in one line, when it cannot."""
+        path = Path(self._chromium_path)
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise ConfigurationError(
+                f"FLEET_CHROMIUM_PATH: no executable at {path} "
+                "(install Debian's chromium, or point FLEET_CHROMIUM_PATH at one)"
+            )
+        try:
+            self._ensure_browser()
+        except PlaywrightError as exc:
+            self.close()
+            first = next((line for line in exc.message.splitlines() if line.strip()), "")
+            raise ConfigurationError(
+                f"FLEET_CHROMIUM_PATH: Chromium at {path} did not start: {first}"
+            ) from exc
 
     def _ensure_browser(self) -> Browser:
         if self._suspect or (self._browser is not None and not self._browser.is_connected()):

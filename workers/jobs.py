@@ -197,7 +197,6 @@ def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
         log.info("send no longer wanted, skipping")
         return "skipped"
     access = ticket.account
-    profile = rt.profile(access.profile)
     label = f"send-{send_id}-a{ticket.attempt}"
 
     def report(status: SendStatus, **fields: object) -> None:
@@ -233,7 +232,8 @@ def send_job(send_id: int, account_id: int, attempt: int | None = None) -> str:
             )
             plan = plan_typing(
                 ticket.text,
-                profile.typing,
+                # Loaded by the session already: a missing profile failed it there.
+                rt.profile(access.profile).typing,
                 seed_for("send", send_id, ticket.attempt),
                 inbound_chars=ticket.inbound_chars,
             )

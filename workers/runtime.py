@@ -23,7 +23,7 @@ from rq.timeouts import BaseTimeoutException
 
 from core.fleet.lease import AccountLease, LeaseKeeper, lease_ttl_s
 from core.fleet.pacing import Pacer
-from core.fleet.protocol import AccountAccess
+from core.fleet.protocol import AccountAccess, AccountSecrets
 from core.platform.profiles import BrowserProfile, named_profile
 from core.platform.typing_plan import dwell_s
 from core.settings import Settings
@@ -88,58 +88,25 @@ class WorkerRuntime:
         released on the way out.
         """
         log = logger.bind(account_id=access.account_id, job=label)
-        profile = self.profile(access.profile)
         lease = self._take_lease(access.account_id)
         keeper = LeaseKeeper(lease, lease_ttl_s(self.settings) / 3)
         with keeper:
-            # Only now, holding the lease: the control plane hands secrets to no one else.
-            secrets = self.control.account_secrets(access.account_id, self.worker_id)
-            context = self.browser.context_for(access.account_id, secrets.storage_state)
-            if profile.session == "single" and secrets.storage_state:
-                self._adopt_session(access.account_id, context, secrets.storage_state)
-            self._start_trace(context)
-            page = context.new_page()
-            rng = random.Random(label)
-            budgets = access.pacing.apply(profile.pacing)
-            timings = Timings()
-
-            def gate() -> None:
-                if keeper.lost.is_set():
-                    raise LeaseLost(f"lost the lease on account {access.account_id}")
-                with timings.measure("pacer"):
-                    self.pacer.acquire(access.account_id, "action", budgets)
-                    self.sleep(self.settings.scaled(dwell_s(profile.typing, rng)))
-
-            def send_gate() -> None:
-                if keeper.lost.is_set():
-                    raise LeaseLost(f"lost the lease on account {access.account_id}")
-                self.pacer.acquire(access.account_id, "send", budgets)
-
-            @contextmanager
-            def unrecorded() -> Iterator[None]:
-                self._stop_trace(context)
-                try:
-                    yield
-                finally:
-                    self._start_trace(context)
-
-            driver = PlatformDriver(
-                page,
-                profile,
-                access.base_url,
-                gate,
-                send_gate,
-                self.sleep,
-                self.settings.time_scale,
-                (secrets.username, secrets.password),
-                unrecorded,
-                timeout_ms=self.settings.page_timeout_s * 1000,
-                # Stored at once: on a single-session platform the next worker must take
-                # this login rather than make its own (which would end this one).
-                on_login=lambda: self._save_session(access.account_id, context),
-                timings=timings,
-            )
+            page: Page | None = None
+            context: BrowserContext | None = None
             try:
+                # Everything that can fail is done holding the lease, so that a missing
+                # profile, a Chromium that will not start or a selector that matches
+                # nothing is reported as this job's failure, never mistaken for a dead
+                # worker once the lease is let go.
+                profile = self.profile(access.profile)
+                # Only now, holding the lease: the control plane hands secrets to no one else.
+                secrets = self.control.account_secrets(access.account_id, self.worker_id)
+                context = self.browser.context_for(access.account_id, secrets.storage_state)
+                if profile.session == "single" and secrets.storage_state:
+                    self._adopt_session(access.account_id, context, secrets.storage_state)
+                self._start_trace(context)
+                page = context.new_page()
+                driver = self._driver(access, profile, secrets, keeper, context, page, label)
                 yield driver
             except Exception as exc:
                 if isinstance(exc, BaseTimeoutException | PlaywrightError):
@@ -155,8 +122,62 @@ class WorkerRuntime:
                 self._stop_trace(context)
                 self._save_session(access.account_id, context)
             finally:
-                with suppress(PlaywrightError):
-                    page.close()
+                if page is not None:
+                    with suppress(PlaywrightError):
+                        page.close()
+
+    def _driver(
+        self,
+        access: AccountAccess,
+        profile: BrowserProfile,
+        secrets: AccountSecrets,
+        keeper: LeaseKeeper,
+        context: BrowserContext,
+        page: Page,
+        label: str,
+    ) -> PlatformDriver:
+        """A driver for one job on `page`, every action paced and checked against the
+        lease."""
+        rng = random.Random(label)
+        budgets = access.pacing.apply(profile.pacing)
+        timings = Timings()
+
+        def gate() -> None:
+            if keeper.lost.is_set():
+                raise LeaseLost(f"lost the lease on account {access.account_id}")
+            with timings.measure("pacer"):
+                self.pacer.acquire(access.account_id, "action", budgets)
+                self.sleep(self.settings.scaled(dwell_s(profile.typing, rng)))
+
+        def send_gate() -> None:
+            if keeper.lost.is_set():
+                raise LeaseLost(f"lost the lease on account {access.account_id}")
+            self.pacer.acquire(access.account_id, "send", budgets)
+
+        @contextmanager
+        def unrecorded() -> Iterator[None]:
+            self._stop_trace(context)
+            try:
+                yield
+            finally:
+                self._start_trace(context)
+
+        return PlatformDriver(
+            page,
+            profile,
+            access.base_url,
+            gate,
+            send_gate,
+            self.sleep,
+            self.settings.time_scale,
+            (secrets.username, secrets.password),
+            unrecorded,
+            timeout_ms=self.settings.page_timeout_s * 1000,
+            # Stored at once: on a single-session platform the next worker must take
+            # this login rather than make its own (which would end this one).
+            on_login=lambda: self._save_session(access.account_id, context),
+            timings=timings,
+        )
 
     def _start_trace(self, context: BrowserContext) -> None:
         if self.settings.job_trace != "off":
@@ -168,16 +189,23 @@ class WorkerRuntime:
         if self.settings.job_trace != "off":
             context.tracing.stop(path=path)
 
-    def _keep_artifacts(self, page: Page, context: BrowserContext, label: str) -> dict[str, str]:
+    def _keep_artifacts(
+        self, page: Page | None, context: BrowserContext | None, label: str
+    ) -> dict[str, str]:
+        """The screenshot and trace of a failed job, as far as it got: one that failed
+        before its context or page opened has no trace or no screenshot."""
+        artifacts: dict[str, str] = {}
+        if context is None:
+            return artifacts
         folder = (self.settings.var_dir / "artifacts" / label).resolve()
         folder.mkdir(parents=True, exist_ok=True)
-        artifacts: dict[str, str] = {}
         shot, trace = folder / "screenshot.png", folder / "trace.zip"
-        try:
-            page.screenshot(path=str(shot), full_page=True)
-            artifacts["screenshot"] = str(shot)
-        except Exception as exc:
-            logger.debug(f"no screenshot: {exc}")
+        if page is not None:
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                artifacts["screenshot"] = str(shot)
+            except Exception as exc:
+                logger.debug(f"no screenshot: {exc}")
         if self.settings.job_trace == "off":
             return artifacts
         try:

@@ -104,17 +104,20 @@ def build_worker(settings: Settings, queues: Sequence[str], redis: Redis) -> Sim
         raise ConfigurationError(
             "FLEET_WORKER_TOKEN is not set: create one with `fleet keys create --role worker`"
         )
+    browser = BrowserHost(
+        settings.chromium_path,
+        settings.headless,
+        recycle_every=settings.contexts_recycle_every,
+        restart_every=settings.browser_restart_every,
+        max_age_s=settings.browser_max_age_s,
+    )
+    # A worker whose Chromium cannot start would fail every job it took: it stops here.
+    browser.start()
     runtime = WorkerRuntime(
         settings=settings,
         worker_id=new_worker_id(),
         redis=redis,
         control=ControlPlaneClient(settings.api_url, settings.worker_token),
-        browser=BrowserHost(
-            settings.chromium_path,
-            settings.headless,
-            recycle_every=settings.contexts_recycle_every,
-            restart_every=settings.browser_restart_every,
-            max_age_s=settings.browser_max_age_s,
-        ),
+        browser=browser,
     )
     return BrowserWorker(browser_queues, runtime, connection=redis)

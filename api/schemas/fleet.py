@@ -120,6 +120,19 @@ class FleetOut(BaseModel):
     sends: dict[str, int] = Field(description="Sends per status.")
     stuck_sends: list[int]
     stuck_sweeps: list[int]
+    failing_sends: list[int] = Field(
+        description="Sends whose last attempt failed within the failure window."
+    )
+    failing_sweeps: list[int] = Field(
+        description="Sweeps that failed within the failure window, not followed by a "
+        "successful one."
+    )
+    failures_by_class: dict[str, int] = Field(
+        description="Those failures by error class (the exception named first, NoReport, other)."
+    )
+    failing_accounts: dict[int, int] = Field(
+        description="Accounts whose every job in the window failed, with how many failed."
+    )
     last_reconciled_at: datetime | None
 
     @classmethod
@@ -138,5 +151,9 @@ class FleetOut(BaseModel):
             sends=status.sends,
             stuck_sends=status.stuck_sends,
             stuck_sweeps=status.stuck_sweeps,
+            failing_sends=status.failing.sends,
+            failing_sweeps=status.failing.sweeps,
+            failures_by_class=status.failing.by_class,
+            failing_accounts=status.failing.accounts,
             last_reconciled_at=status.last_reconciled_at,
         )

@@ -34,9 +34,11 @@ class SendCreate(Overridable):
         }
     )
 
-    conversation_id: RowId
+    conversation_id: RowId = Field(description="The conversation to write into.")
     text: Text
-    ppv_price_cents: PriceCents | None = None
+    ppv_price_cents: PriceCents | None = Field(
+        default=None, description="A price in cents makes the message a pay-per-view offer."
+    )
     media: MediaIds = []
 
 
@@ -46,9 +48,13 @@ class BulkSendCreate(RequestBody):
 
     model_config = examples({"conversation_ids": [1, 2, 3], "text": "New set tonight 🔥"})
 
-    conversation_ids: list[RowId] = Field(min_length=1, max_length=1000)
+    conversation_ids: list[RowId] = Field(
+        min_length=1, max_length=1000, description="The conversations to write into."
+    )
     text: Text
-    ppv_price_cents: PriceCents | None = None
+    ppv_price_cents: PriceCents | None = Field(
+        default=None, description="A price in cents makes the message a pay-per-view offer."
+    )
     media: MediaIds = []
 
 
@@ -62,8 +68,12 @@ class SendOut(ResponseBody):
     media: list[str]
     status: SendStatus
     priority: SendPriority
-    attempt: int
-    max_attempts: int
+    attempt: int = Field(
+        description="The attempt under way or next; attempts lost to a dead worker, a "
+        "throttle or a held login count here but not in `failed_attempts`."
+    )
+    max_attempts: int = Field(description="How many attempts may fail before the send does.")
+    failed_attempts: int = Field(description="Attempts that failed; `last_error` says why.")
     worker_id: str | None
     claimed_at: datetime | None
     typing_at: datetime | None

@@ -5,6 +5,7 @@ from core.crm.accounts import (
     AccountChanges,
     account_access,
     account_problems,
+    account_profile,
     account_secrets,
     create_account,
     get_account,
@@ -21,13 +22,22 @@ from core.crm.conversations import (
     newest_message,
 )
 from core.crm.ingest import ingest_batch
-from core.crm.sweeps import finish_sweep, get_sweep, list_sweeps, start_sweep, trigger_sweeps
+from core.crm.sweeps import (
+    fail_sweep,
+    finish_sweep,
+    get_sweep,
+    list_sweeps,
+    start_sweep,
+    trigger_sweeps,
+)
 
 __all__ = [
     "AccountChanges",
     "account_access",
     "account_problems",
+    "account_profile",
     "create_account",
+    "fail_sweep",
     "finish_sweep",
     "get_account",
     "get_conversation",

@@ -27,6 +27,7 @@ from core.guardrails.policy import ApprovalPolicy
 from core.models import Account
 from core.paging import Page, SortKey, paginate
 from core.platform.profiles import (
+    BrowserProfile,
     PacingOverrides,
     PacingProfile,
     ProfileError,
@@ -223,17 +224,22 @@ def reseal_credentials(session: Session, ring: Keyring, *, actor: str) -> int:
     return len(accounts)
 
 
-def pacing_budgets(account: Account, profiles_dir: Path) -> PacingProfile:
-    """The budgets in force for `account`: its profile's defaults, its overrides on top;
-    `InvalidState` when the fleet no longer has its profile."""
+def account_profile(account: Account, profiles_dir: Path) -> BrowserProfile:
+    """The browser profile `account` is driven through; `InvalidState` naming the account
+    when the fleet no longer has it (or it no longer validates)."""
     try:
-        defaults = named_profile(profiles_dir, account.profile).pacing
+        return named_profile(profiles_dir, account.profile)
     except ProfileError:
         raise InvalidState(
             f"account {account.id}: no profile {account.profile!r} (or it is invalid); "
             "give it one with PATCH"
         ) from None
-    return account.pacing.apply(defaults)
+
+
+def pacing_budgets(account: Account, profiles_dir: Path) -> PacingProfile:
+    """The budgets in force for `account`: its profile's defaults, its overrides on top;
+    `InvalidState` when the fleet no longer has its profile."""
+    return account.pacing.apply(account_profile(account, profiles_dir).pacing)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import utcnow
-from core.crm.accounts import account_access, pause_if_throttled_too_often
+from core.crm.accounts import account_access, account_profile, pause_if_throttled_too_often
 from core.enums import AccountStatus, Direction, SweepStatus
 from core.errors import InvalidState, get_or_raise
 from core.fleet.dispatch import dispatch_sweep
@@ -18,7 +18,6 @@ from core.fleet.lease import held_by
 from core.fleet.protocol import SweepPlan, SweepResult, SweepStart, ThrottleReport
 from core.models import Account, Conversation, Message, Sweep
 from core.paging import Page, SortKey, paginate
-from core.platform.profiles import named_profile
 from core.settings import Settings
 
 
@@ -103,6 +102,14 @@ def start_sweep(
         raise InvalidState(
             f"account {sweep.account_id} is {sweep.account.status.value}; its sweeps are held"
         )
+    try:
+        revenue = account_profile(sweep.account, settings.profiles_dir).revenue
+    except InvalidState as exc:
+        # No run could go better until an operator fixes the account: fail this one now,
+        # with the reason, rather than let each worker in turn take it.
+        fail_sweep(session, sweep, error=str(exc), actor=start.worker_id, key=key_name)
+        session.commit()
+        raise
     previous = sweep.status
     sweep.status = SweepStatus.running
     sweep.worker_id = start.worker_id
@@ -123,7 +130,6 @@ def start_sweep(
         .where(Conversation.account_id == sweep.account_id)
         .group_by(Conversation.platform_conversation_id)
     ).all()
-    revenue = named_profile(settings.profiles_dir, sweep.account.profile).revenue
     offers = unpaid_offers(
         session, sweep.account_id, timedelta(days=revenue.recheck_unpaid_days), utcnow()
     )
@@ -241,3 +247,13 @@ def finish_sweep(
     )
     session.commit()
     return sweep
+
+
+def fail_sweep(session: Session, sweep: Sweep, *, error: str, actor: str, **detail: object) -> None:
+    """End a sweep as failed with `error`, whatever state it waited in (the caller commits).
+    A failed sweep is not retried: the next one, queued by an operator or the scheduler,
+    reads what this one missed."""
+    sweep.status = SweepStatus.failed
+    sweep.finished_at = utcnow()
+    sweep.error = error
+    audit.record(session, actor, "sweep.failed", "sweep", sweep.id, attempt=sweep.attempt, **detail)

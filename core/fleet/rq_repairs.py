@@ -19,6 +19,7 @@ from rq.job import Job, JobStatus
 from rq.job_lifecycle import record_job_failure
 from rq.rate_limit import release_slot
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.results import Result
 
 from core.clock import as_utc
 from core.fleet.queues import LinePlace, QueueName, take_place
@@ -48,6 +49,27 @@ def job_status(redis: Redis, job_id: str) -> JobStatus | None:
     if raw is None:
         return None
     return JobStatus(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """A job that raised in a live worker: which worker, and the exception's last line."""
+
+    worker_name: str
+    error: str
+
+
+def failure_in_worker(redis: Redis, job_id: str) -> JobFailure | None:
+    """How a failed job failed, when it raised in a worker; None when it did not fail, or
+    was failed for its worker (RQ's cleanup of a dead worker's job, `abandon_started`),
+    which records no worker name."""
+    if job_status(redis, job_id) != JobStatus.FAILED:
+        return None
+    result = Job.fetch(job_id, connection=redis).latest_result()
+    if result is None or result.type != Result.Type.FAILED or not result.worker_name:
+        return None
+    lines = [line for line in (result.exc_string or "").splitlines() if line.strip()]
+    return JobFailure(result.worker_name, (lines[-1] if lines else "failed")[:500])
 
 
 def promote_scheduled(redis: Redis, job_id: str, account_id: int, place: LinePlace) -> bool:

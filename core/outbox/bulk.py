@@ -174,7 +174,6 @@ def step_aside(session: Session, send: Send) -> None:
     unclaimed, so the next release needs a new job id; that is not a failed attempt."""
     send.released_at = None
     send.attempt += 1
-    send.max_attempts += 1
     audit.record(session, "policy:priority", "send.yielded", "send", send.id, attempt=send.attempt)
 
 

@@ -49,7 +49,7 @@ def _hold_send(session: Session, account: Account, report: LoginRejected) -> Non
         raise InvalidState(f"send {send.id} is not account {account.id}'s")
     if send.status not in IN_FLIGHT or send.worker_id != report.worker_id:
         raise InvalidState(f"send {send.id} is not held by worker {report.worker_id!r}")
-    back_to_queue(send, uses_attempt=False)
+    back_to_queue(send)
     send.artifacts = report.artifacts
     audit.record(session, report.worker_id, "send.held", "send", send.id, reason="needs_login")
 

@@ -45,14 +45,13 @@ def retry_delay_s(settings: Settings, failed_attempt: int, jitter: float) -> flo
     return settings.scaled(settings.retry_base_s * 2 ** (failed_attempt - 1) * jitter)
 
 
-def back_to_queue(send: Send, *, uses_attempt: bool, not_before: datetime | None = None) -> None:
+def back_to_queue(send: Send, *, not_before: datetime | None = None) -> None:
     """Put a send back in the queue as a new attempt: a new number, hence a new job id,
-    since the old attempt's job may linger in RQ. An attempt lost through no fault of the
-    send (a dead worker, throttling, a rejected login) does not count against its
-    `max_attempts`. `not_before` holds it back for a backoff."""
+    since the old attempt's job may linger in RQ. Only `fail_attempt` counts a failure
+    against `max_attempts`: an attempt lost through no fault of the send (a dead worker,
+    throttling, a rejected login) costs it nothing. `not_before` holds it back for a
+    backoff."""
     send.attempt += 1
-    if not uses_attempt:
-        send.max_attempts += 1
     send.status = SendStatus.queued
     send.worker_id = None
     send.claimed_at = None
@@ -320,31 +319,62 @@ def record_result(
         session.commit()
         bulk.release_next_bulk(session, redis, settings, send.account_id)
         return send
-    send.last_error = result.error
     send.artifacts = {**send.artifacts, **result.artifacts}
-    retry = result.retryable and send.attempt < send.max_attempts
+    fail_attempt(
+        session,
+        redis,
+        settings,
+        send,
+        error=result.error,
+        retryable=result.retryable,
+        actor=result.worker_id,
+        key=key_name,
+        lease_held=lease_held,
+    )
+    return send
+
+
+def fail_attempt(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    send: Send,
+    *,
+    error: str | None,
+    retryable: bool,
+    actor: str,
+    **detail: object,
+) -> None:
+    """Count the send's current attempt as failed with `error`, and commit. With attempts
+    left a retryable failure queues the next attempt (a new job id) after a backoff
+    (`retry_delay_s`, held in `next_attempt_at`); any other failure is final, and the send
+    waits among the dead letters for an operator. `detail` goes to the audit entry."""
+    send.last_error = error
+    send.failed_attempts += 1
+    retry = retryable and send.failed_attempts < send.max_attempts
     audit.record(
         session,
-        result.worker_id,
+        actor,
         "send.retry" if retry else "send.failed",
         "send",
         send.id,
-        key=key_name,
         attempt=send.attempt,
-        retryable=result.retryable,
-        lease_held=lease_held,
+        failed_attempts=send.failed_attempts,
+        retryable=retryable,
+        **detail,
     )
     if not retry:
         send.status = SendStatus.failed
+        send.next_attempt_at = None
         session.commit()
+        logger.bind(send_id=send.id, attempts=send.attempt).warning("send failed for good")
         bulk.release_next_bulk(session, redis, settings, send.account_id)
-        return send
+        return
     # typing_at stays: it tells the next claim that this attempt may have typed already.
-    delay = retry_delay_s(settings, send.attempt, random.uniform(*JITTER))
-    back_to_queue(send, uses_attempt=True, not_before=utcnow() + timedelta(seconds=delay))
+    delay = retry_delay_s(settings, send.failed_attempts, random.uniform(*JITTER))
+    back_to_queue(send, not_before=utcnow() + timedelta(seconds=delay))
     session.commit()
     dispatch_send(redis, settings, send)
-    return send
 
 
 def requeue_sends(
@@ -367,8 +397,8 @@ def requeue_sends(
         raise InvalidState(f"only failed sends can be requeued; not failed: {listed}")
     for send in rows:
         previous_attempt = send.attempt
-        back_to_queue(send, uses_attempt=True)
-        send.max_attempts = send.attempt + settings.max_attempts - 1
+        back_to_queue(send)
+        send.failed_attempts = 0
         audit.record(
             session,
             actor,
@@ -451,9 +481,7 @@ def defer_throttled(
         signals_in_window=report.signals_in_window,
     )
     pause_if_throttled_too_often(session, settings, account, report.signals_in_window)
-    back_to_queue(
-        send, uses_attempt=False, not_before=utcnow() + timedelta(seconds=report.backoff_s)
-    )
+    back_to_queue(send, not_before=utcnow() + timedelta(seconds=report.backoff_s))
     session.commit()
     if account.status == AccountStatus.active:
         dispatch_send(redis, settings, send)

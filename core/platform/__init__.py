@@ -19,6 +19,7 @@ from core.platform.profiles import (
     ThrottleProfile,
     TypingProfile,
     load_profile,
+    load_profiles,
     named_profile,
 )
 from core.platform.timestamps import UnreadableTime, read_time
@@ -50,6 +51,7 @@ __all__ = [
     "dwell_s",
     "graphemes",
     "load_profile",
+    "load_profiles",
     "named_profile",
     "plan_typing",
     "read_row",

@@ -455,3 +455,14 @@ def profile_path(profiles_dir: Path, name: str) -> Path:
 def named_profile(profiles_dir: Path, name: str) -> BrowserProfile:
     """Profile `name` from `profiles_dir`, loaded and validated once per process."""
     return load_profile(profile_path(profiles_dir, name))
+
+
+def load_profiles(profiles_dir: Path) -> dict[str, BrowserProfile]:
+    """Every profile in `profiles_dir`, by name, each validated: what a process checks at
+    start-up, so that a broken profile stops it with one line instead of failing every job
+    of its accounts. `ProfileError` names the first file that does not load, or the folder
+    when it holds none."""
+    files = sorted(profiles_dir.glob("*.toml")) if profiles_dir.is_dir() else []
+    if not files:
+        raise ProfileError(f"{profiles_dir}: no profiles (*.toml) there; set FLEET_PROFILES_DIR")
+    return {path.stem: named_profile(profiles_dir, path.stem) for path in files}

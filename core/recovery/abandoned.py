@@ -1,4 +1,5 @@
-"""Work a dead worker left behind, and taking it back.
+"""Work a worker left behind, and taking it back: without cost when the worker died, as a
+failure when a live worker let go of it.
 
 A worker can die anywhere: SIGKILL, a lost host, an out-of-memory kill. What it held then
 looks alive to RQ for minutes, so the control plane judges death itself, from the account
@@ -11,14 +12,18 @@ lease the worker must keep renewing and from its heartbeat:
 - a queued row whose job a dead worker had started but not claimed is recovered the same
   way, or its job would hold the account's RQ slot until the job timed out;
 - a started job whose worker died after the row moved on (delivered, say) is marked failed
-  so RQ frees the account's slot (`release_moved_on`).
+  so RQ frees the account's slot (`release_moved_on`);
+- work a live worker let go of without reporting (`fail_unreported_send`,
+  `fail_unreported_sweep`), or whose job raised before it took the row
+  (`fail_unclaimed_send`, `fail_unstarted_sweep`), fails: a send uses up an attempt and a
+  sweep ends, with the error recorded, so a fault that is not a crash is bounded and shows.
 
 The reconciler (`core.recovery.reconcile`) runs these checks every pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from loguru import logger
@@ -28,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.crm.sweeps import fail_sweep
 from core.db import end_read
 from core.enums import FINISHED, IN_FLIGHT, SendStatus, SweepStatus
 from core.errors import get_or_raise
@@ -36,7 +42,7 @@ from core.fleet.dispatch import dispatch_send, dispatch_sweep
 from core.fleet.heartbeats import heartbeat_ttl_s, live_workers
 from core.fleet.lease import held_accounts, lease_ttl_s
 from core.models import Send, Sweep
-from core.outbox.sends import back_to_queue
+from core.outbox.sends import back_to_queue, fail_attempt
 from core.recovery.marks import redis_known_since
 from core.settings import Settings
 
@@ -50,10 +56,14 @@ def _last_touched(send: Send) -> datetime:
 
 @dataclass(frozen=True)
 class Abandoned:
-    """Sends and sweeps whose worker no longer holds their account's lease."""
+    """Sends and sweeps whose worker no longer holds their account's lease: those of a dead
+    worker (`sends`, `sweeps`), taken back without cost, and those a live worker let go of
+    without reporting (`unreported_sends`, `unreported_sweeps`), which failed."""
 
     sends: list[Send]
     sweeps: list[Sweep]
+    unreported_sends: list[Send] = field(default_factory=list)
+    unreported_sweeps: list[Sweep] = field(default_factory=list)
 
 
 def find_abandoned(
@@ -63,27 +73,44 @@ def find_abandoned(
     at least a lease TTL since their last move. The wait matters: a worker claims first and
     takes the lease after, waiting up to a TTL for it, and a live worker whose lease Redis
     lost needs up to a third of a TTL to notice. With a dead worker the lease expires at
-    most a TTL after its last renewal, so recovery still comes within a TTL of expiry."""
+    most a TTL after its last renewal, so recovery still comes within a TTL of expiry.
+
+    Only a worker with neither the lease nor a current heartbeat is dead. A worker whose
+    heartbeat still names the row's job is left to it (it may be waiting for the lease);
+    one that beats while doing something else ended the job without a report."""
     grace = timedelta(seconds=lease_ttl_s(settings))
     if now - redis_known_since(redis, settings, now, mark=mark) < grace:
         return Abandoned(sends=[], sweeps=[])
     held = held_accounts(redis, settings.redis_key_prefix)
-    sends = [
-        send
-        for send in session.scalars(
-            select(Send).where(Send.status.in_(IN_FLIGHT)).order_by(Send.id)
-        )
-        if held.get(send.account_id) != send.worker_id and now - _last_touched(send) >= grace
-    ]
-    sweeps = [
-        sweep
-        for sweep in session.scalars(
-            select(Sweep).where(Sweep.status == SweepStatus.running).order_by(Sweep.id)
-        )
-        if held.get(sweep.account_id) != sweep.worker_id
-        and now - (sweep.started_at or sweep.created_at) >= grace
-    ]
-    return Abandoned(sends=sends, sweeps=sweeps)
+    doing = {
+        seen.heartbeat.worker_id: seen.heartbeat.current_job
+        for seen in live_workers(redis, settings)
+    }
+    found = Abandoned(sends=[], sweeps=[])
+    sends = session.scalars(select(Send).where(Send.status.in_(IN_FLIGHT)).order_by(Send.id))
+    for send in sends:
+        if held.get(send.account_id) == send.worker_id or now - _last_touched(send) < grace:
+            continue
+        job_id = queues.send_job_id(send.id, send.attempt)
+        if send.worker_id not in doing:
+            found.sends.append(send)
+        elif doing[send.worker_id] != job_id:
+            found.unreported_sends.append(send)
+    sweeps = session.scalars(
+        select(Sweep).where(Sweep.status == SweepStatus.running).order_by(Sweep.id)
+    )
+    for sweep in sweeps:
+        if (
+            held.get(sweep.account_id) == sweep.worker_id
+            or now - (sweep.started_at or sweep.created_at) < grace
+        ):
+            continue
+        job_id = queues.sweep_job_id(sweep.id, sweep.attempt)
+        if sweep.worker_id not in doing:
+            found.sweeps.append(sweep)
+        elif doing[sweep.worker_id] != job_id:
+            found.unreported_sweeps.append(sweep)
+    return found
 
 
 # However small the time scale, a worker gets this many real seconds from taking a job to
@@ -202,7 +229,7 @@ def recover_send(
     dead_job = queues.send_job_id(send.id, send.attempt)
     if stalled_attempt is None:
         send.verify_since = send.typing_at or send.verify_since or send.claimed_at
-    back_to_queue(send, uses_attempt=False)
+    back_to_queue(send)
     audit.record(
         session,
         RECONCILER_ACTOR,
@@ -271,4 +298,97 @@ def recover_sweep(
             "could not release the dead run's job"
         )
     dispatch_sweep(redis, settings, sweep)
+    return sweep
+
+
+def fail_unreported_send(
+    session: Session, redis: Redis, settings: Settings, send_id: int, *, worker: str
+) -> Send | None:
+    """Count as failed the attempt of a send that live `worker` claimed and then let go of
+    without a report (a bug, or a failure before its job could say so), so that such a
+    send uses up its attempts and ends among the dead letters rather than coming back
+    forever. The next attempt verifies first when this one may have typed. Returns None,
+    changing nothing, when the send moved on meanwhile."""
+    send = get_or_raise(session, Send, send_id, for_update=True)
+    if send.status not in IN_FLIGHT or send.worker_id != worker:
+        session.rollback()
+        return None
+    fail_attempt(
+        session,
+        redis,
+        settings,
+        send,
+        error=f"worker {worker} ended attempt {send.attempt} without reporting",
+        retryable=True,
+        actor=RECONCILER_ACTOR,
+        worker=worker,
+    )
+    return send
+
+
+def fail_unreported_sweep(session: Session, sweep_id: int, *, worker: str) -> Sweep | None:
+    """End as failed a sweep that live `worker` started and then let go of without a
+    report. Returns None, changing nothing, when the sweep moved on meanwhile."""
+    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
+    if sweep.status != SweepStatus.running or sweep.worker_id != worker:
+        session.rollback()
+        return None
+    fail_sweep(
+        session,
+        sweep,
+        error=f"worker {worker} ended the run without reporting",
+        actor=RECONCILER_ACTOR,
+        worker=worker,
+    )
+    session.commit()
+    return sweep
+
+
+def fail_unclaimed_send(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    send_id: int,
+    *,
+    attempt: int,
+    failure: rq_repairs.JobFailure,
+) -> Send | None:
+    """Count as failed an attempt whose job raised in a live worker before it could claim
+    the send (the control plane refused or failed the claim, say): the job is over, and
+    queuing it again as if nothing happened would retry it forever. Returns None, changing
+    nothing, when the send moved on meanwhile."""
+    send = get_or_raise(session, Send, send_id, for_update=True)
+    if send.status != SendStatus.queued or send.attempt != attempt:
+        session.rollback()
+        return None
+    fail_attempt(
+        session,
+        redis,
+        settings,
+        send,
+        error=f"job failed in worker {failure.worker_name}: {failure.error}",
+        retryable=True,
+        actor=RECONCILER_ACTOR,
+        worker=failure.worker_name,
+    )
+    return send
+
+
+def fail_unstarted_sweep(
+    session: Session, sweep_id: int, *, attempt: int, failure: rq_repairs.JobFailure
+) -> Sweep | None:
+    """End as failed a sweep whose job raised in a live worker before the sweep started.
+    Returns None, changing nothing, when the sweep moved on meanwhile."""
+    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
+    if sweep.status != SweepStatus.queued or sweep.attempt != attempt:
+        session.rollback()
+        return None
+    fail_sweep(
+        session,
+        sweep,
+        error=f"job failed in worker {failure.worker_name}: {failure.error}",
+        actor=RECONCILER_ACTOR,
+        worker=failure.worker_name,
+    )
+    session.commit()
     return sweep

@@ -30,6 +30,7 @@ from core.fleet.queue_stats import QueueStats, queue_depths, queue_stats
 from core.fleet.queues import QueueName
 from core.models import Account, Send
 from core.recovery.abandoned import find_abandoned
+from core.recovery.failures import FailingWork, failing_work
 from core.recovery.marks import last_pass
 from core.recovery.reconcile import interval_s
 from core.review.budgets import BudgetStatus
@@ -119,6 +120,7 @@ class FleetStatus:
     sends: dict[str, int]
     stuck_sends: list[int]
     stuck_sweeps: list[int]
+    failing: FailingWork
     last_reconciled_at: datetime | None
 
 
@@ -131,8 +133,9 @@ def fleet_status(
     session: Session, redis: Redis, settings: Settings, *, now: datetime | None = None
 ) -> FleetStatus:
     """The fleet as Redis and the database see it, with `healthy` false and a reason for
-    each problem: sends or sweeps stuck with a dead worker, a job waiting too long, jobs
-    waiting with nobody to run them, accounts that need a login, a reconciler not running.
+    each problem: sends or sweeps stuck with a dead worker, jobs failing (by error class),
+    accounts whose every recent job failed, a job waiting too long, jobs waiting with
+    nobody to run them, accounts that need a login, a reconciler not running.
     """
     now = now or utcnow()
     workers = live_workers(redis, settings)
@@ -155,6 +158,7 @@ def fleet_status(
             .order_by(Account.id)
         )
     )
+    failing = failing_work(session, settings, now)
     session.rollback()
     last_ran = last_pass(redis, settings)
 
@@ -163,6 +167,18 @@ def fleet_status(
         reasons.append(f"sends stuck in flight with a dead worker: {_ids(stuck_sends)}")
     if stuck_sweeps:
         reasons.append(f"sweeps stuck running with a dead worker: {_ids(stuck_sweeps)}")
+    if failing.by_class:
+        window = settings.scaled(settings.failure_window_s)
+        classes = ", ".join(
+            f"{name} ×{count}"
+            for name, count in sorted(failing.by_class.items(), key=lambda item: -item[1])
+        )
+        reasons.append(
+            f"jobs failing in the last {window:.0f}s: {classes} "
+            f"(sends: {_ids(failing.sends) or 'none'}; sweeps: {_ids(failing.sweeps) or 'none'})"
+        )
+    for account_id, count in failing.accounts.items():
+        reasons.append(f"account {account_id}: all of its {count} recent job(s) failed")
     max_wait = settings.scaled(settings.max_job_wait_s)
     for name, queue in stats.items():
         if queue.oldest_waiting_at is not None:
@@ -198,5 +214,6 @@ def fleet_status(
         sends=sends,
         stuck_sends=stuck_sends,
         stuck_sweeps=stuck_sweeps,
+        failing=failing,
         last_reconciled_at=last_ran,
     )

@@ -6,6 +6,8 @@ Rule 1 says Redis may lose everything at any moment. Each pass:
 - takes back what dead workers left (`core.recovery.abandoned`): sends in flight and
   sweeps running without their lease, queued rows whose job a dead worker started, and
   the account slots of started jobs whose rows moved on;
+- fails what live workers let go of without a report, or whose job raised before taking
+  its row: the send's attempt counts, the sweep ends, the error is kept;
 - re-creates every job a row still wants but Redis does not hold (queued sends, queued
   sweeps, draft jobs of unanswered inbound messages) under its stable job id, so a second
   pass adds nothing;
@@ -46,6 +48,10 @@ from core.models import Account, Draft, Message, Send, Sweep
 from core.outbox import bulk
 from core.recovery.abandoned import (
     alive_workers,
+    fail_unclaimed_send,
+    fail_unreported_send,
+    fail_unreported_sweep,
+    fail_unstarted_sweep,
     find_abandoned,
     recover_send,
     recover_sweep,
@@ -95,6 +101,10 @@ class ReconcileReport:
     skipped: bool = False
     sends_recovered: list[int] = field(default_factory=list)
     sweeps_recovered: list[int] = field(default_factory=list)
+    # Let go of by a live worker without a report, or failed before their claim: an
+    # attempt used, or the sweep failed.
+    sends_failed: list[int] = field(default_factory=list)
+    sweeps_failed: list[int] = field(default_factory=list)
     sends_enqueued: list[int] = field(default_factory=list)
     sends_promoted: list[int] = field(default_factory=list)
     sweeps_enqueued: list[int] = field(default_factory=list)
@@ -191,6 +201,13 @@ def _restore_sends(
             ):
                 report.sends_recovered.append(send.id)
             continue
+        failure = rq_repairs.failure_in_worker(redis, job_id)
+        if failure is not None:
+            if fail_unclaimed_send(
+                session, redis, settings, send.id, attempt=send.attempt, failure=failure
+            ):
+                report.sends_failed.append(send.id)
+            continue
         # dispatch_send schedules a job still in its backoff and enqueues a due one.
         if _replaceable(session, redis, Send, send, job_id, status) and dispatch_send(
             redis, settings, send, now
@@ -233,6 +250,11 @@ def _restore_sweeps(
                 stalled_attempt=sweep.attempt,
             ):
                 report.sweeps_recovered.append(sweep.id)
+            continue
+        failure = rq_repairs.failure_in_worker(redis, job_id)
+        if failure is not None:
+            if fail_unstarted_sweep(session, sweep.id, attempt=sweep.attempt, failure=failure):
+                report.sweeps_failed.append(sweep.id)
             continue
         # dispatch_sweep schedules a run still in its backoff and enqueues a due one.
         if _replaceable(session, redis, Sweep, sweep, job_id, status) and dispatch_sweep(
@@ -282,6 +304,12 @@ def reconcile(
         for sweep in abandoned.sweeps:
             if recover_sweep(session, redis, settings, sweep.id, dead_worker=sweep.worker_id or ""):
                 report.sweeps_recovered.append(sweep.id)
+        for send in abandoned.unreported_sends:
+            if fail_unreported_send(session, redis, settings, send.id, worker=send.worker_id or ""):
+                report.sends_failed.append(send.id)
+        for sweep in abandoned.unreported_sweeps:
+            if fail_unreported_sweep(session, sweep.id, worker=sweep.worker_id or ""):
+                report.sweeps_failed.append(sweep.id)
         alive = alive_workers(redis, settings)
         report.jobs_released += release_moved_on(session, redis, settings, now, alive)
         _restore_sends(session, redis, settings, now, alive, report)

@@ -191,6 +191,46 @@ def _fill_previous_release(database: Database) -> None:
             },
         )
     )
+    # Sends whose `max_attempts` grew: one recovered from a dead worker, then retried once
+    # (attempt 3 of a budget of 3 grown to 4); one failed after three retryable failures.
+    for send_id, status, attempt, max_attempts, actions in (
+        (2, "queued", 3, 4, ["send.recovered", "send.retry"]),
+        (3, "failed", 3, 3, ["send.retry", "send.retry", "send.failed"]),
+    ):
+        rows.append(
+            (
+                "sends",
+                {
+                    "id": send_id,
+                    "account_id": 1,
+                    "conversation_id": 1,
+                    "text": "direct",
+                    "media": [],
+                    "status": status,
+                    "priority": "reply",
+                    "attempt": attempt,
+                    "max_attempts": max_attempts,
+                    "artifacts": {},
+                    "created_by": "op",
+                    "created_at": SENT,
+                    "updated_at": SENT,
+                },
+            )
+        )
+        rows += [
+            (
+                "audit_events",
+                {
+                    "at": SENT,
+                    "actor": "w1",
+                    "action": action,
+                    "subject_type": "send",
+                    "subject_id": send_id,
+                    "detail": {},
+                },
+            )
+            for action in actions
+        ]
     with database.engine.begin() as connection:
         for table, values in rows:
             connection.execute(sa.insert(_table(table, values)).values(values))
@@ -226,6 +266,12 @@ def test_the_previous_release_upgrades_with_every_row_intact(empty: Database) ->
     assert reply.target_ms == 600_000
     # A nudge waits from its own creation.
     assert nudge.wait_since_ms == round((SENT + timedelta(hours=2)).timestamp() * 1000)
+    # Each send's budget is the one it was given, and its failures are counted.
+    with empty.engine.connect() as connection:
+        attempts = connection.execute(
+            sa.text("SELECT id, attempt, max_attempts, failed_attempts FROM sends ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in attempts] == [(1, 1, 3, 0), (2, 3, 3, 1), (3, 3, 3, 3)]
     # Credentials are sealed: the raw rows hold no password and no cookie.
     with empty.engine.connect() as connection:
         password, session = connection.execute(

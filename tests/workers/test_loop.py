@@ -200,13 +200,10 @@ def test_the_sandbox_refuses_when_the_pacer_is_bypassed(fleet: Fleet) -> None:
     assert fleet.sandbox.refusals(account), "the platform's gap check never fired"
 
 
-def test_a_failed_job_keeps_a_screenshot_and_trace_and_the_control_plane_says_where(
-    fleet: Fleet,
-) -> None:
-    account, _ = _seed(fleet, 1, "failing")
-    account_id = fleet.register(account)
+def _send_in_unknown_conversation(fleet: Fleet, account_id: int) -> int:
+    """A send queued in conversation c404, which the control plane holds (ingested over
+    the worker API) and the platform does not."""
     worker = {"Authorization": f"Bearer {fleet.api.worker_key}"}
-    # A conversation the platform does not have: its thread never renders.
     fleet.operator.post(
         "/v1/worker/ingest",
         headers=worker,
@@ -229,12 +226,56 @@ def test_a_failed_job_keeps_a_screenshot_and_trace_and_the_control_plane_says_wh
         },
     ).raise_for_status()
     conversation = fleet.get("/v1/conversations", account_id=account_id)["items"][0]["id"]
-    send_id = fleet.post("/v1/sends", {"conversation_id": conversation, "text": "hello"})["id"]
+    return int(fleet.post("/v1/sends", {"conversation_id": conversation, "text": "hello"})["id"])
+
+
+def test_jobs_of_a_profile_the_worker_lacks_fail_with_the_reason_and_the_fleet_says_so(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    account = fleet.sandbox.create_account("unprofiled")
+    account_id = fleet.register(account)
+    send_id = _send_in_unknown_conversation(fleet, account_id)
+    sweep_id = fleet.sweep(account_id)
+    # This worker's host has every profile but the account's own.
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    for path in fleet.settings.profiles_dir.glob("*.toml"):
+        if path.stem != fleet.sandbox.platform().profile:
+            (profiles / path.name).write_text(path.read_text())
+
+    fleet.run_browser_worker(extra_env={"FLEET_PROFILES_DIR": str(profiles)})
+
+    send = fleet.get(f"/v1/sends/{send_id}")
+    assert (send["status"], send["attempt"], send["failed_attempts"]) == ("queued", 2, 1), send
+    assert send["last_error"].startswith("ProfileError: "), send["last_error"]
+    sweep = fleet.get(f"/v1/sweeps/{sweep_id}")
+    assert (sweep["status"], sweep["attempt"]) == ("failed", 1), sweep
+    assert sweep["error"].startswith("ProfileError: "), sweep["error"]
+    # Reported while the lease was held: no pass mistakes the live worker for a dead one.
+    settings = fleet.settings
+    database = Database(settings.database_url)
+    with database.session() as session:
+        assert reconcile(session, fleet.redis, settings).counts()["sweeps_recovered"] == 0
+    database.dispose()
+    status = fleet.get("/v1/fleet")
+    assert status["healthy"] is False
+    assert status["failures_by_class"] == {"ProfileError": 2}
+    assert status["failing_accounts"] == {str(account_id): 2}
+
+
+def test_a_failed_job_keeps_a_screenshot_and_trace_and_the_control_plane_says_where(
+    fleet: Fleet,
+) -> None:
+    account, _ = _seed(fleet, 1, "failing")
+    account_id = fleet.register(account)
+    # A conversation the platform does not have: its thread never renders.
+    send_id = _send_in_unknown_conversation(fleet, account_id)
 
     fleet.run_browser_worker(extra_env={"FLEET_PAGE_TIMEOUT_S": "2"})
 
     send = fleet.get(f"/v1/sends/{send_id}")
-    assert send["status"] == "queued" and send["attempt"] == 2, send  # a retry waits its backoff
+    # The attempt counts, and a retry waits its backoff.
+    assert (send["status"], send["attempt"], send["failed_attempts"]) == ("queued", 2, 1), send
     assert "TimeoutError" in send["last_error"]
     screenshot, trace = Path(send["artifacts"]["screenshot"]), Path(send["artifacts"]["trace"])
     assert screenshot.stat().st_size > 0 and screenshot.suffix == ".png"

@@ -78,12 +78,13 @@ def test_a_waiting_reply_goes_before_the_next_bulk_send(
     assert stepped.status_code == 409
     assert "steps aside" in stepped.json()["detail"]
     row = send_row(db, sends[0]["id"])
-    assert (row.status.value, row.released_at, row.attempt, row.max_attempts) == (
+    assert (row.status.value, row.released_at, row.attempt, row.failed_attempts) == (
         "queued",
         None,
         2,
-        4,
+        0,
     )
+    assert row.max_attempts == 3, "stepping aside must not change the send's budget"
     assert run_pass().bulk_released == [], "released while a direct send waits"
 
     _deliver(client, worker, direct["id"])

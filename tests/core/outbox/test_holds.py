@@ -34,7 +34,12 @@ def test_rejected_login_holds_the_send_and_new_credentials_release_it(
     assert _reject(client, worker, account["id"], send_id=send["id"]) == 204
 
     row = send_row(db, send["id"])
-    assert (row.status.value, row.attempt, row.max_attempts) == ("queued", 2, 4)
+    assert (row.status.value, row.attempt, row.max_attempts, row.failed_attempts) == (
+        "queued",
+        2,
+        3,
+        0,
+    )
     assert row.artifacts == {"screenshot": "/tmp/s.png"}
     assert ("account.needs_login", "w1") in audit_actions(db, "account", account["id"])
     assert client.get(f"/v1/accounts/{account['id']}", headers=operator).json()["status"] == (

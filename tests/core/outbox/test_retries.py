@@ -271,9 +271,10 @@ def test_requeue_of_an_unknown_send_is_not_found(
 def test_requeue_queues_failed_sends_with_a_fresh_set_of_attempts(
     failed_ids: list[int], requeued: list[dict[str, Any]]
 ) -> None:
-    assert [(s["id"], s["status"], s["attempt"], s["max_attempts"]) for s in requeued] == [
-        (send_id, "queued", 2, 4) for send_id in failed_ids
-    ]
+    assert [
+        (s["id"], s["status"], s["attempt"], s["max_attempts"], s["failed_attempts"])
+        for s in requeued
+    ] == [(send_id, "queued", 2, 3, 0) for send_id in failed_ids]
 
 
 @pytest.mark.usefixtures("requeued")

@@ -81,7 +81,13 @@ def test_a_job_whose_worker_died_before_claiming_frees_the_account(
 
     row = send_row(db, first["id"])
     # A new attempt that the crash does not charge; nothing was claimed, so nothing to verify.
-    assert (row.status, row.attempt, row.max_attempts, row.verify_since) == ("queued", 2, 4, None)
+    assert (row.status, row.attempt, row.failed_attempts, row.verify_since) == (
+        "queued",
+        2,
+        0,
+        None,
+    )
+    assert row.max_attempts == 3
     assert job_status(redis, stalled) == JobStatus.FAILED
     # The freed slot went to the recovered send, not to the one written after it.
     assert line(redis, account["id"]) == (

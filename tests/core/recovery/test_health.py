@@ -24,6 +24,7 @@ from tests.helpers.api import (
     make_conversation,
     make_send,
     progress,
+    result,
 )
 from tests.helpers.rows import Reconcile, hold_lease
 
@@ -94,6 +95,10 @@ def test_fleet_reports_workers_leases_queues_sends_and_stuck_work(
         "sends",
         "stuck_sends",
         "stuck_sweeps",
+        "failing_sends",
+        "failing_sweeps",
+        "failures_by_class",
+        "failing_accounts",
         "last_reconciled_at",
     }
 
@@ -228,3 +233,116 @@ def test_a_reconciler_that_stopped_running_makes_an_idle_fleet_unhealthy(
     status = _status_at(db, redis, settings, later)
     age = (later - start).total_seconds()
     assert (status.healthy, status.reasons) == (False, [f"the reconciler last ran {age:.0f}s ago"])
+
+
+def _sweep(
+    client: TestClient, operator: dict[str, str], worker: dict[str, str], account_id: int
+) -> int:
+    created = client.post("/v1/sweeps", headers=operator, json={"account_id": account_id})
+    sweep_id = int(created.json()[0]["id"])
+    started = client.post(
+        f"/v1/worker/sweeps/{sweep_id}/start", headers=worker, json={"worker_id": "w1"}
+    )
+    assert started.status_code == 200, started.text
+    return sweep_id
+
+
+def _finish_sweep(
+    client: TestClient, worker: dict[str, str], sweep_id: int, status: str, error: str | None
+) -> None:
+    finished = client.post(
+        f"/v1/worker/sweeps/{sweep_id}/result",
+        headers=worker,
+        json={"status": status, "error": error},
+    )
+    assert finished.status_code == 200, finished.text
+
+
+def _failed_send(
+    client: TestClient,
+    operator: dict[str, str],
+    worker: dict[str, str],
+    conversation_id: int,
+    error: str,
+) -> int:
+    send_id = int(make_send(client, operator, conversation_id)["id"])
+    claim(client, worker, send_id, "w1")
+    reported = result(
+        client, worker, send_id, worker_id="w1", status="failed", error=error, retryable=True
+    )
+    assert reported.status_code == 200, reported.text
+    return send_id
+
+
+def test_failing_jobs_make_it_unhealthy_named_by_error_class_and_account(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+) -> None:
+    account = make_account(client, admin)["id"]
+    conversation = make_conversation(client, worker, admin, account, "c")["id"]
+    sends = [
+        _failed_send(client, operator, worker, conversation, f"TimeoutError: page {n}")
+        for n in range(2)
+    ]
+    sweep = _sweep(client, operator, worker, account)
+    _finish_sweep(client, worker, sweep, "failed", "ProfileError: no such profile")
+
+    status = _status_at(db, redis, settings, utcnow())
+
+    assert status.healthy is False
+    assert status.failing.by_class == {"TimeoutError": 2, "ProfileError": 1}
+    assert (status.failing.sends, status.failing.sweeps) == (sends, [sweep])
+    window = settings.scaled(settings.failure_window_s)
+    assert (
+        f"jobs failing in the last {window:.0f}s: TimeoutError ×2, ProfileError ×1 "
+        f"(sends: {sends[0]}, {sends[1]}; sweeps: {sweep})"
+    ) in status.reasons
+    assert f"account {account}: all of its 3 recent job(s) failed" in status.reasons
+
+
+def test_an_account_with_a_success_is_not_failing_though_its_failures_count(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+) -> None:
+    account = make_account(client, admin)["id"]
+    conversation = make_conversation(client, worker, admin, account, "c")["id"]
+    failed = _failed_send(client, operator, worker, conversation, "PlatformError: no composer")
+    _finish_sweep(client, worker, _sweep(client, operator, worker, account), "done", None)
+
+    status = _status_at(db, redis, settings, utcnow())
+
+    assert status.failing.by_class == {"PlatformError": 1}
+    assert status.failing.sends == [failed]
+    assert status.failing.accounts == {}
+
+
+def test_a_failed_sweep_followed_by_a_good_one_is_not_failing(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+) -> None:
+    account = make_account(client, admin)["id"]
+    _finish_sweep(client, worker, _sweep(client, operator, worker, account), "failed", "X: y")
+    _finish_sweep(client, worker, _sweep(client, operator, worker, account), "done", None)
+
+    status = _status_at(db, redis, settings, utcnow())
+
+    assert (status.failing.sweeps, status.failing.by_class, status.failing.accounts) == (
+        [],
+        {},
+        {},
+    )

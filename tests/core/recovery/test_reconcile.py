@@ -239,7 +239,8 @@ def test_a_recovered_send_goes_back_to_the_queue_with_an_attempt_that_does_not_c
     db: Database, in_flight: InFlight
 ) -> None:
     row = send_row(db, in_flight.dead)
-    assert (row.status, row.attempt, row.max_attempts, row.worker_id) == ("queued", 2, 4, None)
+    assert (row.status, row.attempt, row.failed_attempts, row.worker_id) == ("queued", 2, 0, None)
+    assert row.max_attempts == 3, "a recovery must not grow the budget"
 
 
 @pytest.mark.usefixtures("recovery")
