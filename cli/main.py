@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from loguru import logger
+from pydantic import ValidationError
 from redis import Redis
+from redis.exceptions import RedisError
 
 from cli.redis_server import PrivateRedis
 from core.logging import configure_logging
@@ -21,6 +24,8 @@ app = typer.Typer(
     help="Inbox Fleet: browser workers, control plane, sandbox platform and demo.",
     no_args_is_help=True,
     add_completion=False,
+    # An operator gets one line saying what is wrong (`main`); `--debug` gives the rest.
+    pretty_exceptions_enable=False,
 )
 keys_app = typer.Typer(help="API keys for operators, admins and workers.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -30,6 +35,50 @@ db_app = typer.Typer(help="The control plane's database schema.", no_args_is_hel
 app.add_typer(db_app, name="db")
 secrets_app = typer.Typer(help="Sealed platform credentials.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
+
+
+_debug = False
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an error.")
+    ] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _fleet_redis(settings: Settings, command: str, *, ping: bool = True) -> Redis:
+    """The fleet's Redis, for a command that works on the workers' queues; exit with one
+    line when it is not set (a private Redis would hold jobs no worker reads) or, when
+    `ping`, not answering."""
+    if not settings.redis_url:
+        _fail(f"FLEET_REDIS_URL is not set: `fleet {command}` works on the fleet's Redis")
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
+    if ping:
+        try:
+            redis.ping()
+        except RedisError as exc:
+            _fail(f"FLEET_REDIS_URL: Redis is not answering ({type(exc).__name__}: {exc})")
+    return redis
+
+
+def _fail(message: str) -> NoReturn:
+    """Print `error: message` on stderr and exit 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _check_start(settings: Settings) -> None:
+    """What a long-running process checks before it starts: every profile loads."""
+    from core.platform.profiles import ProfileError, load_profiles
+
+    try:
+        load_profiles(settings.profiles_dir)
+    except ProfileError as exc:
+        _fail(str(exc))
 
 
 def _settings_with_redis(component: str) -> Settings:
@@ -76,6 +125,7 @@ def api(
     from api.app import create_app
 
     settings = _settings_with_redis("api")
+    _check_start(settings)
     _open_database(settings).dispose()
     uvicorn.run(
         create_app(settings),
@@ -110,10 +160,11 @@ def worker(
     from workers.worker import build_worker
 
     redis = Redis.from_url(settings.redis_url or "")
+    _check_start(settings)
     try:
         rq_worker = build_worker(settings, names, redis)
     except ConfigurationError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        _fail(str(exc))
     if QueueName.ai in names:
         # Drafting jobs read and write the database; browser workers never open it.
         _open_database(settings).dispose()
@@ -214,10 +265,18 @@ def secrets_rotate() -> None:
 def keys_create(
     role: Annotated[str, typer.Option(help="admin, operator or worker.")],
     name: Annotated[str, typer.Option(help="Who or what holds the key.")] = "",
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(help="Days until the key stops working; default never.", min=1, max=3650),
+    ] = None,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
-    from core.auth import create_api_key
+    from datetime import timedelta
+
+    from core.auth import mint_api_key
+    from core.clock import utcnow
     from core.enums import Role
+    from core.errors import Conflict
 
     settings = get_settings()
     configure_logging(settings, "cli")
@@ -227,11 +286,77 @@ def keys_create(
         raise typer.BadParameter(
             f"unknown role {role!r}; choose admin, operator or worker", param_hint="--role"
         ) from None
+    expires_at = None if expires_in_days is None else utcnow() + timedelta(days=expires_in_days)
     database = _open_database(settings)
+    try:
+        with database.session() as session:
+            minted = mint_api_key(
+                session, name or f"{parsed.value}-key", parsed, "cli", expires_at=expires_at
+            )
+    except Conflict as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
+    typer.echo(minted.plaintext)
+
+
+@keys_app.command("list")
+def keys_list(
+    all_: Annotated[bool, typer.Option("--all", help="Show revoked keys too.")] = False,
+) -> None:
+    """List API keys: id, name, role, prefix, created, expires and revoked (never a key)."""
+    from core.auth import list_api_keys
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    database = _open_database(settings)
+    rows = [("ID", "NAME", "ROLE", "PREFIX", "CREATED", "EXPIRES", "REVOKED")]
+    cursor: str | None = None
     with database.session() as session:
-        plaintext = create_api_key(session, name or f"{parsed.value}-key", parsed)
-        session.commit()
-    typer.echo(plaintext)
+        while True:
+            page = list_api_keys(session, include_revoked=all_, limit=200, cursor=cursor)
+            rows += [
+                (
+                    str(key.id),
+                    key.name,
+                    key.role.value,
+                    key.prefix,
+                    f"{key.created_at:%Y-%m-%d %H:%M}",
+                    "never" if key.expires_at is None else f"{key.expires_at:%Y-%m-%d %H:%M}",
+                    "-" if key.revoked_at is None else f"{key.revoked_at:%Y-%m-%d %H:%M}",
+                )
+                for key in page.items
+            ]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    database.dispose()
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (`fleet keys list`).")],
+) -> None:
+    """Revoke an API key: it stops working at once."""
+    from core.auth import revoke_key
+    from core.errors import InvalidState, NotFound
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    database = _open_database(settings)
+    try:
+        with database.session() as session:
+            key = revoke_key(session, key_id, actor="cli")
+            typer.echo(f"api key {key.id} ({key.name}) revoked")
+    except (InvalidState, NotFound) as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
 
 
 @profile_app.command("check")
@@ -284,17 +409,34 @@ def profile_check(
 def sweep(
     account: Annotated[int | None, typer.Option(help="Account id; omit for every account.")] = None,
 ) -> None:
-    """Queue a scrape sweep (what cron runs): one account, or every active one."""
+    """Queue a scrape sweep: one account, or every active one. Exits 1 when Redis is not
+    answering or did not take a job."""
     from core.crm.sweeps import trigger_sweeps
+    from core.errors import InvalidState, NotFound
+    from core.fleet.queues import sweep_job_id
+    from core.fleet.rq_repairs import job_exists
 
-    settings = _settings_with_redis("cli")
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    redis = _fleet_redis(settings, "sweep")
     database = _open_database(settings)
-    redis = Redis.from_url(settings.redis_url or "")
     with database.session() as session:
-        sweeps = trigger_sweeps(session, redis, settings, account_id=account, actor="cli")
-        session.commit()
+        try:
+            sweeps = trigger_sweeps(session, redis, settings, account_id=account, actor="cli")
+        except (InvalidState, NotFound) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--account") from exc
+        unqueued = [
+            row.id for row in sweeps if not job_exists(redis, sweep_job_id(row.id, row.attempt))
+        ]
         for row in sweeps:
-            typer.echo(f"sweep {row.id} queued for account {row.account_id}")
+            if row.id not in unqueued:
+                typer.echo(f"sweep {row.id} queued for account {row.account_id}")
+    database.dispose()
+    if unqueued:
+        _fail(
+            f"sweep(s) {unqueued} are saved but Redis did not take their jobs; "
+            "the reconciler queues them once Redis answers"
+        )
 
 
 @app.command()
@@ -310,9 +452,10 @@ def nudge(
     from core.errors import InvalidState, NotFound
     from core.review.nudges import run_nudges
 
-    settings = _settings_with_redis("cli")
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    redis = _fleet_redis(settings, "nudge")
     database = _open_database(settings)
-    redis = Redis.from_url(settings.redis_url or "")
     with database.session() as session:
         try:
             drafts = run_nudges(
@@ -349,13 +492,12 @@ def reconcile(
 
     settings = get_settings()
     configure_logging(settings, "reconciler")
-    if not settings.redis_url:
-        # A private Redis would hold jobs no worker reads: it must be the fleet's Redis.
-        raise typer.BadParameter("set FLEET_REDIS_URL to the Redis the workers use")
     if interval is not None and interval <= 0:
         raise typer.BadParameter("must be positive", param_hint="--interval")
+    # A running reconciler outlasts a Redis outage (it is what heals the fleet after one);
+    # a single pass needs Redis now.
+    redis = _fleet_redis(settings, "reconcile", ping=once)
     database = _open_database(settings)
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
     if once:
         with database.session() as session:
             report = reconcile(session, redis, settings)
@@ -400,9 +542,28 @@ def demo(
             raise typer.Exit(code)
 
 
+def one_line(exc: BaseException) -> str:
+    """An error as one line for an operator: each bad setting by its variable name, or the
+    exception's class and first line."""
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return "; ".join(
+            f"FLEET_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+    first = next((line for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def main() -> None:
-    """Entry point of the `fleet` script."""
-    app()
+    """Entry point of the `fleet` script: an error ends it with one line and exit code 1,
+    or with the whole traceback under `--debug`."""
+    try:
+        app()
+    except Exception as exc:
+        if _debug:
+            raise
+        typer.echo(f"error: {one_line(exc)} (run with --debug for the traceback)", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

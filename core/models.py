@@ -430,4 +430,6 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(20), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None: the key works until revoked.
+    expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

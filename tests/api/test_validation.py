@@ -15,6 +15,11 @@ LONG = "x" * 5001
 
 # For every route that takes a body: (bad body, text the 422 detail must contain).
 BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
+    ("POST", "/v1/keys"): [
+        ({"name": "k", "role": "overlord"}, "body.role: Input should be 'admin'"),
+        ({"role": "operator"}, "body.name: Field required"),
+        ({"name": "k", "role": "worker", "expires_in_days": 0}, "body.expires_in_days: Input"),
+    ],
     ("POST", "/v1/accounts"): [
         ({"name": "", "username": "u", "password": "p"}, "body.name: String should have at least"),
         ({"name": "A", "username": "u"}, "body.password: Field required"),

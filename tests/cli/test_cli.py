@@ -25,17 +25,117 @@ def test_keys_create_prints_a_key_once_and_refuses_an_unknown_role(tmp_path: Pat
     assert "unknown role 'overlord'; choose admin, operator or worker" in said(bad.stderr)
 
 
+def test_keys_are_listed_and_revoked_from_the_cli_and_may_expire(tmp_path: Path) -> None:
+    env = {"FLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'fleet.db'}"}
+    assert fleet("db", "upgrade", env=env).returncode == 0
+    ops = fleet("keys", "create", "--role", "operator", "--name", "ops", env=env).stdout.strip()
+    made = fleet(
+        "keys", "create", "--role", "worker", "--name", "w1", "--expires-in-days", "7", env=env
+    )
+    assert made.returncode == 0, made.stderr
+    listed = fleet("keys", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.strip().splitlines()
+    assert header.split() == ["ID", "NAME", "ROLE", "PREFIX", "CREATED", "EXPIRES", "REVOKED"]
+    assert [row.split()[:4] for row in rows] == [
+        ["1", "ops", "operator", ops[:12]],
+        ["2", "w1", "worker", made.stdout.strip()[:12]],
+    ]
+    assert "never" in rows[0] and "never" not in rows[1]
+    assert ops not in listed.stdout, "a key was printed"
+    revoked = fleet("keys", "revoke", "1", env=env)
+    assert (revoked.returncode, revoked.stdout.strip()) == (0, "api key 1 (ops) revoked")
+    assert [row.split()[1] for row in fleet("keys", "list", env=env).stdout.splitlines()[1:]] == [
+        "w1"
+    ]
+    assert "ops" in fleet("keys", "list", "--all", env=env).stdout
+    again = fleet("keys", "revoke", "1", env=env)
+    assert again.returncode == 1
+    assert one_error(again) == "error: api key 1 is already revoked"
+
+
 def test_worker_refuses_unknown_queues_and_a_missing_token(tmp_path: Path, redis_url: str) -> None:
     env = {"FLEET_REDIS_URL": redis_url, "FLEET_WORKER_TOKEN": ""}
     unknown = fleet("worker", "--queues", "send,emails", env=env)
-    assert unknown.returncode == 2
-    assert "unknown queue(s) ['emails']" in said(unknown.stderr)
+    assert unknown.returncode == 1
+    assert one_error(unknown).startswith("error: unknown queue(s) ['emails']")
     tokenless = fleet("worker", "--queues", "send,scrape", env=env)
-    assert tokenless.returncode == 2
-    assert "FLEET_WORKER_TOKEN is not set" in said(tokenless.stderr)
+    assert tokenless.returncode == 1
+    assert one_error(tokenless).startswith("error: FLEET_WORKER_TOKEN is not set")
     mixed = fleet("worker", "--queues", "send,ai", env={**env, "FLEET_WORKER_TOKEN": "x"})
-    assert mixed.returncode == 2
-    assert "the ai queue needs the database" in said(mixed.stderr)
+    assert mixed.returncode == 1
+    assert one_error(mixed).startswith("error: the ai queue needs the database")
+
+
+def one_error(ran: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed command printed on stderr (log lines at WARNING aside)."""
+    lines = [line for line in ran.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "Traceback" not in ran.stderr, ran.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("chromium", "said_"),
+    [
+        ("/nonexistent/chromium", "error: FLEET_CHROMIUM_PATH: no executable at /nonexistent"),
+        ("/bin/false", "error: FLEET_CHROMIUM_PATH: Chromium at /bin/false did not start: "),
+    ],
+)
+def test_a_worker_whose_chromium_cannot_start_exits_at_start_up_with_one_line(
+    redis_url: str, chromium: str, said_: str
+) -> None:
+    env = {
+        "FLEET_REDIS_URL": redis_url,
+        "FLEET_WORKER_TOKEN": "x",
+        "FLEET_CHROMIUM_PATH": chromium,
+    }
+    ran = fleet("worker", "--queues", "send,scrape", env=env)
+    assert ran.returncode == 1
+    assert one_error(ran).startswith(said_)
+
+
+def test_a_broken_profile_stops_the_api_and_the_workers_at_start_up(
+    tmp_path: Path, redis_url: str
+) -> None:
+    (tmp_path / "good.toml").write_text((REPO / "browser_profiles" / "sandbox.toml").read_text())
+    (tmp_path / "broken.toml").write_text('name = "broken"\nschema = 2\n')
+    env = {"FLEET_REDIS_URL": redis_url, "FLEET_PROFILES_DIR": str(tmp_path)}
+    for command in (["api"], ["worker", "--queues", "send"]):
+        ran = fleet(*command, env={**env, "FLEET_WORKER_TOKEN": "x"})
+        assert ran.returncode == 1
+        assert one_error(ran).startswith(f"error: {tmp_path / 'broken.toml'}: invalid profile: ")
+
+
+def test_a_bad_setting_is_one_line_naming_its_variable_and_debug_shows_the_traceback() -> None:
+    env = {"FLEET_TIME_SCALE": "-1", "FLEET_MAX_ATTEMPTS": "many"}
+    ran = fleet("sweep", env=env)
+    assert ran.returncode == 1
+    assert one_error(ran) == (
+        "error: FLEET_TIME_SCALE: Input should be greater than 0; FLEET_MAX_ATTEMPTS: Input "
+        "should be a valid integer, unable to parse string as an integer "
+        "(run with --debug for the traceback)"
+    )
+    debugged = fleet("--debug", "sweep", env=env)
+    assert debugged.returncode == 1
+    assert "Traceback" in debugged.stderr and "ValidationError" in debugged.stderr
+
+
+@pytest.mark.parametrize("command", ["sweep", "nudge"])
+def test_one_shot_commands_need_the_fleets_redis_answering(tmp_path: Path, command: str) -> None:
+    env = {
+        "FLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'fleet.db'}",
+        "FLEET_VAR_DIR": str(tmp_path / "var"),
+    }
+    unset = fleet(command, env={**env, "FLEET_REDIS_URL": ""})
+    assert unset.returncode == 1
+    assert one_error(unset) == (
+        f"error: FLEET_REDIS_URL is not set: `fleet {command}` works on the fleet's Redis"
+    )
+    assert not (tmp_path / "var" / "redis").exists(), "started a private Redis"
+    # Port 9 (discard) answers nothing on this machine.
+    down = fleet(command, env={**env, "FLEET_REDIS_URL": "redis://127.0.0.1:9/0"})
+    assert down.returncode == 1
+    assert one_error(down).startswith("error: FLEET_REDIS_URL: Redis is not answering")
 
 
 @pytest.mark.e2e
