@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from redis import Redis
 
 from api.deps import PrincipalDep
+from api.docs import app_with_docs
 from api.errors import install_error_handlers
 from api.middleware import RequestLogMiddleware, TooLargeAsJsonMiddleware
 from api.openapi import build_openapi
@@ -20,6 +21,7 @@ from api.routers import (
     drafts,
     fleet,
     health,
+    keys,
     sends,
     sweeps,
     worker,
@@ -47,15 +49,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis.close()
         database.dispose()
 
-    # No public docs routes: every route but /health needs a key, the schema included.
-    app = FastAPI(
+    # The docs pages and the schema say what the API is, never what it holds: with
+    # `api_docs` off, only key holders read the schema (at /v1/openapi.json).
+    app = app_with_docs(
+        settings.api_docs,
         title="Inbox Fleet control plane",
         summary="CRM, drafts, approvals and sends for the browser worker fleet.",
+        description="Every route but `/health` and these docs takes an API key: press "
+        "**Authorize** and give it as a bearer token (or send it as `X-API-Key`). Make one "
+        "with `fleet keys create --role operator`.",
         version="0.1.0",
         lifespan=lifespan,
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -66,7 +70,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Body limits per group of routes, not the app's: the app's answers 413 outside every
     # middleware, as plain text; a route's answers through them, as the API's JSON.
     people = APIRouter(max_body_size=settings.max_body_bytes)
-    for module in (health, accounts, sweeps, conversations, drafts, sends, fleet, analytics):
+    for module in (
+        health,
+        accounts,
+        sweeps,
+        conversations,
+        drafts,
+        sends,
+        fleet,
+        analytics,
+        keys,
+    ):
         people.include_router(module.router)
     app.include_router(people)
     # Ingest batches and browser session state are larger than anything a person sends.

@@ -52,7 +52,10 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 DrafterDep = Annotated[Drafter, Depends(configured_drafter)]
 
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <api key>")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`fleet keys create`), sent as `Authorization: Bearer KEY`.",
+)
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key.")
 
 

@@ -40,13 +40,24 @@ class AccountCreate(RequestBody):
             "persona": {"name": "Mia", "tone": "playful"},
         }
     )
-    name: Name
-    username: Username
-    password: Password
-    profile: ProfileName = "sandbox"
+    name: Name = Field(description="What operators call the account (the creator's name).")
+    username: Username = Field(description="The name the account signs in with on the platform.")
+    password: Password = Field(
+        description="The platform password; sealed at rest, handed only to the worker "
+        "holding the account's lease, never shown again."
+    )
+    profile: ProfileName = Field(
+        default="sandbox", description="The browser profile of the account's platform."
+    )
     base_url: BaseUrl | None = Field(default=None, description="Overrides the profile's URL.")
-    persona: Persona = Field(default_factory=Persona)
-    auto_send: bool = False
+    persona: Persona = Field(
+        default_factory=Persona, description="Who the drafts speak as: name, tone, notes."
+    )
+    auto_send: bool = Field(
+        default=False,
+        description="Send drafts the approval policy allows without an operator; off until "
+        "the account opts in.",
+    )
     pacing: PacingOverrides = Field(
         default_factory=PacingOverrides, description="Budgets over the profile's defaults."
     )
@@ -73,15 +84,33 @@ class AccountUpdate(RequestBody):
 
     model_config = examples({"pacing": {"sends_per_hour": 60}, "auto_send": False})
 
-    name: Annotated[Name | None, NOT_NULL] = None
-    profile: Annotated[ProfileName | None, NOT_NULL] = None
-    base_url: BaseUrl | None = None
-    credentials: Annotated[Credentials | None, NOT_NULL] = None
-    persona: Annotated[Persona | None, NOT_NULL] = None
-    auto_send: Annotated[bool | None, NOT_NULL] = None
+    name: Annotated[Name | None, NOT_NULL, Field(description="A new display name.")] = None
+    profile: Annotated[
+        ProfileName | None, NOT_NULL, Field(description="Another browser profile.")
+    ] = None
+    base_url: BaseUrl | None = Field(
+        default=None, description="Overrides the profile's URL; null goes back to it."
+    )
+    credentials: Annotated[
+        Credentials | None,
+        NOT_NULL,
+        Field(description="New sign-in details; an account that needs a login resumes."),
+    ] = None
+    persona: Annotated[
+        Persona | None, NOT_NULL, Field(description="Replaces the drafts' persona.")
+    ] = None
+    auto_send: Annotated[
+        bool | None, NOT_NULL, Field(description="Opt in (or out) of sending without approval.")
+    ] = None
     # An enum arrives as its JSON string: strictness would ask for the Python member.
-    status: Annotated[Annotated[AccountStatus, Field(strict=False)] | None, NOT_NULL] = None
-    pacing: Annotated[PacingOverrides | None, NOT_NULL] = None
+    status: Annotated[
+        Annotated[AccountStatus, Field(strict=False)] | None,
+        NOT_NULL,
+        Field(description="`paused` holds its jobs; `active` resumes them."),
+    ] = None
+    pacing: Annotated[
+        PacingOverrides | None, NOT_NULL, Field(description="Replaces the budget overrides.")
+    ] = None
     policy: Annotated[ApprovalPolicy | None, NOT_NULL] = Field(
         default=None, description="Replaces the whole approval policy; absent fields default."
     )

@@ -158,8 +158,12 @@ class Overridable(RequestBody):
     """A request an admin may push past the guardrails: `override: true` with an
     `override_reason`, both audited. Who may is core's rule (`core.outbox.gate`)."""
 
-    override: bool = False
-    override_reason: OverrideReason | None = None
+    override: bool = Field(
+        default=False, description="Admins only: send past the filter and guards' blocks."
+    )
+    override_reason: OverrideReason | None = Field(
+        default=None, description="Why the block is overridden; required with override, audited."
+    )
 
     @model_validator(mode="after")
     def _override_needs_reason(self) -> Overridable:

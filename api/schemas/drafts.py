@@ -114,7 +114,11 @@ class DraftApprove(Overridable):
 
     model_config = examples({"text": "Thank you! 😊\nSee you tonight"})
 
-    text: Text | None = None
+    text: Text | None = Field(
+        default=None,
+        description="The operator's edit, sent instead of the draft's text; line breaks and "
+        "emoji are typed as written.",
+    )
     variant: int | None = Field(
         default=None, ge=0, lt=MAX_VARIANTS, description="Index into the draft's variants."
     )
@@ -132,7 +136,9 @@ class DraftRedraft(RequestBody):
 
 class DraftReject(RequestBody):
     model_config = examples({"reason": "too pushy"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+    ] = Field(description="Why the draft is rejected; it teaches later drafts what to avoid.")
 
 
 class Approval(BaseModel):
@@ -147,7 +153,12 @@ class BulkApprove(RequestBody):
 
     model_config = examples({"ids": [1, 2]})
 
-    ids: list[RowId] = Field(min_length=1, max_length=100, json_schema_extra={"uniqueItems": True})
+    ids: list[RowId] = Field(
+        min_length=1,
+        max_length=100,
+        json_schema_extra={"uniqueItems": True},
+        description="Pending drafts to approve, at most 100, each once.",
+    )
 
     @field_validator("ids")
     @classmethod

@@ -16,8 +16,8 @@ class SweepTrigger(RequestBody):
 
     model_config = examples({"account_id": 1})
 
-    account_id: RowId | None = None
-    all: bool = False
+    account_id: RowId | None = Field(default=None, description="The account to sweep.")
+    all: bool = Field(default=False, description="Sweep every active account instead.")
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
