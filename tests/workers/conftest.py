@@ -12,6 +12,7 @@ from redis import Redis
 
 from core.settings import get_settings
 from tests.fixtures.control_plane import sqlite_database
+from tests.fixtures.sandbox import PLATFORMS
 from tests.helpers.api import LiveApi
 from tests.helpers.fleet import Fleet
 from tests.helpers.sandbox import Sandbox
@@ -23,10 +24,24 @@ HERE = Path(__file__).resolve().parent
 _LOOP_FIXTURES = frozenset({"fleet", "expiring_fleet"})
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests here that run the loop drive Chromium through `fleet worker` child processes,
     and those with a page drive it directly; the jobs' own rules need neither. (A
-    `pytestmark` in a conftest marks nothing, so the marks are added here.)"""
+    `pytestmark` in a conftest marks nothing, so the marks are added here.)
+
+    A test marked `mechanics` checks the worker's own machinery, which reads no page the
+    platforms draw differently: it runs on the first bundled platform only."""
+    others = [
+        item
+        for item in items
+        if HERE in item.path.parents
+        and item.get_closest_marker("mechanics") is not None
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("platform_sandbox", PLATFORMS[0]) != PLATFORMS[0]
+    ]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if item not in others]
     for item in items:
         if HERE not in item.path.parents:
             continue

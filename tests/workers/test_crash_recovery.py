@@ -9,6 +9,7 @@ import signal
 import time
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import Page
 
 from core.clock import utcnow
@@ -84,6 +85,7 @@ def test_a_dead_workers_delivered_send_is_verified_not_retyped(fleet: Fleet, pag
     assert [m.text for m in fleet.sandbox.delivered(account)] == [LONG_TEXT], "sent twice"
 
 
+@pytest.mark.mechanics
 def test_a_crashed_browser_is_relaunched_and_its_send_retried(fleet: Fleet) -> None:
     account, send_id = queued_send(fleet, "crash")
     worker = start_worker(fleet, time_scale=0.2)

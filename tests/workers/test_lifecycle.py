@@ -4,6 +4,8 @@ browser host's own events say, and a worker over its memory watermark stops taki
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.fleet import Fleet
 from workers.browser import BrowserEvent, HostEvent, events_in_log
 
@@ -27,6 +29,7 @@ def _run_logging_events(fleet: Fleet, **env: str) -> list[HostEvent]:
     return events_in_log(fleet.run_browser_worker(extra_env=env))
 
 
+@pytest.mark.mechanics
 def test_chromium_restarts_after_its_jobs(fleet: Fleet) -> None:
     _, ids = _queue_sends(fleet, "restarts", 4)
     events = _run_logging_events(
@@ -40,6 +43,7 @@ def test_chromium_restarts_after_its_jobs(fleet: Fleet) -> None:
     ]
 
 
+@pytest.mark.mechanics
 def test_an_accounts_context_is_recycled_after_its_jobs(fleet: Fleet) -> None:
     account_id, ids = _queue_sends(fleet, "recycles", 4)
     events = _run_logging_events(
@@ -52,6 +56,7 @@ def test_an_accounts_context_is_recycled_after_its_jobs(fleet: Fleet) -> None:
     ]
 
 
+@pytest.mark.mechanics
 def test_worker_over_its_memory_watermark_stops_taking_jobs(fleet: Fleet) -> None:
     _, ids = _queue_sends(fleet, "watermark", 3)
     log = fleet.run_browser_worker(extra_env={"FLEET_MEMORY_WATERMARK_MB": "1"})

@@ -6,6 +6,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from core.db import Database
@@ -105,6 +106,7 @@ def test_approved_draft_is_typed_once_intact_and_unflagged(fleet: Fleet) -> None
     assert [m["text"] for m in outbound] == [TYPED]
 
 
+@pytest.mark.mechanics
 def test_jobs_report_their_results_before_they_let_the_account_go(fleet: Fleet) -> None:
     # Reported after the lease went, a result races the reconciler, which takes back a
     # running job whose worker holds no lease and then refuses the late report.
@@ -127,6 +129,7 @@ def test_jobs_report_their_results_before_they_let_the_account_go(fleet: Fleet) 
     ]
 
 
+@pytest.mark.mechanics
 def test_a_second_worker_cannot_drive_an_account_another_worker_holds(fleet: Fleet) -> None:
     account, fans = _seed(fleet, 1)
     account_id = fleet.register(account)
@@ -229,6 +232,7 @@ def _send_in_unknown_conversation(fleet: Fleet, account_id: int) -> int:
     return int(fleet.post("/v1/sends", {"conversation_id": conversation, "text": "hello"})["id"])
 
 
+@pytest.mark.mechanics
 def test_jobs_of_a_profile_the_worker_lacks_fail_with_the_reason_and_the_fleet_says_so(
     fleet: Fleet, tmp_path: Path
 ) -> None:

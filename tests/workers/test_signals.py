@@ -7,6 +7,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from tests.helpers.fleet import (
     LONG_TEXT,
     Fleet,
@@ -18,6 +20,7 @@ from tests.helpers.fleet import (
 )
 
 
+@pytest.mark.mechanics
 def test_sigterm_finishes_the_send_in_hand_then_exits(fleet: Fleet) -> None:
     account, send_id = queued_send(fleet, "warm")
     worker = start_worker(fleet, time_scale=0.1)
@@ -38,6 +41,7 @@ def test_sigterm_finishes_the_send_in_hand_then_exits(fleet: Fleet) -> None:
     assert not group_alive(worker.pid), "a process of the worker outlived it"
 
 
+@pytest.mark.mechanics
 def test_second_sigterm_stops_between_keystrokes_and_leaves_the_send_to_verify(
     fleet: Fleet,
 ) -> None:

@@ -9,6 +9,8 @@ import sys
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests.helpers.fleet import Fleet
 from tests.helpers.stores import REPO
 
@@ -26,6 +28,7 @@ def _wait_for_pids(fleet: Fleet, what: str, ok: Callable[[set[int]], bool]) -> s
     return pids
 
 
+@pytest.mark.mechanics
 def test_supervisor_restarts_a_killed_worker_and_stops_them_all(fleet: Fleet) -> None:
     env = fleet.worker_env()
     supervisor = subprocess.Popen(
