@@ -17,8 +17,10 @@ from api.openapi import build_openapi
 from api.routers import (
     accounts,
     analytics,
+    audit,
     conversations,
     drafts,
+    fans,
     fleet,
     health,
     keys,
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fleet,
         analytics,
         keys,
+        fans,
+        audit,
     ):
         people.include_router(module.router)
     app.include_router(people)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
@@ -10,7 +11,9 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from redis import Redis
 from sqlalchemy.orm import Session
 
+from api.errors import invalid
 from core.auth import Principal, verify_key
+from core.clock import in_window
 from core.db import Database
 from core.drafting.base import Drafter
 from core.drafting.providers import get_drafter
@@ -123,3 +126,14 @@ CursorQuery = Annotated[
     ),
 ]
 AccountFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id.")]
+
+
+def query_time(name: str, value: datetime | None) -> datetime | None:
+    """A time given in the query, in UTC (no time zone means UTC); a 422 naming `name` when
+    it lies outside 2000 to 2100, as a bare number read as epoch seconds does."""
+    if value is None:
+        return None
+    try:
+        return in_window(value)
+    except ValueError as exc:
+        raise invalid(str(exc), "query", name) from None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from loguru import logger
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import as_utc
 from core.models import AuditEvent
+from core.paging import Page, SortKey, paginate
 
 
 def record(
@@ -32,3 +36,36 @@ def record(
         "audit"
     )
     return event
+
+
+def list_events(
+    session: Session,
+    *,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[AuditEvent]:
+    """Audit events, newest first, filtered by subject, actor, action and a time range
+    (`since` included, `until` excluded)."""
+    stmt = select(AuditEvent)
+    if subject_type is not None:
+        stmt = stmt.where(AuditEvent.subject_type == subject_type)
+    if subject_id is not None:
+        stmt = stmt.where(AuditEvent.subject_id == subject_id)
+    if actor is not None:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    # A time given without an offset is read as UTC, as every stored time is.
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= as_utc(since))
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < as_utc(until))
+    return paginate(
+        session, stmt, [SortKey(AuditEvent.id, descending=True)], limit=limit, cursor=cursor
+    )

@@ -99,6 +99,9 @@ class Fan(Base):
     total_spend_cents: Mapped[int] = mapped_column(default=0)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # When the fan's data was erased at their request (`core.crm.erasure`): the row stays,
+    # holding only the platform's id, so that no sweep stores their messages again.
+    erased_at: Mapped[datetime | None]
 
 
 class Conversation(Base):

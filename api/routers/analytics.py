@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import AccountFilter, SessionDep, SettingsDep, StaffDep
+from api.deps import AccountFilter, SessionDep, SettingsDep, StaffDep, query_time
 from api.errors import invalid
 from api.schemas.analytics import AiAnalytics
 from core.analytics import ai as ai_analytics
-from core.clock import as_utc, in_window, utcnow
+from core.clock import utcnow
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -43,14 +43,9 @@ def analytics_window(
     `DEFAULT_DAYS` before the other, and now), at most `MAX_DAYS` long."""
     if days is not None and (since is not None or until is not None):
         raise _invalid("days", "give either days or since/until, not both")
-    for name, value in (("since", since), ("until", until)):
-        if value is not None:
-            try:
-                in_window(value)
-            except ValueError as exc:
-                raise _invalid(name, str(exc)) from None
-    end = utcnow() if until is None else as_utc(until)
-    start = end - timedelta(days=days or DEFAULT_DAYS) if since is None else as_utc(since)
+    since, until = query_time("since", since), query_time("until", until)
+    end = utcnow() if until is None else until
+    start = end - timedelta(days=days or DEFAULT_DAYS) if since is None else since
     if start >= end:
         raise _invalid("since", "since must be before until")
     if end - start > timedelta(days=MAX_DAYS):

@@ -1,5 +1,6 @@
 """The CRM: creator accounts, fans, conversations and messages, what a sweep scrapes into
-them (`ingest`, `sweeps`), and a fan as the guardrails read them (`fans`)."""
+them (`ingest`, `sweeps`), a fan as the guardrails read them (`fans`), and a fan's data
+rights (`erasure`)."""
 
 from core.crm.accounts import (
     AccountChanges,
@@ -21,6 +22,7 @@ from core.crm.conversations import (
     list_messages,
     newest_message,
 )
+from core.crm.erasure import Erasure, erase_fan, export_fan
 from core.crm.ingest import ingest_batch
 from core.crm.sweeps import (
     fail_sweep,
@@ -33,10 +35,13 @@ from core.crm.sweeps import (
 
 __all__ = [
     "AccountChanges",
+    "Erasure",
     "account_access",
     "account_problems",
     "account_profile",
     "create_account",
+    "erase_fan",
+    "export_fan",
     "fail_sweep",
     "finish_sweep",
     "get_account",

@@ -44,7 +44,7 @@ def _fans(session: Session, account_id: int, batch: IngestBatch) -> dict[str, Fa
             )
             session.add(fan)
             fans[scraped.platform_fan_id] = fan
-        elif scraped.fan_name and scraped.fan_name != fan.name:
+        elif scraped.fan_name and scraped.fan_name != fan.name and fan.erased_at is None:
             fan.name = scraped.fan_name
     session.flush()
     return fans
@@ -172,6 +172,16 @@ def ingest_batch(session: Session, redis: Redis, batch: IngestBatch, *, actor: s
                 f"sweep {sweep.id} belongs to account {sweep.account_id}, not {account.id}"
             )
     fans = _fans(session, account.id, batch)
+    # An erased fan's threads are read but nothing of theirs is stored again.
+    batch = batch.model_copy(
+        update={
+            "conversations": [
+                scraped
+                for scraped in batch.conversations
+                if fans[scraped.platform_fan_id].erased_at is None
+            ]
+        }
+    )
     conversations = _conversations(session, account.id, batch, fans)
     held = _held(session, conversations, batch)
     now = utcnow()

@@ -153,8 +153,14 @@ def admit_send(
     it to the session and flush it; the caller commits and dispatches. `SendRefused` when
     the gate refuses and no admin overrides (the refusal is recorded first: commit it);
     `Forbidden` for an override by anyone but an admin; `InvalidState` for a text longer
-    than `MAX_TEXT_CHARS`."""
+    than `MAX_TEXT_CHARS` or a fan erased at their request."""
     check_override(request.override)
+    if request.conversation.fan.erased_at is not None:
+        # Not a guardrail an admin may override: the fan asked to be forgotten.
+        raise InvalidState(
+            f"fan {request.conversation.fan_id} was erased at their request; nothing is sent "
+            "to them"
+        )
     if len(request.text) > MAX_TEXT_CHARS:
         raise InvalidState(
             f"the text is {len(request.text)} characters; a send holds at most {MAX_TEXT_CHARS}"

@@ -44,7 +44,7 @@ from core.fleet.dispatch import (
     dispatch_sweep,
     line_place,
 )
-from core.models import Account, Draft, Message, Send, Sweep
+from core.models import Account, Conversation, Draft, Fan, Message, Send, Sweep
 from core.outbox import bulk
 from core.recovery.abandoned import (
     alive_workers,
@@ -85,10 +85,21 @@ def unanswered_messages(session: Session) -> list[int]:
     answered = exists().where(
         Send.conversation_id == Message.conversation_id, Send.created_at >= Message.created_at
     )
+    erased = exists().where(
+        Conversation.id == Message.conversation_id,
+        Fan.id == Conversation.fan_id,
+        Fan.erased_at.is_not(None),
+    )
     return list(
         session.scalars(
             select(Message.id)
-            .where(Message.direction == Direction.inbound, ~later_message, ~drafted, ~answered)
+            .where(
+                Message.direction == Direction.inbound,
+                ~later_message,
+                ~drafted,
+                ~answered,
+                ~erased,
+            )
             .order_by(Message.id)
         )
     )

@@ -42,7 +42,7 @@ from core.enums import NUDGE_KINDS, ON_ITS_WAY, AccountStatus, Direction, DraftK
 from core.errors import InvalidState, get_or_raise
 from core.fleet import queues, rq_repairs
 from core.guardrails.policy import ApprovalPolicy
-from core.models import Account, Conversation, Draft, Message, Send
+from core.models import Account, Conversation, Draft, Fan, Message, Send
 from core.review.writing import write_draft
 from core.settings import Settings
 
@@ -99,6 +99,7 @@ def _candidates(
         Draft.conversation_id == Conversation.id, Draft.status == DraftStatus.pending
     )
     sending = exists().where(Send.conversation_id == Conversation.id, Send.status.in_(ON_ITS_WAY))
+    erased = exists().where(Fan.id == Conversation.fan_id, Fan.erased_at.is_not(None))
     quiet_since = now - timedelta(hours=policy.follow_up_after_h)
     return session.scalars(
         select(Conversation.id)
@@ -108,6 +109,7 @@ def _candidates(
             Conversation.last_message_at <= quiet_since,
             ~pending,
             ~sending,
+            ~erased,
         )
         .order_by(Conversation.last_message_at, Conversation.id)
     ).all()

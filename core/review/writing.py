@@ -141,12 +141,15 @@ def create_draft_for_message(
 
     Idempotent: a message that already has a reply draft returns that draft's id. Returns
     None, drafting nothing, when the message is outbound or no longer the conversation's
-    newest (a later message, or a reply already sent, supersedes it).
+    newest (a later message, or a reply already sent, supersedes it), or its fan was erased.
     """
     existing = _existing_draft(session, message_id, None)
     if existing is not None:
         return existing
     message = get_or_raise(session, Message, message_id)
+    if message.conversation.fan.erased_at is not None:
+        logger.bind(message_id=message_id).info("fan erased; no draft")
+        return None
     newest = newest_message(session, message.conversation_id)
     if message.direction != Direction.inbound or newest is None or newest.id != message.id:
         logger.bind(message_id=message_id, conversation_id=message.conversation_id).info(

@@ -24,6 +24,9 @@ ADMIN_ONLY = {
     ("GET", "/v1/keys"),
     ("POST", "/v1/keys"),
     ("POST", "/v1/keys/{key_id}/revoke"),
+    ("GET", "/v1/fans/{fan_id}/export"),
+    ("DELETE", "/v1/fans/{fan_id}"),
+    ("GET", "/v1/audit"),
 }
 
 

@@ -45,6 +45,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         ("POST", "/v1/drafts/{draft_id}/approve"),
         ("POST", "/v1/sends"),
         ("GET", "/v1/analytics/ai"),
+        ("GET", "/v1/audit"),
         ("POST", "/v1/worker/ingest"),
     }
 )
