@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
 from redis import Redis
 
 from api.deps import PrincipalDep
@@ -24,11 +25,13 @@ from api.routers import (
     fleet,
     health,
     keys,
+    metrics,
     sends,
     sweeps,
     worker,
 )
 from core.db import Database
+from core.metrics import FleetCollector
 from core.schema import require_current
 from core.settings import Settings, get_settings
 
@@ -66,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.redis = redis
+    app.state.metrics = CollectorRegistry(auto_describe=False)
+    app.state.metrics.register(FleetCollector(database, redis, settings))
     install_error_handlers(app)
     app.add_middleware(TooLargeAsJsonMiddleware)
     app.add_middleware(RequestLogMiddleware)
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys,
         fans,
         audit,
+        metrics,
     ):
         people.include_router(module.router)
     app.include_router(people)

@@ -197,7 +197,7 @@ def run_soak(plan: SoakPlan, var_dir: Path, progress: Progress) -> dict[str, Any
         extra_env={
             "FLEET_CONTEXTS_RECYCLE_EVERY": str(recycle_every),
             "FLEET_BROWSER_RESTART_EVERY": str(restart_every),
-            "FLEET_LOG_JSON": "true",
+            "FLEET_LOG_FORMAT": "json",
         },
     )
     rng = random.Random(plan.seed)

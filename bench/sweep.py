@@ -158,7 +158,7 @@ def run_platform(
     cluster = Cluster(
         root / platform,
         time_scale,
-        extra_env={"FLEET_SANDBOX_SKIN": PLATFORMS[platform], "FLEET_LOG_JSON": "true"},
+        extra_env={"FLEET_SANDBOX_SKIN": PLATFORMS[platform], "FLEET_LOG_FORMAT": "json"},
     )
     try:
         cluster.start()

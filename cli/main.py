@@ -131,7 +131,9 @@ def api(
         create_app(settings),
         host=host or settings.api_host,
         port=port or settings.api_port,
-        log_level="warning",
+        # uvicorn's own lines go through the fleet's logging (configure_logging).
+        log_config=None,
+        log_level=settings.log_level.lower(),
     )
 
 

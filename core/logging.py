@@ -8,6 +8,7 @@ without the values of their variables.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
@@ -61,16 +62,35 @@ _FORMAT = (
 )
 
 
+class _ToLoguru(logging.Handler):
+    """Hands the standard library's records (RQ's, uvicorn's, SQLAlchemy's) to loguru, so
+    that every line of a process has one format and passes the same redaction."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.bind(logger=record.name).opt(exception=record.exc_info).log(
+            level, record.getMessage()
+        )
+
+
 def configure_logging(settings: Settings, component: str, sink: TextIO = sys.stderr) -> None:
-    """Send logs to `sink` (stderr) with structured fields, as JSON lines when the settings
-    ask (`log_json`); `component` names the process kind."""
+    """Send every log line of this process to `sink` (stderr) with structured fields, as
+    JSON lines when `log_format` is json; `component` names the process kind. The standard
+    library's loggers (RQ, uvicorn) write through loguru too."""
     logger.remove()
     logger.configure(extra={"component": component}, patcher=_redact)
     # diagnose off: a traceback must not print the values of its variables (a password).
-    if settings.log_json:
+    if settings.log_format == "json":
         logger.add(sink, level=settings.log_level, serialize=True, diagnose=False)
     else:
         logger.add(sink, level=settings.log_level, format=_FORMAT, colorize=None, diagnose=False)
+    # A handler on the root logger also stops RQ from adding its own to `rq.worker`.
+    logging.basicConfig(handlers=[_ToLoguru()], level=settings.log_level, force=True)
+    # One line per request comes from the API's own middleware.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
 def content(text: str | None, settings: Settings) -> str:

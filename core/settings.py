@@ -134,10 +134,10 @@ class Settings(BaseSettings):
         default=False, description="Serve the sandbox's control API (demo and tests only)."
     )
     log_level: str = "INFO"
-    log_json: bool = Field(
-        default=False,
-        description="Write logs as JSON lines (one record per line, fields included), for a "
-        "log shipper or a program reading them.",
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: one JSON object per line from every process (fields, RQ's and "
+        "uvicorn's own lines included), for a log shipper or a program reading them.",
     )
     log_debug_content: bool = Field(
         default=False,

@@ -7,7 +7,7 @@ timeout, a crash).
 
 Each of these is a `HostEvent`: kept on the host (`BrowserHost.events`) and logged as one
 `browser event` line with its kind, which `events_in_log` reads back from a worker's JSON
-log (`FLEET_LOG_JSON=1`), so a benchmark or a test sees what the host did rather than
+log (`FLEET_LOG_FORMAT=json`), so a benchmark or a test sees what the host did rather than
 guessing it from the rules.
 """
 
@@ -64,7 +64,7 @@ class HostEvent:
 
 
 def events_in_log(text: str) -> list[HostEvent]:
-    """The host events in a worker's log written as JSON lines (`FLEET_LOG_JSON=1`), in
+    """The host events in a worker's log written as JSON lines (`FLEET_LOG_FORMAT=json`), in
     order; other lines, and lines that are not JSON, are skipped."""
     events = []
     for line in text.splitlines():

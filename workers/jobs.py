@@ -13,6 +13,7 @@ from loguru import logger
 
 from core.clock import as_utc
 from core.enums import SendStatus, SweepStatus
+from core.fleet.metrics import THROTTLE_EVENTS, count
 from core.fleet.protocol import (
     IngestBatch,
     LoginRejected,
@@ -158,6 +159,7 @@ def _record_throttle(account_id: int, profile_name: str, signal: str) -> Throttl
     event = ThrottleTracker(rt.redis, rt.settings.redis_key_prefix, rt.settings.time_scale).record(
         account_id, rt.profile(profile_name).throttle
     )
+    count(rt.redis, rt.settings.redis_key_prefix, THROTTLE_EVENTS)
     logger.bind(account_id=account_id, backoff_s=round(event.backoff_s, 3)).warning(
         "platform throttled the account; its work waits out the backoff"
     )

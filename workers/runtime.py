@@ -44,6 +44,8 @@ class WorkerRuntime:
     control: ControlPlaneClient
     browser: BrowserHost
     sleep: Callable[[float], None] = time.sleep
+    # How long the current job's actions waited for the pacer (the worker resets it).
+    pacer_waited_s: float = 0.0
 
     @cached_property
     def pacer(self) -> Pacer:
@@ -146,13 +148,17 @@ class WorkerRuntime:
             if keeper.lost.is_set():
                 raise LeaseLost(f"lost the lease on account {access.account_id}")
             with timings.measure("pacer"):
+                waited = time.perf_counter()
                 self.pacer.acquire(access.account_id, "action", budgets)
+                self.pacer_waited_s += time.perf_counter() - waited
                 self.sleep(self.settings.scaled(dwell_s(profile.typing, rng)))
 
         def send_gate() -> None:
             if keeper.lost.is_set():
                 raise LeaseLost(f"lost the lease on account {access.account_id}")
+            waited = time.perf_counter()
             self.pacer.acquire(access.account_id, "send", budgets)
+            self.pacer_waited_s += time.perf_counter() - waited
 
         @contextmanager
         def unrecorded() -> Iterator[None]:

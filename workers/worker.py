@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Sequence
 
 from loguru import logger
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from core.fleet.heartbeats import heartbeat_ttl_s
+from core.fleet.metrics import record_job
 from core.fleet.queues import QueueName
 from core.settings import Settings
 from workers.browser import BrowserHost
@@ -56,13 +59,29 @@ class BrowserWorker(SimpleWorker):
         self.doing.job = job.id
         # Both browser jobs take (row id, account id).
         self.doing.account_id = int(job.args[1]) if len(job.args) > 1 else None
+        self.runtime.pacer_waited_s = 0.0
+        started = time.perf_counter()
         try:
             super().execute_job(job, queue)
         finally:
             self.doing.job = None
             self.doing.account_id = None
             self.doing.jobs_done += 1
+            self._record(queue.name, time.perf_counter() - started)
         self._check_memory()
+
+    def _record(self, kind: str, seconds: float) -> None:
+        """The job's duration and pacer wait, for `/metrics`; never fails the worker."""
+        try:
+            record_job(
+                self.runtime.redis,
+                self.runtime.settings.redis_key_prefix,
+                kind,
+                seconds,
+                self.runtime.pacer_waited_s,
+            )
+        except RedisError as exc:
+            logger.bind(error=type(exc).__name__).debug("job metrics not recorded")
 
     def _check_memory(self) -> None:
         own, browser = tree_rss()

@@ -17,6 +17,8 @@ from tests.helpers.api import ApiKeys, MintKey, concrete
 PUBLIC = {"/health"}
 # The API's documentation: what it is, never what it holds (`test_docs`).
 DOCS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+# Where Prometheus looks, with a key like any caller (`test_metrics`).
+METRICS = {"/metrics"}
 ANY_KEY = {"/v1/openapi.json"}
 ADMIN_ONLY = {
     ("POST", "/v1/accounts"),
@@ -53,7 +55,7 @@ def allowed_roles(method: str, path: str) -> set[str]:
 def test_only_health_lives_outside_v1(app: FastAPI) -> None:
     routes = api_routes(app)
     assert len(routes) >= 20
-    assert {path for _, path in routes if not path.startswith("/v1/")} == PUBLIC | DOCS
+    assert {path for _, path in routes if not path.startswith("/v1/")} == PUBLIC | DOCS | METRICS
 
 
 def test_schema_is_served_to_key_holders(client: TestClient, api_keys: ApiKeys) -> None:

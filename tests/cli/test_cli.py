@@ -3,6 +3,7 @@ the whole loop end to end in child processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.demo import DEMO_FANS, DEMO_PASSWORD, EDITED_REPLY
 from tests.helpers.cli import fleet, said
 from tests.helpers.stores import REPO
 
@@ -138,22 +140,65 @@ def test_one_shot_commands_need_the_fleets_redis_answering(tmp_path: Path, comma
     assert one_error(down).startswith("error: FLEET_REDIS_URL: Redis is not answering")
 
 
-@pytest.mark.e2e
-@pytest.mark.browser
-@pytest.mark.parametrize("platform", ["sandbox", "velvet"])
-def test_demo_runs_the_whole_loop_and_checks_it(tmp_path: Path, platform: str) -> None:
-    env = {"FLEET_VAR_DIR": str(tmp_path / "var")}
+def _demo(tmp_path: Path, platform: str, *extra: str, **env: str) -> list[str]:
+    """Run `fleet demo` on `platform` with `env`; the lines it printed."""
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "demo", "--time-scale", "0.05", "--platform", platform],
+        [sys.executable, "-m", "cli.main", "demo", "--time-scale", "0.05", "--platform", platform]
+        + list(extra),
         cwd=REPO,
-        env={k: v for k, v in {**os.environ, **env}.items() if k != "FLEET_REDIS_URL"},
+        env={
+            k: v
+            for k, v in {**os.environ, "FLEET_VAR_DIR": str(tmp_path / "var"), **env}.items()
+            if k != "FLEET_REDIS_URL"
+        },
         capture_output=True,
         text=True,
         timeout=240,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith(
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith(
         f"demo ok on {platform}: 9 messages scraped, 6 drafts, 6 sends delivered in "
-    ), last
+    ), lines[-1]
+    return lines
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_demo_runs_the_whole_loop_and_cleans_up(tmp_path: Path) -> None:
+    _demo(tmp_path, "velvet")
     assert not (tmp_path / "var").exists() or not any((tmp_path / "var").glob("demo-*"))
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_a_full_cycle_logs_json_lines_with_no_message_text_or_credential(tmp_path: Path) -> None:
+    # The demo's processes: sandbox, API, drafting worker, reconciler, two browser workers.
+    _demo(tmp_path, "sandbox", "--keep-var", FLEET_LOG_FORMAT="json", FLEET_LOG_LEVEL="INFO")
+    [logs] = (tmp_path / "var").glob("demo-*/logs")
+    secrets = [DEMO_PASSWORD, EDITED_REPLY, "ifk_"] + [
+        text for _, texts in DEMO_FANS for text in texts
+    ]
+    components = set()
+    for path in sorted(logs.glob("*.log")):
+        lines = path.read_text().splitlines()
+        assert lines, f"{path.name} logged nothing"
+        for line in lines:
+            record = json.loads(line)["record"]  # every line is one JSON object
+            components.add(record["extra"]["component"])
+            for secret in secrets:
+                assert secret not in line, f"{path.name} holds {secret!r}: {line[:300]}"
+    assert {"api", "worker", "reconciler", "sandbox"} <= components
+    requests = [
+        json.loads(line)["record"]
+        for line in (logs / "api.log").read_text().splitlines()
+        if '"message": "request"' in line
+    ]
+    assert requests and all(r["extra"].get("request_id") for r in requests)
+    assert not any(r["extra"]["path"] == "/v1/worker/heartbeat" for r in requests), (
+        "heartbeats logged at INFO"
+    )
+    assert any(
+        json.loads(line)["record"]["extra"].get("logger", "").startswith("rq.")
+        for line in (logs / "worker-1.log").read_text().splitlines()
+    ), "RQ's own lines are missing from the worker's JSON log"

@@ -73,7 +73,7 @@ class Fleet:
             "FLEET_VAR_DIR": str(settings.var_dir),
             "FLEET_LOG_LEVEL": "INFO",
             # JSON lines, so tests read the browser host's events (`events_in_log`).
-            "FLEET_LOG_JSON": "true",
+            "FLEET_LOG_FORMAT": "json",
             **overrides,
         }
 
