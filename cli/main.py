@@ -518,6 +518,43 @@ def reconcile(
 
 
 @app.command()
+def scheduler() -> None:
+    """Queue the sweeps each account is due and the hourly nudge pass, on RQ's cron: it
+    enqueues a tick on the ai queue (the drafting worker runs it beside the database)
+    every FLEET_SCHEDULER_TICK_S and a nudge pass every FLEET_NUDGE_EVERY_S. No system
+    cron: run one scheduler beside the API."""
+    from rq.cron import CronScheduler
+
+    from core.fleet.queues import QueueName
+    from core.review.jobs import scheduled_nudges, scheduled_sweeps
+
+    settings = get_settings()
+    configure_logging(settings, "scheduler")
+    redis = _fleet_redis(settings, "scheduler")
+    cron = CronScheduler(connection=redis, logging_level=settings.log_level)
+    # RQ's cron counts whole seconds: however small the time scale, at least one.
+    tick = max(round(settings.scaled(settings.scheduler_tick_s)), 1)
+    every = max(round(settings.scaled(settings.nudge_every_s)), 1)
+    # A tick no worker took in time expires rather than pile up behind a stopped worker.
+    cron.register(
+        scheduled_sweeps,
+        QueueName.ai.value,
+        interval=tick,
+        ttl=max(2 * tick, 10),
+        name="fleet-sweeps",
+    )
+    cron.register(
+        scheduled_nudges,
+        QueueName.ai.value,
+        interval=every,
+        ttl=max(every, 10),
+        name="fleet-nudges",
+    )
+    logger.bind(sweep_tick_s=tick, nudge_every_s=every).info("scheduler running")
+    cron.start()
+
+
+@app.command()
 def demo(
     time_scale: Annotated[
         float, typer.Option(help="Human-time multiplier for the demo (1 = real human pace).")

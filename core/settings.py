@@ -106,6 +106,23 @@ class Settings(BaseSettings):
     heartbeat_ttl_s: float = Field(
         default=30.0, gt=0, description="How long a worker heartbeat stays current (unscaled)."
     )
+    sweep_every_s: float = Field(
+        default=900.0,
+        ge=1,
+        description="How often the scheduler sweeps each active account (unscaled), unless "
+        "its policy says otherwise.",
+    )
+    scheduler_tick_s: float = Field(
+        default=60.0,
+        ge=1,
+        description="How often the scheduler looks for accounts due a sweep (unscaled).",
+    )
+    nudge_every_s: float = Field(
+        default=3600.0,
+        ge=1,
+        description="How often the scheduler runs the nudge pass over every account with "
+        "nudges on (unscaled).",
+    )
     failure_window_s: float = Field(
         default=3600.0,
         gt=0,

@@ -24,6 +24,7 @@ from core.crm.conversations import (
 )
 from core.crm.erasure import Erasure, erase_fan, export_fan
 from core.crm.ingest import ingest_batch
+from core.crm.schedule import SCHEDULER_ACTOR, due_accounts, queue_scheduled_sweeps
 from core.crm.sweeps import (
     fail_sweep,
     finish_sweep,
@@ -34,12 +35,14 @@ from core.crm.sweeps import (
 )
 
 __all__ = [
+    "SCHEDULER_ACTOR",
     "AccountChanges",
     "Erasure",
     "account_access",
     "account_problems",
     "account_profile",
     "create_account",
+    "due_accounts",
     "erase_fan",
     "export_fan",
     "fail_sweep",
@@ -55,6 +58,7 @@ __all__ = [
     "list_sweeps",
     "newest_message",
     "pacing_budgets",
+    "queue_scheduled_sweeps",
     "start_sweep",
     "reseal_credentials",
     "store_session_state",

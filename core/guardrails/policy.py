@@ -82,6 +82,13 @@ class ApprovalPolicy(BaseModel):
         "when they were paid) and PPVs offered but not paid, plus the offer's price, would "
         "be above this (cents); unset: no cap.",
     )
+    sweep_every_s: float | None = Field(
+        default=None,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="How often the scheduler sweeps the account's inbox (seconds, unscaled); "
+        "unset: the fleet's FLEET_SWEEP_EVERY_S.",
+    )
     nudges: bool = Field(
         default=False,
         description="Whether the nudge pass drafts follow-ups and re-engagements (off unless "

@@ -1,6 +1,7 @@
-"""The drafting jobs RQ runs on the `ai` queue: a reply to one message
-(`core.fleet.queues.DRAFT_JOB`) and an operator's nudge pass over one account
-(`core.fleet.queues.NUDGE_JOB`)."""
+"""The jobs RQ runs on the `ai` queue, beside the database: a reply to one message
+(`core.fleet.queues.DRAFT_JOB`), an operator's nudge pass over one account
+(`core.fleet.queues.NUDGE_JOB`), and the scheduler's ticks (`fleet scheduler`): the
+sweeps that are due, and the nudge pass over every account."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from redis import Redis
 from rq import get_current_job
 from sqlalchemy.orm import Session
 
+from core.crm.schedule import SCHEDULER_ACTOR, queue_scheduled_sweeps
 from core.db import Database
 from core.drafting.providers import get_drafter
 from core.errors import InvalidState, NotFound
@@ -68,4 +70,20 @@ def nudge_account(account_id: int, operator: str, limit: int) -> list[int]:
         except (InvalidState, NotFound) as exc:
             logger.bind(account_id=account_id, reason=str(exc)).warning("nudge pass skipped")
             return []
+        return [draft.id for draft in drafts]
+
+
+def scheduled_sweeps() -> list[int]:
+    """The scheduler's tick: queue a sweep of every account due one; return their ids."""
+    with _job_stores() as (settings, redis, session):
+        return [sweep.id for sweep in queue_scheduled_sweeps(session, redis, settings)]
+
+
+def scheduled_nudges() -> list[int]:
+    """The scheduler's nudge pass over every active account with nudges on; return the
+    ids of the drafts written."""
+    with _job_stores() as (settings, redis, session):
+        drafts = run_nudges(
+            session, redis, settings, get_drafter(settings), account_id=None, actor=SCHEDULER_ACTOR
+        )
         return [draft.id for draft in drafts]
