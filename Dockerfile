@@ -1,6 +1,12 @@
-# One image for every part: `fleet api`, `fleet worker`, `fleet reconcile`, `fleet sandbox`,
-# and the cron commands `fleet sweep` and `fleet nudge`.
-# Browser workers use Debian's Chromium (the same package the tests run against).
+# One image for every part: `fleet api`, `fleet worker`, `fleet reconcile`, `fleet
+# scheduler`, `fleet db upgrade`, `fleet sandbox`, and the one-shot `fleet sweep` and
+# `fleet nudge`. Benchmarks and tests stay out of it.
+# Browser workers use Debian's Chromium (the same package the tests run against), with its
+# sandbox on: the image runs as the `fleet` user, so Chromium needs no --no-sandbox. The
+# sandbox is built on user namespaces, which Docker's default seccomp profile refuses; the
+# compose file and the Kubernetes manifests lift that profile for the browser workers only
+# (Chromium's own per-process seccomp filters then apply), and FLEET_CHROMIUM_SANDBOX=false
+# is the last resort on a host that forbids unprivileged user namespaces.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
@@ -14,7 +20,6 @@ COPY api ./api
 COPY workers ./workers
 COPY sandbox ./sandbox
 COPY cli ./cli
-COPY bench ./bench
 COPY browser_profiles ./browser_profiles
 RUN pip install --no-cache-dir .
 

@@ -14,7 +14,7 @@ from core.fleet.pacing import Pacer
 from core.platform.profiles import BrowserProfile
 from core.platform.typing_plan import dwell_s
 from core.settings import Settings
-from workers.browser import CHROMIUM_ARGS
+from workers.browser import chromium_args
 from workers.driver import PlatformDriver
 from workers.errors import PlatformError
 from workers.profile_check import CheckReport, ProfileCheck
@@ -46,7 +46,7 @@ def run_check(
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=settings.chromium_path, args=list(CHROMIUM_ARGS)
+            executable_path=settings.chromium_path, args=chromium_args(settings.chromium_sandbox)
         )
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         default="fleet:", description="Prefix of every Redis key the fleet owns (RQ's aside)."
     )
     chromium_path: str = Field(default="/usr/bin/chromium", description="Chromium executable.")
+    chromium_sandbox: bool | None = Field(
+        default=None,
+        description="Chromium's own sandbox; unset: on, except as root (where Chromium will "
+        "not run with it). Off only where the host forbids the user namespaces it needs.",
+    )
     headless: bool = True
     api_url: str = Field(default="http://127.0.0.1:8700", description="Control plane base URL.")
     api_host: str = "127.0.0.1"

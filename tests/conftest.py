@@ -13,7 +13,7 @@ import pytest
 from redis import Redis
 
 from tests.helpers.stores import CHROMIUM, TEST_REDIS_URL
-from workers.browser import CHROMIUM_ARGS
+from workers.browser import chromium_args
 
 os.environ.setdefault("FLEET_TIME_SCALE", "0.01")
 os.environ.setdefault("FLEET_LOG_LEVEL", "WARNING")
@@ -39,7 +39,7 @@ def redis(redis_url: str) -> Iterator[Redis]:
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict:
     """pytest-playwright launches Debian's Chromium, never a downloaded build."""
-    return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS), "headless": True}
+    return {"executable_path": CHROMIUM, "args": chromium_args(), "headless": True}
 
 
 @pytest.hookimpl(trylast=True)

@@ -26,10 +26,9 @@ from playwright.sync_api import Error as PlaywrightError
 
 from workers.errors import ConfigurationError
 
-# Debian's Chromium as root in a closed network: without these it tries to reach Google's
-# hosts at start and refuses to run without a sandbox. None of them hides automation.
-CHROMIUM_ARGS: tuple[str, ...] = (
-    "--no-sandbox",
+# Debian's Chromium in a closed network: without these it tries to reach Google's hosts at
+# start. None of them hides automation.
+_QUIET_ARGS: tuple[str, ...] = (
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -37,6 +36,15 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--disable-component-update",
     "--disable-sync",
 )
+
+
+def chromium_args(sandbox: bool | None = None) -> list[str]:
+    """Chromium's command-line flags. Its sandbox stays on unless `sandbox` is false, or
+    is None (unset) and this process runs as root, where Chromium refuses to start with
+    it (a root process is the one case the sandbox cannot confine)."""
+    if sandbox is None:
+        sandbox = os.geteuid() != 0
+    return list(_QUIET_ARGS) if sandbox else ["--no-sandbox", *_QUIET_ARGS]
 
 
 EVENT_MESSAGE = "browser event"
@@ -93,12 +101,14 @@ class BrowserHost:
         self,
         chromium_path: str,
         headless: bool = True,
+        sandbox: bool | None = None,
         recycle_every: int = 50,
         restart_every: int = 500,
         max_age_s: float = 6 * 3600,
     ) -> None:
         self._chromium_path = chromium_path
         self._headless = headless
+        self._sandbox = sandbox
         self._recycle_every = recycle_every
         self._restart_every = restart_every
         self._max_age_s = max_age_s
@@ -153,7 +163,7 @@ class BrowserHost:
             self._browser = self._playwright.chromium.launch(
                 executable_path=self._chromium_path,
                 headless=self._headless,
-                args=list(CHROMIUM_ARGS),
+                args=chromium_args(self._sandbox),
             )
             self._launched_at = time.monotonic()
             self._jobs_since_launch = 0

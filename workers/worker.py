@@ -126,6 +126,7 @@ def build_worker(settings: Settings, queues: Sequence[str], redis: Redis) -> Sim
     browser = BrowserHost(
         settings.chromium_path,
         settings.headless,
+        sandbox=settings.chromium_sandbox,
         recycle_every=settings.contexts_recycle_every,
         restart_every=settings.browser_restart_every,
         max_age_s=settings.browser_max_age_s,
