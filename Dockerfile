@@ -14,6 +14,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# The locked dependencies first, checked against their hashes (a layer that changes only
+# with the lock), then the project without resolving anything again.
+COPY requirements/base.lock ./requirements/
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.lock
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY api ./api
@@ -21,7 +25,7 @@ COPY workers ./workers
 COPY sandbox ./sandbox
 COPY cli ./cli
 COPY browser_profiles ./browser_profiles
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 
 RUN useradd --create-home fleet && mkdir -p /app/var && chown fleet /app/var
 USER fleet
