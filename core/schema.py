@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -41,8 +42,9 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache
 def head() -> str:
-    """The revision this release needs."""
+    """The revision this release needs (read once per process: the scripts ship with it)."""
     revision = ScriptDirectory.from_config(_config()).get_current_head()
     assert revision is not None, "no migrations"
     return revision

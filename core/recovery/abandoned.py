@@ -23,6 +23,7 @@ The reconciler (`core.recovery.reconcile`) runs these checks every pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -301,6 +302,35 @@ def recover_sweep(
     return sweep
 
 
+def _fail_send(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    send_id: int,
+    *,
+    still: Callable[[Send], bool],
+    error: Callable[[Send], str],
+    worker: str,
+) -> Send | None:
+    """Count the send's attempt as failed, with the `error` it gets, if it is `still` as
+    it was seen; None, changing nothing, when it moved on meanwhile."""
+    send = get_or_raise(session, Send, send_id, for_update=True)
+    if not still(send):
+        session.rollback()
+        return None
+    fail_attempt(
+        session,
+        redis,
+        settings,
+        send,
+        error=error(send),
+        retryable=True,
+        actor=RECONCILER_ACTOR,
+        worker=worker,
+    )
+    return send
+
+
 def fail_unreported_send(
     session: Session, redis: Redis, settings: Settings, send_id: int, *, worker: str
 ) -> Send | None:
@@ -309,21 +339,15 @@ def fail_unreported_send(
     send uses up its attempts and ends among the dead letters rather than coming back
     forever. The next attempt verifies first when this one may have typed. Returns None,
     changing nothing, when the send moved on meanwhile."""
-    send = get_or_raise(session, Send, send_id, for_update=True)
-    if send.status not in IN_FLIGHT or send.worker_id != worker:
-        session.rollback()
-        return None
-    fail_attempt(
+    return _fail_send(
         session,
         redis,
         settings,
-        send,
-        error=f"worker {worker} ended attempt {send.attempt} without reporting",
-        retryable=True,
-        actor=RECONCILER_ACTOR,
+        send_id,
+        still=lambda send: send.status in IN_FLIGHT and send.worker_id == worker,
+        error=lambda send: f"worker {worker} ended attempt {send.attempt} without reporting",
         worker=worker,
     )
-    return send
 
 
 def fail_unreported_sweep(session: Session, sweep_id: int, *, worker: str) -> Sweep | None:
@@ -357,21 +381,15 @@ def fail_unclaimed_send(
     the send (the control plane refused or failed the claim, say): the job is over, and
     queuing it again as if nothing happened would retry it forever. Returns None, changing
     nothing, when the send moved on meanwhile."""
-    send = get_or_raise(session, Send, send_id, for_update=True)
-    if send.status != SendStatus.queued or send.attempt != attempt:
-        session.rollback()
-        return None
-    fail_attempt(
+    return _fail_send(
         session,
         redis,
         settings,
-        send,
-        error=f"job failed in worker {failure.worker_name}: {failure.error}",
-        retryable=True,
-        actor=RECONCILER_ACTOR,
+        send_id,
+        still=lambda send: send.status == SendStatus.queued and send.attempt == attempt,
+        error=lambda _send: f"job failed in worker {failure.worker_name}: {failure.error}",
         worker=failure.worker_name,
     )
-    return send
 
 
 def fail_unstarted_sweep(

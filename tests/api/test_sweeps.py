@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from httpx import Response
 from redis import Redis
@@ -381,3 +382,27 @@ def test_only_the_worker_running_a_sweep_may_report_it_throttled(
     refused = _throttled(client, worker, sweep["id"])
     assert refused.status_code == 409
     assert "is not run by worker 'w1'" in refused.json()["detail"]
+
+
+def test_a_sweep_of_an_account_whose_profile_is_gone_fails_with_the_reason(
+    client: TestClient,
+    operator: dict[str, str],
+    worker: dict[str, str],
+    db: Database,
+    sweep: dict[str, Any],
+    account: dict[str, Any],
+) -> None:
+    # The profile was removed from the fleet after the account was made with it.
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE accounts SET profile = 'retired' WHERE id = :id"), {"id": account["id"]}
+        )
+
+    refused = _start(client, worker, sweep["id"], "w1")
+
+    reason = (
+        f"account {account['id']}: no profile 'retired' (or it is invalid); give it one with PATCH"
+    )
+    assert (refused.status_code, refused.json()["detail"]) == (409, reason)
+    row = client.get(f"/v1/sweeps/{sweep['id']}", headers=operator).json()
+    assert (row["status"], row["error"]) == ("failed", reason)

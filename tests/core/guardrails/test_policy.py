@@ -140,6 +140,7 @@ def test_policy_defaults_and_bounds() -> None:
         "disclosure": None,
         "daily_token_cap": None,
         "daily_spend_cap_cents": None,
+        "sweep_every_s": None,
         "nudges": False,
         "follow_up_after_h": 24.0,
         "re_engage_after_days": 7.0,
@@ -153,6 +154,7 @@ def test_policy_defaults_and_bounds() -> None:
         {"disclosure": "x" * 201},
         {"auto_send": True},
         {"daily_spend_cap_cents": 0},
+        {"sweep_every_s": 59},
         {"follow_up_after_h": 0},
         {"re_engage_after_days": 366},
         # A re-engagement due no later than a follow-up would leave no room for one.

@@ -409,12 +409,15 @@ def test_a_claim_lasts_the_scaled_review_lock(
     draft_id = drafted(draft_for, seed(db, [Line("inbound", "hi")]).last)
     before = utcnow()
     client.post(f"/v1/drafts/{draft_id}/claim", headers=api_keys.headers("operator"))
+    after = utcnow()
     with db.session() as session:
         draft = session.get(Draft, draft_id)
         assert draft is not None and draft.claim_expires_at is not None
-        # review_lock_s 300 at time scale 0.01: three seconds.
-        lock = (draft.claim_expires_at - before).total_seconds()
-    assert 2.5 < lock <= 3.5
+        expires = draft.claim_expires_at
+    # review_lock_s 300 at time scale 0.01: three seconds from the claim, made between
+    # `before` and `after` however long the request took.
+    lock = timedelta(seconds=3)
+    assert before + lock <= expires <= after + lock
 
 
 def _race_claims(url: str, keys: list[str], draft_id: int) -> dict[str, int]:
@@ -516,6 +519,7 @@ def test_the_disclosure_is_off_until_an_admin_sets_it(
         "disclosure": DISCLOSURE,
         "daily_token_cap": None,
         "daily_spend_cap_cents": None,
+        "sweep_every_s": None,
         "nudges": False,
         "follow_up_after_h": 24.0,
         "re_engage_after_days": 7.0,
