@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -34,6 +35,34 @@ from core.db import Database
 from core.metrics import FleetCollector
 from core.schema import require_current
 from core.settings import Settings, get_settings
+
+
+@cache
+def _route_groups(max_body_bytes: int, max_worker_body_bytes: int) -> tuple[APIRouter, ...]:
+    """Every route, grouped by body limit: the people's routes, and the workers', whose
+    ingest batches and browser session state are larger than anything a person sends.
+    Limits per group, not the app's: the app's answers 413 outside every middleware, as
+    plain text; a route's answers through them, as the API's JSON. Built once per pair of
+    limits, since assembling the routes costs more than the rest of an app."""
+    people = APIRouter(max_body_size=max_body_bytes)
+    for module in (
+        health,
+        accounts,
+        sweeps,
+        conversations,
+        drafts,
+        sends,
+        fleet,
+        analytics,
+        keys,
+        fans,
+        audit,
+        metrics,
+    ):
+        people.include_router(module.router)
+    workers = APIRouter(max_body_size=max_worker_body_bytes)
+    workers.include_router(worker.router)
+    return people, workers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,29 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(TooLargeAsJsonMiddleware)
     app.add_middleware(RequestLogMiddleware)
-    # Body limits per group of routes, not the app's: the app's answers 413 outside every
-    # middleware, as plain text; a route's answers through them, as the API's JSON.
-    people = APIRouter(max_body_size=settings.max_body_bytes)
-    for module in (
-        health,
-        accounts,
-        sweeps,
-        conversations,
-        drafts,
-        sends,
-        fleet,
-        analytics,
-        keys,
-        fans,
-        audit,
-        metrics,
-    ):
-        people.include_router(module.router)
-    app.include_router(people)
-    # Ingest batches and browser session state are larger than anything a person sends.
-    workers = APIRouter(max_body_size=settings.max_worker_body_bytes)
-    workers.include_router(worker.router)
-    app.include_router(workers)
+    for group in _route_groups(settings.max_body_bytes, settings.max_worker_body_bytes):
+        app.include_router(group)
 
     schema: dict[str, Any] = {}
 
