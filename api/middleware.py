@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is kept when it looks like one (a UUID, a trace id); anything else is
 # replaced, so that a log line never carries what a client chose to put there.
-_CALLER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CALLER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Paths whose successful requests log at DEBUG: every worker beats every few seconds.
 QUIET_PATHS = frozenset({"/v1/worker/heartbeat"})
 
@@ -26,7 +26,7 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name.lower() == b"x-request-id":
             given = value.decode("latin-1")
-            if _CALLER_ID.match(given):
+            if _CALLER_ID.fullmatch(given):
                 return given
     return uuid.uuid4().hex
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import utcnow
-from core.enums import DraftStatus, SendStatus
+from core.enums import ON_ITS_WAY, DraftStatus, SendStatus
 from core.errors import InvalidState, get_or_raise
 from core.models import AuditEvent, Conversation, Draft, DraftFeedback, Fan, Message, Send
 
@@ -72,12 +72,18 @@ def erase_fan(session: Session, fan_id: int, *, actor: str) -> Erasure:
     `InvalidState` while a send to them is being typed."""
     fan = get_or_raise(session, Fan, fan_id, for_update=True)
     conversations = _of_fan(fan_id)
-    typing = session.scalars(
-        select(Send.id).where(
-            Send.conversation_id.in_(conversations),
-            Send.status.in_((SendStatus.typing, SendStatus.submitted)),
-        )
+    # Their sends are locked before they are judged: a worker moving one from claimed to
+    # typing meanwhile waits, then finds it cancelled and types nothing.
+    on_their_way = session.execute(
+        select(Send.id, Send.status)
+        .where(Send.conversation_id.in_(conversations), Send.status.in_(ON_ITS_WAY))
+        .with_for_update()
     ).all()
+    typing = [
+        send_id
+        for send_id, status in on_their_way
+        if status in (SendStatus.typing, SendStatus.submitted)
+    ]
     if typing:
         raise InvalidState(
             f"send(s) {list(typing)} to fan {fan_id} are being typed now; erase once they land"

@@ -76,9 +76,10 @@ def find_abandoned(
     lost needs up to a third of a TTL to notice. With a dead worker the lease expires at
     most a TTL after its last renewal, so recovery still comes within a TTL of expiry.
 
-    Only a worker with neither the lease nor a current heartbeat is dead. A worker whose
-    heartbeat still names the row's job is left to it (it may be waiting for the lease);
-    one that beats while doing something else ended the job without a report."""
+    Only a worker with neither a lease (on any account) nor a current heartbeat is dead. A
+    worker whose heartbeat still names the row's job is left to it (it may be waiting for
+    the lease); one that beats while doing something else ended the job without a
+    report."""
     grace = timedelta(seconds=lease_ttl_s(settings))
     if now - redis_known_since(redis, settings, now, mark=mark) < grace:
         return Abandoned(sends=[], sweeps=[])
@@ -87,15 +88,18 @@ def find_abandoned(
         seen.heartbeat.worker_id: seen.heartbeat.current_job
         for seen in live_workers(redis, settings)
     }
+    # Alive by a lease on another account but with no heartbeat to say what it does: its
+    # work is left alone until one or the other tells.
+    alive = set(doing) | set(held.values())
     found = Abandoned(sends=[], sweeps=[])
     sends = session.scalars(select(Send).where(Send.status.in_(IN_FLIGHT)).order_by(Send.id))
     for send in sends:
         if held.get(send.account_id) == send.worker_id or now - _last_touched(send) < grace:
             continue
         job_id = queues.send_job_id(send.id, send.attempt)
-        if send.worker_id not in doing:
+        if send.worker_id not in alive:
             found.sends.append(send)
-        elif doing[send.worker_id] != job_id:
+        elif send.worker_id in doing and doing[send.worker_id] != job_id:
             found.unreported_sends.append(send)
     sweeps = session.scalars(
         select(Sweep).where(Sweep.status == SweepStatus.running).order_by(Sweep.id)
@@ -107,9 +111,9 @@ def find_abandoned(
         ):
             continue
         job_id = queues.sweep_job_id(sweep.id, sweep.attempt)
-        if sweep.worker_id not in doing:
+        if sweep.worker_id not in alive:
             found.sweeps.append(sweep)
-        elif doing[sweep.worker_id] != job_id:
+        elif sweep.worker_id in doing and doing[sweep.worker_id] != job_id:
             found.unreported_sweeps.append(sweep)
     return found
 

@@ -20,7 +20,7 @@ from core.fleet.queues import QueueName, send_job_id, sweep_job_id
 from core.models import Sweep
 from core.settings import Settings
 from tests.helpers.api import claim, make_account, make_conversation, make_send
-from tests.helpers.rows import Reconcile, audit_actions, send_row
+from tests.helpers.rows import Reconcile, audit_actions, hold_lease, send_row
 
 
 def beat(redis: Redis, settings: Settings, worker_id: str, current_job: str | None) -> None:
@@ -208,3 +208,25 @@ def test_a_sweep_whose_job_failed_before_it_started_fails_with_the_error(
         assert row.status == "failed"
         assert row.error is not None and "no worker runtime installed" in row.error
     assert redis.exists(f"rq:job:{sweep_job_id(sweep_id, 1)}")
+
+
+def test_a_worker_alive_by_a_lease_on_another_account_is_not_judged_dead(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    worker: dict[str, str],
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+    run_pass: Reconcile,
+) -> None:
+    send_id = _claimed_send(client, admin, operator, worker, "w-busy")
+    other = make_account(client, admin, "Other")["id"]
+    later = past_lease(settings, run_pass)
+    # No heartbeat (its sender may be late), but it drives another account right now.
+    hold_lease(redis, settings, other, "w-busy")
+
+    report = run_pass(later)
+
+    assert (report.sends_failed, report.sends_recovered) == ([], [])
+    assert send_row(db, send_id).status == "claimed"
