@@ -354,22 +354,30 @@ def fail_unreported_send(
     )
 
 
+def _fail_sweep(
+    session: Session, sweep_id: int, *, still: Callable[[Sweep], bool], error: str, worker: str
+) -> Sweep | None:
+    """End the sweep as failed with `error` if it is `still` as it was seen; None, changing
+    nothing, when it moved on meanwhile."""
+    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
+    if not still(sweep):
+        session.rollback()
+        return None
+    fail_sweep(session, sweep, error=error, actor=RECONCILER_ACTOR, worker=worker)
+    session.commit()
+    return sweep
+
+
 def fail_unreported_sweep(session: Session, sweep_id: int, *, worker: str) -> Sweep | None:
     """End as failed a sweep that live `worker` started and then let go of without a
     report. Returns None, changing nothing, when the sweep moved on meanwhile."""
-    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
-    if sweep.status != SweepStatus.running or sweep.worker_id != worker:
-        session.rollback()
-        return None
-    fail_sweep(
+    return _fail_sweep(
         session,
-        sweep,
+        sweep_id,
+        still=lambda sweep: sweep.status == SweepStatus.running and sweep.worker_id == worker,
         error=f"worker {worker} ended the run without reporting",
-        actor=RECONCILER_ACTOR,
         worker=worker,
     )
-    session.commit()
-    return sweep
 
 
 def fail_unclaimed_send(
@@ -401,16 +409,10 @@ def fail_unstarted_sweep(
 ) -> Sweep | None:
     """End as failed a sweep whose job raised in a live worker before the sweep started.
     Returns None, changing nothing, when the sweep moved on meanwhile."""
-    sweep = get_or_raise(session, Sweep, sweep_id, for_update=True)
-    if sweep.status != SweepStatus.queued or sweep.attempt != attempt:
-        session.rollback()
-        return None
-    fail_sweep(
+    return _fail_sweep(
         session,
-        sweep,
+        sweep_id,
+        still=lambda sweep: sweep.status == SweepStatus.queued and sweep.attempt == attempt,
         error=f"job failed in worker {failure.worker_name}: {failure.error}",
-        actor=RECONCILER_ACTOR,
         worker=failure.worker_name,
     )
-    session.commit()
-    return sweep

@@ -17,7 +17,7 @@ from core.db import Database
 from core.fleet.queues import sweep_job_id
 from core.fleet.rq_repairs import job_exists, job_status
 from core.settings import Settings
-from tests.helpers.api import PASSWORD
+from tests.helpers.api import PASSWORD, start_sweep, sweep_result
 from tests.helpers.rows import Reconcile, audit_details, hold_lease
 from tests.helpers.scraped import conv, ingest, msg
 from tests.helpers.seeding import T0
@@ -25,16 +25,6 @@ from tests.helpers.seeding import T0
 
 def _trigger(client: TestClient, operator: dict[str, str], account_id: int) -> Response:
     return client.post("/v1/sweeps", headers=operator, json={"account_id": account_id})
-
-
-def _start(client: TestClient, worker: dict[str, str], sweep_id: int, worker_id: str) -> Response:
-    return client.post(
-        f"/v1/worker/sweeps/{sweep_id}/start", headers=worker, json={"worker_id": worker_id}
-    )
-
-
-def _result(client: TestClient, worker: dict[str, str], sweep_id: int, **body: Any) -> Response:
-    return client.post(f"/v1/worker/sweeps/{sweep_id}/result", headers=worker, json=body)
 
 
 @pytest.fixture
@@ -49,8 +39,8 @@ def sweep(client: TestClient, operator: dict[str, str], account: dict[str, Any])
 @pytest.fixture
 def finished(client: TestClient, worker: dict[str, str], sweep: dict[str, Any]) -> dict[str, Any]:
     """`sweep`, run by worker w1 and reported done."""
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
-    response = _result(client, worker, sweep["id"], status="done")
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
+    response = sweep_result(client, worker, sweep["id"], status="done")
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -88,7 +78,7 @@ def test_the_plan_carries_the_login_and_the_newest_message_of_each_known_convers
             conv("c-2", [msg("x", "inbound", 7)], fan="f2"),
         ],
     )
-    started = _start(client, worker, sweep["id"], "w1")
+    started = start_sweep(client, worker, sweep["id"], "w1")
     assert started.status_code == 200, started.text
     plan = started.json()
     assert plan["sweep_id"] == sweep["id"]
@@ -120,7 +110,7 @@ def test_the_plan_names_the_threads_holding_a_recent_unpaid_offer(
             conv("plain", [msg("p", "outbound", hour_ago)], fan="f4"),
         ],
     )
-    plan = _start(client, worker, sweep["id"], "w1").json()
+    plan = start_sweep(client, worker, sweep["id"], "w1").json()
     # The sandbox profile looks both ways: the thread again, and the purchases page.
     assert plan["recheck"] == ["unpaid"]
     assert plan["unpaid"] == {f"o-False-{hour_ago}": "unpaid"}
@@ -129,7 +119,7 @@ def test_the_plan_names_the_threads_holding_a_recent_unpaid_offer(
 def test_a_started_sweep_is_running_on_its_worker(
     client: TestClient, operator: dict[str, str], worker: dict[str, str], sweep: dict[str, Any]
 ) -> None:
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
     running = client.get(f"/v1/sweeps/{sweep['id']}", headers=operator).json()
     assert (running["status"], running["worker_id"]) == ("running", "w1")
 
@@ -137,8 +127,8 @@ def test_a_started_sweep_is_running_on_its_worker(
 def test_a_running_sweep_whose_worker_died_is_started_again_by_another(
     client: TestClient, operator: dict[str, str], worker: dict[str, str], sweep: dict[str, Any]
 ) -> None:
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
-    restarted = _start(client, worker, sweep["id"], "w2")
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
+    restarted = start_sweep(client, worker, sweep["id"], "w2")
     assert restarted.status_code == 200, restarted.text
     running = client.get(f"/v1/sweeps/{sweep['id']}", headers=operator).json()
     assert (running["status"], running["worker_id"]) == ("running", "w2")
@@ -148,12 +138,12 @@ def test_a_sweep_counts_the_messages_its_runs_stored_not_what_the_last_one_repor
     client: TestClient, worker: dict[str, str], account: dict[str, Any], sweep: dict[str, Any]
 ) -> None:
     ingest(client, worker, account["id"], [conv("c-1", [msg("m2", "outbound", 4)])])
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
     # The first run stores one new message (and one the control plane already has) ...
     first = [conv("c-1", [msg("m2", "outbound", 4), msg("m3", "inbound", 9)])]
     assert ingest(client, worker, account["id"], first, sweep_id=sweep["id"])["inserted"] == 1
     # ... then dies; the worker that starts it again reads the same page, and finds one more.
-    assert _start(client, worker, sweep["id"], "w2").status_code == 200
+    assert start_sweep(client, worker, sweep["id"], "w2").status_code == 200
     second = [
         conv("c-1", [msg("m2", "outbound", 4), msg("m3", "inbound", 9)]),
         conv("c-3", [msg("y", "inbound", 11)]),
@@ -162,7 +152,7 @@ def test_a_sweep_counts_the_messages_its_runs_stored_not_what_the_last_one_repor
 
     # The last run read 3 messages in 2 conversations: the sweep keeps the 2 its runs
     # stored, and the conversations its last run read.
-    finished = _result(
+    finished = sweep_result(
         client, worker, sweep["id"], status="done", messages_found=3, conversations_read=2
     )
     assert finished.status_code == 200, finished.text
@@ -181,7 +171,7 @@ def test_a_finished_sweep_stamps_the_accounts_last_sweep_time(
 def test_a_finished_sweep_refuses_a_second_result(
     client: TestClient, worker: dict[str, str], finished: dict[str, Any]
 ) -> None:
-    twice = _result(client, worker, finished["id"], status="failed")
+    twice = sweep_result(client, worker, finished["id"], status="failed")
     assert twice.status_code == 409
     assert twice.json()["detail"] == f"sweep {finished['id']} is done, not running"
 
@@ -189,7 +179,7 @@ def test_a_finished_sweep_refuses_a_second_result(
 def test_a_finished_sweep_cannot_be_started_again(
     client: TestClient, worker: dict[str, str], finished: dict[str, Any]
 ) -> None:
-    assert _start(client, worker, finished["id"], "w3").status_code == 409
+    assert start_sweep(client, worker, finished["id"], "w3").status_code == 409
 
 
 def test_a_trigger_after_the_sweep_finished_queues_a_new_one(
@@ -279,7 +269,7 @@ def test_a_sweep_plan_carries_no_secrets(
     client: TestClient, admin: dict[str, str], worker: dict[str, str], account: dict[str, Any]
 ) -> None:
     [sweep] = client.post("/v1/sweeps", headers=admin, json={"account_id": account["id"]}).json()
-    plan = _start(client, worker, sweep["id"], "w")
+    plan = start_sweep(client, worker, sweep["id"], "w")
     assert plan.status_code == 200
     assert set(plan.json()["account"]) == {"account_id", "profile", "base_url", "pacing"}
     assert PASSWORD not in plan.text
@@ -318,10 +308,10 @@ def test_a_sweeps_result_records_whether_its_worker_still_held_the_lease(
     sweep: dict[str, Any],
     held: bool,
 ) -> None:
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
     if held:
         hold_lease(redis, settings, sweep["account_id"], "w1")
-    assert _result(client, worker, sweep["id"], status="done").status_code == 200
+    assert sweep_result(client, worker, sweep["id"], status="done").status_code == 200
     [done] = [e for e in audit_details(db, "sweep.done") if e["subject_id"] == sweep["id"]]
     assert done["lease_held"] is held
 
@@ -340,7 +330,7 @@ def test_a_throttled_sweep_runs_again_once_its_backoff_is_over(
     run_pass: Reconcile,
     sweep: dict[str, Any],
 ) -> None:
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
     response = _throttled(client, worker, sweep["id"])
     assert response.status_code == 200, response.text
     deferred = response.json()
@@ -356,7 +346,7 @@ def test_a_throttled_sweep_runs_again_once_its_backoff_is_over(
 def test_a_throttled_sweep_is_audited_with_its_signal_and_backoff(
     client: TestClient, worker: dict[str, str], db: Database, sweep: dict[str, Any]
 ) -> None:
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
     assert _throttled(client, worker, sweep["id"]).status_code == 200
     [throttled] = audit_details(db, "sweep.throttled")
     assert (throttled["actor"], throttled["signal"], throttled["backoff_s"]) == ("w1", "429", 60.0)
@@ -369,7 +359,7 @@ def test_repeated_throttling_pauses_the_account_and_holds_its_sweep(
     redis: Redis,
     sweep: dict[str, Any],
 ) -> None:
-    assert _start(client, worker, sweep["id"], "w1").status_code == 200
+    assert start_sweep(client, worker, sweep["id"], "w1").status_code == 200
     assert _throttled(client, worker, sweep["id"], signals=3).status_code == 200
     account = client.get(f"/v1/accounts/{sweep['account_id']}", headers=admin).json()
     assert account["status"] == "paused"
@@ -398,7 +388,7 @@ def test_a_sweep_of_an_account_whose_profile_is_gone_fails_with_the_reason(
             sa.text("UPDATE accounts SET profile = 'retired' WHERE id = :id"), {"id": account["id"]}
         )
 
-    refused = _start(client, worker, sweep["id"], "w1")
+    refused = start_sweep(client, worker, sweep["id"], "w1")
 
     reason = (
         f"account {account['id']}: no profile 'retired' (or it is invalid); give it one with PATCH"

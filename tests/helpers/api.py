@@ -113,6 +113,25 @@ def result(client: TestClient, worker: dict[str, str], send_id: int, **body: Any
     return client.post(f"/v1/worker/sends/{send_id}/result", headers=worker, json=body)
 
 
+def queue_sweep(client: TestClient, operator: dict[str, str], account_id: int) -> int:
+    """Queue a sweep of the account as an operator; its id."""
+    response = client.post("/v1/sweeps", headers=operator, json={"account_id": account_id})
+    assert response.status_code == 202, response.text
+    return int(response.json()[0]["id"])
+
+
+def start_sweep(client: TestClient, worker: dict[str, str], sweep_id: int, worker_id: str) -> Any:
+    """Start a sweep as worker `worker_id`, as its job does; the raw response."""
+    return client.post(
+        f"/v1/worker/sweeps/{sweep_id}/start", headers=worker, json={"worker_id": worker_id}
+    )
+
+
+def sweep_result(client: TestClient, worker: dict[str, str], sweep_id: int, **body: Any) -> Any:
+    """Report a sweep's outcome; the raw response."""
+    return client.post(f"/v1/worker/sweeps/{sweep_id}/result", headers=worker, json=body)
+
+
 def pending_draft_over_api(
     client: TestClient,
     worker: dict[str, str],

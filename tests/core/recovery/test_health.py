@@ -24,7 +24,10 @@ from tests.helpers.api import (
     make_conversation,
     make_send,
     progress,
+    queue_sweep,
     result,
+    start_sweep,
+    sweep_result,
 )
 from tests.helpers.rows import Reconcile, hold_lease
 
@@ -238,23 +241,15 @@ def test_a_reconciler_that_stopped_running_makes_an_idle_fleet_unhealthy(
 def _sweep(
     client: TestClient, operator: dict[str, str], worker: dict[str, str], account_id: int
 ) -> int:
-    created = client.post("/v1/sweeps", headers=operator, json={"account_id": account_id})
-    sweep_id = int(created.json()[0]["id"])
-    started = client.post(
-        f"/v1/worker/sweeps/{sweep_id}/start", headers=worker, json={"worker_id": "w1"}
-    )
-    assert started.status_code == 200, started.text
+    sweep_id = queue_sweep(client, operator, account_id)
+    assert start_sweep(client, worker, sweep_id, "w1").status_code == 200
     return sweep_id
 
 
 def _finish_sweep(
     client: TestClient, worker: dict[str, str], sweep_id: int, status: str, error: str | None
 ) -> None:
-    finished = client.post(
-        f"/v1/worker/sweeps/{sweep_id}/result",
-        headers=worker,
-        json={"status": status, "error": error},
-    )
+    finished = sweep_result(client, worker, sweep_id, status=status, error=error)
     assert finished.status_code == 200, finished.text
 
 

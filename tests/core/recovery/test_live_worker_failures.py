@@ -19,7 +19,14 @@ from core.fleet.protocol import WorkerHeartbeat
 from core.fleet.queues import QueueName, send_job_id, sweep_job_id
 from core.models import Sweep
 from core.settings import Settings
-from tests.helpers.api import claim, make_account, make_conversation, make_send
+from tests.helpers.api import (
+    claim,
+    make_account,
+    make_conversation,
+    make_send,
+    queue_sweep,
+    start_sweep,
+)
 from tests.helpers.rows import Reconcile, audit_actions, hold_lease, send_row
 
 
@@ -131,12 +138,8 @@ def test_a_sweep_a_live_worker_let_go_of_without_a_report_fails_with_the_reason(
     settings: Settings,
     run_pass: Reconcile,
 ) -> None:
-    account = make_account(client, admin)
-    created = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]})
-    sweep_id = created.json()[0]["id"]
-    started = client.post(
-        f"/v1/worker/sweeps/{sweep_id}/start", headers=worker, json={"worker_id": "w-live"}
-    )
+    sweep_id = queue_sweep(client, operator, make_account(client, admin)["id"])
+    started = start_sweep(client, worker, sweep_id, "w-live")
     assert started.status_code == 200, started.text
     later = past_lease(settings, run_pass)
     beat(redis, settings, "w-live", current_job=None)
@@ -196,9 +199,7 @@ def test_a_sweep_whose_job_failed_before_it_started_fails_with_the_error(
     redis: Redis,
     run_pass: Reconcile,
 ) -> None:
-    account = make_account(client, admin)
-    created = client.post("/v1/sweeps", headers=operator, json={"account_id": account["id"]})
-    sweep_id = created.json()[0]["id"]
+    sweep_id = queue_sweep(client, operator, make_account(client, admin)["id"])
     _run_jobs_in_a_worker_without_a_runtime(redis, QueueName.scrape)
 
     assert run_pass().sweeps_failed == [sweep_id]
