@@ -25,6 +25,7 @@ from api.routers import (
     fans,
     fleet,
     health,
+    imports,
     keys,
     metrics,
     sends,
@@ -38,9 +39,12 @@ from core.settings import Settings, get_settings
 
 
 @cache
-def _route_groups(max_body_bytes: int, max_worker_body_bytes: int) -> tuple[APIRouter, ...]:
-    """Every route, grouped by body limit: the people's routes, and the workers', whose
-    ingest batches and browser session state are larger than anything a person sends.
+def _route_groups(
+    max_body_bytes: int, max_worker_body_bytes: int, max_import_bytes: int
+) -> tuple[APIRouter, ...]:
+    """Every route, grouped by body limit: the people's routes, the workers', whose
+    ingest batches and browser session state are larger than anything a person sends, and
+    CSV imports, larger still.
     Limits per group, not the app's: the app's answers 413 outside every middleware, as
     plain text; a route's answers through them, as the API's JSON. Built once per pair of
     limits, since assembling the routes costs more than the rest of an app."""
@@ -62,7 +66,9 @@ def _route_groups(max_body_bytes: int, max_worker_body_bytes: int) -> tuple[APIR
         people.include_router(module.router)
     workers = APIRouter(max_body_size=max_worker_body_bytes)
     workers.include_router(worker.router)
-    return people, workers
+    uploads = APIRouter(max_body_size=max_import_bytes)
+    uploads.include_router(imports.router)
+    return people, workers, uploads
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -103,7 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(TooLargeAsJsonMiddleware)
     app.add_middleware(RequestLogMiddleware)
-    for group in _route_groups(settings.max_body_bytes, settings.max_worker_body_bytes):
+    for group in _route_groups(
+        settings.max_body_bytes, settings.max_worker_body_bytes, settings.max_import_bytes
+    ):
         app.include_router(group)
 
     schema: dict[str, Any] = {}

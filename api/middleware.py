@@ -74,7 +74,7 @@ class RequestLogMiddleware:
 
 TOO_LARGE = (
     "the request body is larger than this route takes (FLEET_MAX_BODY_BYTES; "
-    "FLEET_MAX_WORKER_BODY_BYTES for /v1/worker routes)"
+    "FLEET_MAX_WORKER_BODY_BYTES for /v1/worker routes, FLEET_MAX_IMPORT_BYTES for imports)"
 )
 
 

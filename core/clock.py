@@ -8,7 +8,7 @@ the years the fleet deals in (`in_window`): year 1 overflows the arithmetic arou
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # The span of times the fleet accepts from a client or a platform.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -40,3 +40,8 @@ def epoch_ms(value: datetime) -> int:
     """`value` as whole milliseconds since 1970 (naive: taken as UTC): a time that sorts
     and subtracts the same way in every database's integer column."""
     return round(as_utc(value).timestamp() * 1000)
+
+
+def from_epoch_ms(value: int) -> datetime:
+    """The time `epoch_ms` gave `value` for, in UTC."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)

@@ -22,9 +22,9 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.clock import utcnow
+from core.clock import from_epoch_ms, utcnow
 from core.db import Base, TypedJSON
-from core.drafting.fan import SpendTier
+from core.drafting.fan import SpendTier, spend_tier
 from core.drafting.persona import Persona
 from core.enums import (
     NUDGE_KINDS,
@@ -87,21 +87,55 @@ class Account(Base):
         return self.session_sealed is not None
 
 
+# A custom field's value, as a CSV cell or a JSON body gives it.
+CustomValue = str | int | float | bool
+
+
 class Fan(Base):
+    """A fan of one account. The CRM's list (`core.crm.fan_list`) filters and sorts them by
+    index: spend, and last activity, each overall and per account."""
+
     __tablename__ = "fans"
-    __table_args__ = (UniqueConstraint("account_id", "platform_fan_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "platform_fan_id"),
+        Index("ix_fans_account_handle", "account_id", "handle"),
+        Index("ix_fans_spend", "total_spend_cents", "id"),
+        Index("ix_fans_account_spend", "account_id", "total_spend_cents", "id"),
+        Index("ix_fans_active", "last_active_ms", "id"),
+        Index("ix_fans_account_active", "account_id", "last_active_ms", "id"),
+    )
     label: ClassVar[str] = "fan"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     platform_fan_id: Mapped[str] = mapped_column(String(200))
+    # The fan's @handle where the platform's profile reads one (without the "@").
+    handle: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200), default="")
     total_spend_cents: Mapped[int] = mapped_column(default=0)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # What an agency tracks of its own (birthday, city, a chatter's shorthand), by name.
+    custom_fields: Mapped[dict[str, CustomValue]] = mapped_column(
+        TypedJSON(dict[str, CustomValue], dict), default=dict, server_default="{}"
+    )
+    # When the fan last wrote, in epoch milliseconds; 0 while they never have. A number,
+    # not a nullable time: "most recent first" is then one index read backwards on every
+    # database (a NULL sorts first going backwards on PostgreSQL, last on SQLite).
+    last_active_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # When the fan's data was erased at their request (`core.crm.erasure`): the row stays,
     # holding only the platform's id, so that no sweep stores their messages again.
     erased_at: Mapped[datetime | None]
+
+    @property
+    def last_active_at(self) -> datetime | None:
+        """When the fan last wrote; None while they never have."""
+        return from_epoch_ms(self.last_active_ms) if self.last_active_ms else None
+
+    @property
+    def tier(self) -> SpendTier:
+        """The fan's spend tier."""
+        return spend_tier(self.total_spend_cents)
 
 
 class Conversation(Base):

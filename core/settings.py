@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The largest CSV import any deployment may allow: the API schema's bound on a file.
+MAX_IMPORT_BYTES_CEILING = 256 * 1_048_576
+
 
 class Settings(BaseSettings):
     """Fleet settings. Each field maps to `FLEET_<NAME>` (OpenAI ones also to `OPENAI_*`)."""
@@ -94,6 +97,13 @@ class Settings(BaseSettings):
         le=64 * 1_048_576,
         description="The same for the worker routes, which carry ingest batches and browser "
         "session state.",
+    )
+    max_import_bytes: int = Field(
+        default=32 * 1_048_576,
+        ge=1024,
+        le=MAX_IMPORT_BYTES_CEILING,
+        description="The same for a CSV import (`POST /v1/fans/import`): 100,000 fans' tags "
+        "and notes fit in the default.",
     )
     retry_base_s: float = Field(
         default=5.0,

@@ -119,6 +119,7 @@ class InboxRow:
     conversation_id: str
     fan_id: str
     fan_name: str
+    fan_handle: str | None
     last_message_at: datetime | None
     unread: int
 
@@ -313,6 +314,7 @@ class PlatformDriver:
                 conversation_id=str(row["conversation_id"]),
                 fan_id=str(row["fan_id"]),
                 fan_name=(row.get("fan_name") or "").strip(),
+                fan_handle=(row.get("handle") or "").strip().removeprefix("@") or None,
                 last_message_at=self._read_time(row["last_message_at"], inbox.fields, "inbox"),
                 unread=self._typed(count, row.get("unread"), "inbox.fields.unread") or 0,
             )

@@ -126,6 +126,7 @@ def scrape_job(sweep_id: int, account_id: int) -> dict[str, int]:
                         platform_conversation_id=row.conversation_id,
                         platform_fan_id=row.fan_id,
                         fan_name=row.fan_name,
+                        fan_handle=row.fan_handle,
                         messages=messages,
                     )
                 )

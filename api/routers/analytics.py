@@ -1,4 +1,4 @@
-"""`/v1/analytics`: how AI drafting fares, for operators and admins."""
+"""`/v1/analytics`: how AI drafting fares, and what fans paid, for operators and admins."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 
-from api.deps import AccountFilter, SessionDep, SettingsDep, StaffDep, query_time
+from api.deps import AccountFilter, AdminDep, SessionDep, SettingsDep, StaffDep, query_time
 from api.errors import invalid
-from api.schemas.analytics import AiAnalytics
+from api.schemas.analytics import AiAnalytics, RevenueOut
+from api.streams import CSV_RESPONSE, csv_response
+from core.analytics import Window
 from core.analytics import ai as ai_analytics
+from core.analytics import revenue as revenue_analytics
 from core.clock import utcnow
+from core.crm.csv_cells import csv_chunks
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -38,7 +43,7 @@ def analytics_window(
         datetime | None,
         Query(description="End (exclusive), ISO 8601; no time zone means UTC. Default: now."),
     ] = None,
-) -> ai_analytics.Window:
+) -> Window:
     """The window asked for: `days` up to now, or `since`/`until` (each defaulting to
     `DEFAULT_DAYS` before the other, and now), at most `MAX_DAYS` long."""
     if days is not None and (since is not None or until is not None):
@@ -50,12 +55,15 @@ def analytics_window(
         raise _invalid("since", "since must be before until")
     if end - start > timedelta(days=MAX_DAYS):
         raise _invalid("since", f"the window is at most {MAX_DAYS} days long")
-    return ai_analytics.Window(since=start, until=end, account_id=account_id)
+    return Window(since=start, until=end, account_id=account_id)
+
+
+WindowDep = Annotated[Window, Depends(analytics_window)]
 
 
 @router.get("/ai", response_model=AiAnalytics)
 def ai(
-    window: Annotated[ai_analytics.Window, Depends(analytics_window)],
+    window: WindowDep,
     session: SessionDep,
     settings: SettingsDep,
     _principal: StaffDep,
@@ -66,3 +74,23 @@ def ai(
     time from a fan's message to the approved send (and to its delivery). Default window:
     the last 7 days; `account_id` narrows it to one account."""
     return AiAnalytics.of(ai_analytics.report(session, window), settings)
+
+
+@router.get("/revenue", response_model=RevenueOut)
+def revenue(window: WindowDep, session: SessionDep, _principal: StaffDep) -> RevenueOut:
+    """Tips and PPV sales per account per UTC day (a PPV counts on the day it was paid),
+    and how the PPV offers sent in the window converted, by price band and by the fan's
+    spend tier. Default window: the last 7 days."""
+    return RevenueOut.of(revenue_analytics.report(session, window))
+
+
+@router.get("/revenue/export", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def revenue_csv(window: WindowDep, session: SessionDep, _principal: AdminDep) -> StreamingResponse:
+    """The revenue per account per UTC day as CSV."""
+    days = revenue_analytics.revenue_by_day(session, window)
+    rows = [
+        [d.day.isoformat(), d.account_id, d.tips, d.tips_cents, d.ppv_sold, d.ppv_cents]
+        for d in days
+    ]
+    header = ["day", "account_id", "tips", "tips_cents", "ppv_sold", "ppv_cents"]
+    return csv_response(csv_chunks(header, [rows]), "revenue.csv")

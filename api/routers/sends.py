@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import StreamingResponse
 
 from api.deps import (
     AccountFilter,
+    AdminDep,
     CursorQuery,
+    DatabaseDep,
     IdPath,
     LimitQuery,
     RedisDep,
     SessionDep,
     SettingsDep,
     StaffDep,
+    query_time,
 )
 from api.schemas.common import PageOut, page_out
 from api.schemas.fleet import SendRequeue
 from api.schemas.sends import BulkSendCreate, BulkSendsOut, SendCreate, SendOut
+from api.streams import CSV_RESPONSE, csv_response
+from core.crm import export_sends
 from core.enums import SendStatus
 from core.outbox import bulk, sends
 
@@ -37,6 +46,33 @@ def list_sends(
         session, status=status, account_id=account_id, limit=limit, cursor=cursor
     )
     return page_out(page, SendOut.model_validate)
+
+
+@router.get("/export", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def export_csv(
+    session: SessionDep,
+    database: DatabaseDep,
+    _principal: AdminDep,
+    status: SendStatus | None = None,
+    account_id: AccountFilter = None,
+    since: Annotated[
+        datetime | None, Query(description="Made at or after this time (ISO 8601).")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Made before this time (ISO 8601).")
+    ] = None,
+) -> StreamingResponse:
+    """Sends as CSV, streamed in id order: who made each, its price, what became of it
+    and when. No message text."""
+    chunks = export_sends(
+        session,
+        database,
+        account_id=account_id,
+        status=status,
+        since=query_time("since", since),
+        until=query_time("until", until),
+    )
+    return csv_response(chunks, "sends.csv")
 
 
 @router.get("/{send_id:int}", response_model=SendOut)

@@ -1,4 +1,4 @@
-"""The AI analytics report."""
+"""The analytics reports: AI drafting, and revenue."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from core.analytics.ai import AiReport, DayTokens, Waits, cost_usd
+from core.analytics.revenue import RevenueReport
 from core.settings import Settings
 
 WAITS_FROM = "message.sent_at: when the fan sent the message, as the platform dates it"
@@ -178,4 +179,52 @@ class AiAnalytics(BaseModel):
                 to_approval=WaitsOut.of(report.to_approval),
                 to_delivery=WaitsOut.of(report.to_delivery),
             ),
+        )
+
+
+class DayRevenueOut(BaseModel):
+    """One account's takings on one UTC day."""
+
+    model_config = {"from_attributes": True}
+
+    day: date
+    account_id: int
+    tips: int
+    tips_cents: int
+    ppv_sold: int
+    ppv_cents: int
+    total_cents: int
+
+
+class ConversionOut(BaseModel):
+    """PPV offers sent in the window, for one price band (cents, `low-high` or `low+`) or
+    spend tier, and what came of them; `rate` is None while none was offered."""
+
+    model_config = {"from_attributes": True}
+
+    key: str
+    offered: int
+    bought: int
+    revenue_cents: int
+    rate: float | None
+
+
+class RevenueOut(BaseModel):
+    window: WindowOut
+    tips_cents: int
+    ppv_cents: int
+    days: list[DayRevenueOut] = Field(description="Per account per UTC day with any, oldest first.")
+    by_price_band: list[ConversionOut]
+    by_tier: list[ConversionOut] = Field(description="By the fan's spend tier now.")
+
+    @classmethod
+    def of(cls, report: RevenueReport) -> RevenueOut:
+        window = report.window
+        return cls(
+            window=WindowOut(since=window.since, until=window.until, account_id=window.account_id),
+            tips_cents=report.tips_cents,
+            ppv_cents=report.ppv_cents,
+            days=[DayRevenueOut.model_validate(day) for day in report.days],
+            by_price_band=[ConversionOut.model_validate(c) for c in report.by_price_band],
+            by_tier=[ConversionOut.model_validate(c) for c in report.by_tier],
         )

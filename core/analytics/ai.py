@@ -26,27 +26,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from core.analytics.stats import percentile
+from core.analytics.window import Window, as_date, utc_day
 from core.enums import NUDGE_KINDS, DraftStatus
 from core.models import AiUsage, AuditEvent, Conversation, Draft, DraftFeedback, Message, Send
 from core.review.writing import AUTO_SEND_ACTOR, FILTER_HITS_ACTION, GUARD_FLAG_ACTION
 from core.settings import Settings
-
-
-@dataclass(frozen=True)
-class Window:
-    """The period `[since, until)` a report covers, and the one account it is about
-    (None: every account)."""
-
-    since: datetime
-    until: datetime
-    account_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,10 +104,6 @@ def _waits(seconds: list[float]) -> Waits:
     )
 
 
-def _in_window(column: Any, window: Window) -> ColumnElement[bool]:
-    return (column >= window.since) & (column < window.until)
-
-
 def _of_account(stmt: Select[Any], window: Window) -> Select[Any]:
     """`stmt` (which joins `Conversation`) narrowed to the window's account, if any."""
     if window.account_id is None:
@@ -143,7 +130,7 @@ def _decisions(session: Session, window: Window) -> tuple[Decisions, float | Non
         )
         .join(Conversation, Draft.conversation_id == Conversation.id)
         .outerjoin(DraftFeedback, DraftFeedback.draft_id == Draft.id)
-        .where(_in_window(Draft.created_at, window))
+        .where(window.holds(Draft.created_at))
     )
     drafts, pending, approved_n, modified, rejected, auto_sent, confidence = session.execute(
         _of_account(stmt, window)
@@ -167,7 +154,7 @@ def _filter_hits(session: Session, window: Window) -> tuple[dict[str, int], int]
         .where(
             AuditEvent.action == FILTER_HITS_ACTION,
             AuditEvent.subject_type == "draft",
-            _in_window(AuditEvent.at, window),
+            window.holds(AuditEvent.at),
         )
         .group_by(AuditEvent.subject_id)
         .subquery()
@@ -195,7 +182,7 @@ def _guard_flags(session: Session, window: Window) -> tuple[dict[str, int], int]
         .where(
             AuditEvent.action == GUARD_FLAG_ACTION,
             AuditEvent.subject_type == "conversation",
-            _in_window(AuditEvent.at, window),
+            window.holds(AuditEvent.at),
         )
     )
     flags: Counter[str] = Counter()
@@ -206,17 +193,9 @@ def _guard_flags(session: Session, window: Window) -> tuple[dict[str, int], int]
     return dict(sorted(flags.items())), len(conversations)
 
 
-def _utc_day(session: Session, column: Any) -> Any:
-    """The UTC calendar day of a timestamp column, in SQL. SQLite stores naive UTC;
-    PostgreSQL's `date()` of a `timestamptz` would use the session's time zone."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)
-
-
 def _tokens(session: Session, window: Window) -> list[DayTokens]:
     """Drafting calls and tokens per UTC day with any, oldest first."""
-    day = _utc_day(session, AiUsage.at).label("day")
+    day = utc_day(session, AiUsage.at).label("day")
     stmt = (
         select(
             day,
@@ -225,7 +204,7 @@ def _tokens(session: Session, window: Window) -> list[DayTokens]:
             func.coalesce(func.sum(AiUsage.prompt_tokens), 0),
             func.coalesce(func.sum(AiUsage.completion_tokens), 0),
         )
-        .where(_in_window(AiUsage.at, window))
+        .where(window.holds(AiUsage.at))
         .group_by(day)
         .order_by(day)
     )
@@ -233,8 +212,7 @@ def _tokens(session: Session, window: Window) -> list[DayTokens]:
         stmt = stmt.where(AiUsage.account_id == window.account_id)
     return [
         DayTokens(
-            # SQLite answers an ISO string, PostgreSQL a date.
-            day=value if isinstance(value, date) else date.fromisoformat(value),
+            day=as_date(value),
             calls=int(calls),
             llm_calls=int(llm_calls),
             prompt_tokens=int(prompt),
@@ -255,7 +233,7 @@ def _wait_times(session: Session, window: Window) -> tuple[Waits, Waits]:
         .where(
             Draft.status == DraftStatus.approved,
             Draft.kind.not_in(NUDGE_KINDS),
-            _in_window(Draft.created_at, window),
+            window.holds(Draft.created_at),
         )
     )
     to_approval: list[float] = []

@@ -1,6 +1,8 @@
 """The CRM: creator accounts, fans, conversations and messages, what a sweep scrapes into
-them (`ingest`, `sweeps`), a fan as the guardrails read them (`fans`), and a fan's data
-rights (`erasure`)."""
+them (`ingest`, `sweeps`), a fan as the guardrails read them (`fans`), the fan list and
+one fan's view (`fan_list`, `fan_detail`), what operators write on fans by hand or from a
+CSV (`fan_edits`, `fan_import`), CSV exports (`exports`), and a fan's data rights
+(`erasure`)."""
 
 from core.crm.accounts import (
     AccountChanges,
@@ -23,6 +25,11 @@ from core.crm.conversations import (
     newest_message,
 )
 from core.crm.erasure import Erasure, erase_fan, export_fan
+from core.crm.exports import export_fans, export_sends
+from core.crm.fan_detail import FanDetail, fan_detail
+from core.crm.fan_edits import FanChanges, FanLimitExceeded, update_fan
+from core.crm.fan_import import ImportReport, TagsMode, import_fans
+from core.crm.fan_list import FanFilter, FanSort, list_fans, select_fans
 from core.crm.ingest import ingest_batch
 from core.crm.schedule import SCHEDULER_ACTOR, due_accounts, queue_scheduled_sweeps
 from core.crm.sweeps import (
@@ -38,6 +45,13 @@ __all__ = [
     "SCHEDULER_ACTOR",
     "AccountChanges",
     "Erasure",
+    "FanChanges",
+    "FanDetail",
+    "FanFilter",
+    "FanLimitExceeded",
+    "FanSort",
+    "ImportReport",
+    "TagsMode",
     "account_access",
     "account_problems",
     "account_profile",
@@ -45,6 +59,13 @@ __all__ = [
     "due_accounts",
     "erase_fan",
     "export_fan",
+    "export_fans",
+    "export_sends",
+    "fan_detail",
+    "import_fans",
+    "list_fans",
+    "select_fans",
+    "update_fan",
     "fail_sweep",
     "finish_sweep",
     "get_account",

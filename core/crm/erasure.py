@@ -3,11 +3,11 @@
 
 Erasure removes what the fan and the people talking to them wrote: the text of their
 messages, of every draft written for them (variants, filter hits, reasons and the edits
-operators made) and of every send to them; their name, tags and notes; the artifacts
-(screenshots of their threads) the rows point at; and the details of the audit entries
-about any of those rows, which keep only who did what and when. Amounts stay (tips, PPV
-prices, spend), as the bookkeeping a business must keep, tied to the platform's opaque
-fan id only.
+operators made) and of every send to them; their name, handle, tags, notes and custom
+fields; the artifacts (screenshots of their threads) the rows point at; and the details of
+the audit entries about any of those rows, which keep only who did what and when. Amounts
+stay (tips, PPV prices, spend), as the bookkeeping a business must keep, tied to the
+platform's opaque fan id only.
 
 The fan's row stays, erased, holding the platform's id: a sweep that meets the fan again
 stores nothing of theirs (`core.crm.ingest`), no draft or nudge is written for them and
@@ -136,8 +136,10 @@ def erase_fan(session: Session, fan_id: int, *, actor: str) -> Erasure:
         update(Conversation).where(Conversation.fan_id == fan_id).values(flag_reason=None)
     )
     fan.name = ""
+    fan.handle = None
     fan.tags = []
     fan.notes = ""
+    fan.custom_fields = {}
     fan.erased_at = now
     erasure = Erasure(
         fan_id=fan_id,
@@ -212,10 +214,13 @@ def export_fan(session: Session, fan_id: int) -> dict[str, Any]:
             "id": fan.id,
             "account_id": fan.account_id,
             "platform_fan_id": fan.platform_fan_id,
+            "handle": fan.handle,
             "name": fan.name,
             "total_spend_cents": fan.total_spend_cents,
             "tags": list(fan.tags),
             "notes": fan.notes,
+            "custom_fields": dict(fan.custom_fields),
+            "last_active_at": _iso(fan.last_active_at),
             "erased_at": _iso(fan.erased_at),
         },
         "conversations": [

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.clock import as_utc, utcnow
+from core.clock import as_utc, epoch_ms, utcnow
 from core.crm.conversations import newest_messages
 from core.enums import Direction
 from core.errors import Conflict, get_or_raise
@@ -22,8 +22,9 @@ from core.priority import restamp_fans
 
 
 def _fans(session: Session, account_id: int, batch: IngestBatch) -> dict[str, Fan]:
-    """The batch's fans by platform id: those already known (renamed when the platform
-    shows a new name) and new ones, stored. Two queries whatever the batch holds."""
+    """The batch's fans by platform id: those already known (renamed, or given their
+    handle, when the platform shows a new one) and new ones, stored. Two queries whatever
+    the batch holds."""
     wanted = {scraped.platform_fan_id for scraped in batch.conversations}
     fans = {
         fan.platform_fan_id: fan
@@ -37,6 +38,7 @@ def _fans(session: Session, account_id: int, batch: IngestBatch) -> dict[str, Fa
             fan = Fan(
                 account_id=account_id,
                 platform_fan_id=scraped.platform_fan_id,
+                handle=scraped.fan_handle,
                 name=scraped.fan_name,
                 total_spend_cents=0,
                 tags=[],
@@ -44,8 +46,11 @@ def _fans(session: Session, account_id: int, batch: IngestBatch) -> dict[str, Fa
             )
             session.add(fan)
             fans[scraped.platform_fan_id] = fan
-        elif scraped.fan_name and scraped.fan_name != fan.name and fan.erased_at is None:
-            fan.name = scraped.fan_name
+        elif fan.erased_at is None:
+            if scraped.fan_name and scraped.fan_name != fan.name:
+                fan.name = scraped.fan_name
+            if scraped.fan_handle and scraped.fan_handle != fan.handle:
+                fan.handle = scraped.fan_handle
     session.flush()
     return fans
 
@@ -154,6 +159,8 @@ def _store_messages(
         )
         held[key] = None
         fan.total_spend_cents += _spend_cents(message)
+        if message.direction == Direction.inbound:
+            fan.last_active_ms = max(fan.last_active_ms or 0, epoch_ms(sent_at))
         if conversation.last_message_at is None or sent_at > conversation.last_message_at:
             conversation.last_message_at = sent_at
     return rows, duplicates

@@ -145,6 +145,11 @@ class ScrapedConversation(_Body):
     platform_conversation_id: str = Field(min_length=1, max_length=200)
     platform_fan_id: str = Field(min_length=1, max_length=200)
     fan_name: str = Field(default="", max_length=200)
+    fan_handle: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The fan's @handle (without the @), where the platform shows one.",
+    )
     messages: list[ScrapedMessage] = Field(default_factory=list, max_length=1000)
 
 

@@ -115,8 +115,8 @@ def _fields_named(fields: dict[str, FieldSpec], required: tuple[str, ...]) -> di
 
 class InboxSelectors(_Strict):
     """The conversation list. `fields` reads each row: `conversation_id`, `fan_id` and
-    `last_message_at` must be declared; `fan_name`, `preview` and `unread` may be; any other
-    name is a helper field another one falls back to (a handle for an absent fan id)."""
+    `last_message_at` must be declared; `fan_name`, `handle` (the fan's @handle), `preview`
+    and `unread` may be; any other name is a helper field another one falls back to."""
 
     ready: str | None = Field(
         default=None,

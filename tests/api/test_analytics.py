@@ -1,11 +1,18 @@
-"""The analytics route's own rules: a bad query names its parameter, and only staff may read it."""
+"""The analytics routes' own rules: a bad query names its parameter, and only staff may
+read them; the revenue report over the API, as JSON and as CSV."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from core.clock import utcnow
+from core.db import Database
 from tests.helpers.api import ApiKeys
+from tests.helpers.crm import FanSpec, Money, add_fans
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -41,3 +48,29 @@ def test_staff_only(client: TestClient, api_keys: ApiKeys) -> None:
     assert client.get("/v1/analytics/ai").status_code == 401
     assert client.get("/v1/analytics/ai", headers=api_keys.headers("worker")).status_code == 403
     assert client.get("/v1/analytics/ai", headers=api_keys.headers("operator")).status_code == 200
+
+
+def test_revenue_is_reported_and_exported(
+    client: TestClient,
+    operator: dict[str, str],
+    admin: dict[str, str],
+    db: Database,
+    account: dict[str, Any],
+) -> None:
+    now = utcnow()
+    add_fans(
+        db,
+        account["id"],
+        FanSpec("f1", money=[Money(now - timedelta(hours=1), tip_cents=700)]),
+        FanSpec("f2", money=[Money(now - timedelta(hours=2), ppv_price_cents=1200, paid_at=now)]),
+    )
+    report = client.get("/v1/analytics/revenue?days=2", headers=operator)
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert (body["tips_cents"], body["ppv_cents"]) == (700, 1200)
+    assert {c["key"]: c["bought"] for c in body["by_price_band"]}["1000-1999"] == 1
+    csv_text = client.get("/v1/analytics/revenue/export?days=2", headers=admin).text
+    header, *rows = csv_text.splitlines()
+    assert header == "day,account_id,tips,tips_cents,ppv_sold,ppv_cents"
+    assert sum(int(row.split(",")[3]) + int(row.split(",")[5]) for row in rows) == 1900
+    assert client.get("/v1/analytics/revenue/export", headers=operator).status_code == 403

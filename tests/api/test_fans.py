@@ -1,20 +1,24 @@
-"""A fan's data rights: an admin exports everything held about them, and erases it at
-their request. Erased, the raw database holds none of their words or the words written
-to them, the audit keeps who did what but no details, and nothing of theirs is stored,
-drafted or sent again."""
+"""`/v1/fans`: operators list fans by filter, read one fan's history and annotate them;
+admins export them as CSV. And a fan's data rights: an admin exports everything held about
+them, and erases it at their request. Erased, the raw database holds none of their words
+or the words written to them, the audit keeps who did what but no details, and nothing of
+theirs is stored, drafted or sent again."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from core.clock import utcnow
 from core.db import Database
 from tests.helpers.api import claim, make_account, progress
+from tests.helpers.crm import FanSpec, Money, add_fans
 from tests.helpers.scraped import conv, ingest, msg
 
 FAN_WORDS = "my sister's wedding is on friday"
@@ -219,3 +223,146 @@ def test_bad_audit_filters_name_the_field(client: TestClient, admin: dict[str, s
         response = client.get("/v1/audit", headers=admin, params=params)
         assert response.status_code == 422, response.text
         assert [error["loc"] for error in response.json()["errors"]] == [["query", field]]
+
+
+def test_operators_list_fans_by_filter_a_page_at_a_time(
+    client: TestClient, operator: dict[str, str], db: Database, account: dict[str, Any]
+) -> None:
+    add_fans(
+        db,
+        account["id"],
+        FanSpec("f1", spend_cents=100, tags=["vip", "night"]),
+        FanSpec("f2", spend_cents=300, tags=["vip", "night"]),
+        FanSpec("f3", spend_cents=200, tags=["vip"]),
+    )
+    first = client.get("/v1/fans?tags=vip,night&limit=1", headers=operator).json()
+    assert [fan["platform_fan_id"] for fan in first["items"]] == ["f2"]
+    assert first["items"][0]["tier"] == "low"
+    second = client.get(
+        f"/v1/fans?tags=vip&tags=night&limit=1&cursor={first['next_cursor']}", headers=operator
+    ).json()
+    assert [fan["platform_fan_id"] for fan in second["items"]] == ["f1"]
+    assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "loc"),
+    [
+        ("min_spend_cents=500&max_spend_cents=100", ["query", "max_spend_cents"]),
+        ("min_spend_cents=-1", ["query", "min_spend_cents"]),
+        ("tier=whale", ["query", "tier"]),
+        ("tags=a;b", ["query", "tags", "0"]),
+        ("active_since=1900-01-01", ["query", "active_since"]),
+        ("q=" + "x" * 101, ["query", "q"]),
+        ("sort=name", ["query", "sort"]),
+        ("has_unpaid_ppv=maybe", ["query", "has_unpaid_ppv"]),
+        ("cursor=bm90LWEtY3Vyc29y", ["query", "cursor"]),
+    ],
+)
+def test_a_bad_filter_is_a_422_naming_it(
+    client: TestClient, operator: dict[str, str], query: str, loc: list[str]
+) -> None:
+    response = client.get(f"/v1/fans?{query}", headers=operator)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == loc
+
+
+def test_a_fan_shows_their_purchases_tips_and_spend_by_day(
+    client: TestClient, operator: dict[str, str], db: Database, account: dict[str, Any]
+) -> None:
+    now = utcnow()
+    ids = add_fans(
+        db,
+        account["id"],
+        FanSpec(
+            "f1",
+            money=[
+                Money(now - timedelta(days=1), tip_cents=500),
+                Money(now - timedelta(days=2), ppv_price_cents=1_200, paid_at=now),
+                Money(now - timedelta(days=1), ppv_price_cents=900),
+            ],
+        ),
+    )
+    response = client.get(f"/v1/fans/{ids['f1']}?days=3", headers=operator)
+    assert response.status_code == 200, response.text
+    fan = response.json()
+    assert [p["price_cents"] for p in fan["purchases"]] == [1_200]
+    assert [t["cents"] for t in fan["tips"]] == [500]
+    assert [(d["tips_cents"], d["ppv_cents"]) for d in fan["spend_by_day"]] == [
+        (0, 0),
+        (500, 0),
+        (0, 1_200),
+    ]
+    assert len(fan["recent_messages"]) == 3 and len(fan["conversations"]) == 1
+
+
+def test_operators_tag_and_annotate_a_fan(
+    client: TestClient, operator: dict[str, str], db: Database, account: dict[str, Any]
+) -> None:
+    ids = add_fans(db, account["id"], FanSpec("f1", tags=["vip"]))
+    response = client.patch(
+        f"/v1/fans/{ids['f1']}",
+        headers=operator,
+        json={"add_tags": ["Whale"], "notes": "birthday in May", "custom_fields": {"n": 2}},
+    )
+    assert response.status_code == 200, response.text
+    fan = response.json()
+    assert (fan["tags"], fan["notes"], fan["custom_fields"]) == (
+        ["vip", "whale"],
+        "birthday in May",
+        {"n": 2},
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "loc"),
+    [
+        ({}, 422, ["body"]),
+        ({"tags": ["ok", "a,b"]}, 422, ["body", "tags", 1]),
+        ({"notes": "a\u0000b"}, 422, ["body"]),
+        ({"notes": 5}, 422, ["body", "notes"]),
+        ({"custom_fields": {"bad name": 1}}, 422, ["body", "custom_fields", "bad name"]),
+        ({"colour": "red"}, 422, ["body", "colour"]),
+        ({"add_tags": [f"t{n}" for n in range(50)]}, 422, ["body", "tags"]),
+    ],
+)
+def test_a_bad_edit_is_a_422_naming_the_field(
+    client: TestClient,
+    operator: dict[str, str],
+    db: Database,
+    account: dict[str, Any],
+    body: dict[str, Any],
+    status: int,
+    loc: list[Any],
+) -> None:
+    ids = add_fans(db, account["id"], FanSpec("f1", tags=["vip"]))
+    response = client.patch(f"/v1/fans/{ids['f1']}", headers=operator, json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["errors"][0]["loc"][: len(loc)] == loc
+
+
+def test_an_erased_or_unknown_fan_takes_no_edit(
+    client: TestClient, operator: dict[str, str], db: Database, account: dict[str, Any]
+) -> None:
+    ids = add_fans(db, account["id"], FanSpec("gone", erased=True))
+    erased = client.patch(f"/v1/fans/{ids['gone']}", headers=operator, json={"notes": "x"})
+    assert erased.status_code == 409
+    unknown = client.patch("/v1/fans/999", headers=operator, json={"notes": "x"})
+    assert unknown.status_code == 404
+
+
+def test_admins_export_fans_as_csv(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    db: Database,
+    account: dict[str, Any],
+) -> None:
+    add_fans(db, account["id"], FanSpec("f1", tags=["vip"]), FanSpec("f2"))
+    response = client.get("/v1/fans/export?tags=vip", headers=admin)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "fans.csv" in response.headers["content-disposition"]
+    lines = response.text.splitlines()
+    assert len(lines) == 2 and lines[1].split(",")[2] == "f1"
+    assert client.get("/v1/fans/export", headers=operator).status_code == 403

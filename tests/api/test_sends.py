@@ -1,6 +1,6 @@
 """The sends routes: a direct or bulk send the gate refuses answers with the rules that
-fired, an admin may override, bodies are validated, and the outbox's calls need an
-operator."""
+fired, an admin may override, bodies are validated, the outbox's calls need an operator,
+and admins export the sends as CSV."""
 
 from __future__ import annotations
 
@@ -157,3 +157,24 @@ def test_requeue_and_cancel_need_an_operator(
     bad_id = client.post("/v1/sends/0/cancel", headers=operator)
     assert bad_id.status_code == 422
     assert "path.send_id: Input should be greater than or equal to 1" in bad_id.json()["detail"]
+
+
+def test_admins_export_sends_as_csv_without_their_text(
+    client: TestClient,
+    admin: dict[str, str],
+    operator: dict[str, str],
+    conversation_ids: list[int],
+) -> None:
+    made = client.post(
+        "/v1/sends",
+        headers=operator,
+        json={"conversation_id": conversation_ids[0], "text": "see you tonight"},
+    ).json()
+    response = client.get("/v1/sends/export?status=queued", headers=admin)
+    assert response.status_code == 200, response.text
+    header, *rows = response.text.splitlines()
+    assert header.startswith("id,account_id,conversation_id,fan_id,")
+    assert [row.split(",")[0] for row in rows] == [str(made["id"])]
+    assert "tonight" not in response.text
+    bad = client.get("/v1/sends/export?since=1800-01-01", headers=admin)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "since"]

@@ -15,6 +15,13 @@ LONG = "x" * 5001
 
 # For every route that takes a body: (bad body, text the 422 detail must contain).
 BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
+    ("PATCH", "/v1/fans/{fan_id}"): [
+        ({}, "body: nothing to change"),
+        ({"tags": ["ok", "a;b"]}, "body.tags.1: String should match pattern"),
+        ({"notes": 5}, "body.notes: Input should be a valid string"),
+        ({"tags": ["a"], "add_tags": ["b"]}, "not both"),
+        ({"colour": "red"}, "body.colour: Extra inputs are not permitted"),
+    ],
     ("POST", "/v1/keys"): [
         ({"name": "k", "role": "overlord"}, "body.role: Input should be 'admin'"),
         ({"role": "operator"}, "body.name: Field required"),

@@ -25,6 +25,7 @@ from api.app import create_app
 from core.crypto import Keyring
 from core.db import Base, Database
 from core.enums import DraftStatus
+from core.models import Fan
 from core.review import list_drafts
 from core.schema import BASELINE, SchemaBehind, current, head, upgrade
 from core.settings import Settings
@@ -272,6 +273,17 @@ def test_the_previous_release_upgrades_with_every_row_intact(empty: Database) ->
             sa.text("SELECT id, attempt, max_attempts, failed_attempts FROM sends ORDER BY id")
         ).all()
     assert [tuple(row) for row in attempts] == [(1, 1, 3, 0), (2, 3, 3, 1), (3, 3, 3, 3)]
+    # The fan last wrote with their newest message; tags and notes are as they were.
+    with empty.session() as session:
+        fan = session.get(Fan, 1)
+        assert fan is not None
+        assert fan.last_active_at == SENT + timedelta(minutes=3)
+        assert (fan.tags, fan.notes, fan.custom_fields, fan.handle) == (
+            ["vip"],
+            "likes cats",
+            {},
+            None,
+        )
     # Credentials are sealed: the raw rows hold no password and no cookie.
     with empty.engine.connect() as connection:
         password, session = connection.execute(

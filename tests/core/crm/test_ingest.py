@@ -104,3 +104,15 @@ def test_fan_spend_counts_tips_and_paid_ppv_once(
     assert now_paid["p2"] == seen["p2"]
     ingest(client, worker, account["id"], [conv("c", [paid])])
     assert paid_at()["p1"] == now_paid["p1"]
+
+
+def test_a_fan_is_active_when_they_last_wrote_and_keeps_the_handle_shown(
+    client: TestClient, worker: dict[str, str], operator: dict[str, str], account: dict[str, Any]
+) -> None:
+    scraped = conv("c", [msg("m1", "inbound", 5), msg("m2", "outbound", 9)], "fan-h")
+    ingest(client, worker, account["id"], [{**scraped, "fan_handle": "sammy"}])
+    # An older message backfilled later does not make the fan less recently active.
+    ingest(client, worker, account["id"], [conv("c", [msg("m0", "inbound", 1)], "fan-h")])
+
+    [fan] = client.get("/v1/fans", headers=operator).json()["items"]
+    assert (fan["handle"], fan["last_active_at"]) == ("sammy", "2026-03-01T12:05:00Z")
