@@ -21,29 +21,31 @@ peak RSS <= 300 MB. Progress lines while running; ONE JSON line at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-from sqlalchemy import insert, make_url, text
+from sqlalchemy import insert
 
-from bench.cluster import BenchFailed
+from bench.api_under_test import (
+    DEFAULT_POSTGRES,
+    fresh_database,
+    mint_keys,
+    peak_rss_mb,
+    quantiles,
+    start_api,
+    timed,
+    vacuum_analyze,
+)
 from bench.script import add_run_dir_options, finish, run_as_script, run_dir
-from cli.processes import ChildGroup, http_ok, wait_until
-from cli.redis_server import PrivateRedis, free_port
-from core.auth import create_api_key
+from cli.processes import ChildGroup
+from cli.redis_server import PrivateRedis
 from core.clock import epoch_ms, utcnow
 from core.db import Database
 from core.drafting.fan import spend_tier
-from core.enums import Direction, DraftKind, DraftStatus, Role
+from core.enums import Direction, DraftKind, DraftStatus
 from core.guardrails.policy import ApprovalPolicy
 from core.models import Account, Conversation, Draft, Fan, Message
 from core.priority import points, target_ms
@@ -186,54 +188,6 @@ def seed(database: Database, drafts: int, accounts: int, seed_value: int = 7) ->
             print(f"seeded {min(start + CHUNK, drafts):,} of {drafts:,} drafts", flush=True)
 
 
-def _keys(database: Database) -> dict[str, str]:
-    with database.session() as session:
-        keys = {
-            role.value: create_api_key(session, f"bench-{role.value}", role)
-            for role in (Role.admin, Role.operator, Role.worker)
-        }
-        session.commit()
-    return keys
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new empty database on the PostgreSQL server at `server_url`, dropped after."""
-    url = make_url(server_url)
-    name = f"bench_queue_{os.getpid()}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _timed(call: Callable[[], httpx.Response]) -> float:
-    started = time.perf_counter()
-    response = call()
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        raise BenchFailed(
-            f"{response.request.url} -> {response.status_code}: {response.text[:300]}"
-        )
-    return elapsed
-
-
-def _quantiles(samples: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(samples, n=20)
-    return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(cuts[18], 1)}
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    raise BenchFailed(f"no VmHWM for process {pid}")
-
-
 def measure(
     http: httpx.Client, keys: dict[str, str], accounts: int, drafts: int, requests: int
 ) -> dict[str, Any]:
@@ -249,14 +203,14 @@ def measure(
         for a in http.get("/v1/accounts", params={"limit": 200}, headers=operator).json()["items"]
     ]
     figures: dict[str, Any] = {}
-    figures["first_page"] = _quantiles([_timed(page) for _ in range(requests)])
+    figures["first_page"] = quantiles([timed(page) for _ in range(requests)])
     print(f"first page: {figures['first_page']}", flush=True)
-    figures["account_page"] = _quantiles(
-        [_timed(lambda i=i: page(account_id=account_ids[i % accounts])) for i in range(requests)]
+    figures["account_page"] = quantiles(
+        [timed(lambda i=i: page(account_id=account_ids[i % accounts])) for i in range(requests)]
     )
     print(f"account page: {figures['account_page']}", flush=True)
-    figures["tier_kind_page"] = _quantiles(
-        [_timed(lambda: page(tier="top", kind="ppv_offer")) for _ in range(requests)]
+    figures["tier_kind_page"] = quantiles(
+        [timed(lambda: page(tier="top", kind="ppv_offer")) for _ in range(requests)]
     )
     print(f"tier and kind page: {figures['tier_kind_page']}", flush=True)
     cursor, depth = None, 0
@@ -270,20 +224,20 @@ def measure(
         cursor = body["next_cursor"]
     figures["deep_page"] = {
         "depth": depth,
-        **_quantiles([_timed(lambda: page(cursor=cursor)) for _ in range(requests)]),
+        **quantiles([timed(lambda: page(cursor=cursor)) for _ in range(requests)]),
     }
     print(f"deep page: {figures['deep_page']}", flush=True)
     approvals = []
     while len(approvals) < requests:
         for draft in page(blocked=False).json()["items"]:
             approvals.append(
-                _timed(
+                timed(
                     lambda d=draft: http.post(
                         f"/v1/drafts/{d['id']}/approve", json={}, headers=operator
                     )
                 )
             )
-    figures["approve"] = _quantiles(approvals)
+    figures["approve"] = quantiles(approvals)
     print(f"approve: {figures['approve']}", flush=True)
     batches = max(requests // 5, 10)
     started = time.perf_counter()
@@ -307,7 +261,7 @@ def measure(
             for c in range(BATCH_CONVERSATIONS)
         ]
         body = {"account_id": account_ids[batch % accounts], "conversations": conversations}
-        _timed(lambda b=body: http.post("/v1/worker/ingest", json=b, headers=worker))
+        timed(lambda b=body: http.post("/v1/worker/ingest", json=b, headers=worker))
     elapsed = time.perf_counter() - started
     messages = batches * BATCH_CONVERSATIONS * BATCH_MESSAGES
     figures["ingest"] = {"messages": messages, "per_s": round(messages / elapsed, 1)}
@@ -322,7 +276,7 @@ def main() -> dict[str, Any]:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per figure")
     parser.add_argument(
         "--postgres",
-        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        default=DEFAULT_POSTGRES,
         help="a PostgreSQL server URL; the bench makes and drops its own database there",
     )
     add_run_dir_options(parser)
@@ -331,36 +285,20 @@ def main() -> dict[str, Any]:
     root = run_dir(args, settings.var_dir, "queue")
     children = ChildGroup(root / "logs")
     redis = PrivateRedis(root / "redis")
-    with fresh_database(args.postgres) as database_url:
+    with fresh_database(args.postgres, "queue") as database_url:
         try:
             database = Database(database_url)
             upgrade(database)
             started = time.perf_counter()
             seed(database, args.drafts, args.accounts)
             seeded_s = time.perf_counter() - started
-            keys = _keys(database)
-            with database.engine.connect() as connection:
-                # As autovacuum does soon after a bulk load: the planner needs the counts,
-                # and index-only scans the visibility map.
-                connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-                    text("VACUUM ANALYZE")
-                )
+            keys = mint_keys(database)
+            vacuum_analyze(database)
             database.dispose()
-            port = free_port()
-            env = {
-                **os.environ,
-                "FLEET_DATABASE_URL": database_url,
-                "FLEET_REDIS_URL": redis.start(),
-                "FLEET_API_PORT": str(port),
-                "FLEET_VAR_DIR": str(root),
-                "FLEET_LOG_LEVEL": "INFO",
-            }
-            api = children.start("api", ["-m", "cli.main", "api"], env)
-            url = f"http://127.0.0.1:{port}"
-            wait_until(http_ok(f"{url}/health"), 60, "the control plane", lambda: None)
+            api, url = start_api(children, redis, database_url, root)
             with httpx.Client(base_url=url, timeout=60) as http:
                 figures = measure(http, keys, args.accounts, args.drafts, args.requests)
-            figures["api_peak_rss_mb"] = _peak_rss_mb(api.process.pid)
+            figures["api_peak_rss_mb"] = peak_rss_mb(api.process.pid)
         finally:
             children.stop()
             redis.stop()

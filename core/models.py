@@ -16,8 +16,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     false,
+    func,
     literal_column,
+    or_,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -89,6 +92,12 @@ class Account(Base):
 
 # A custom field's value, as a CSV cell or a JSON body gives it.
 CustomValue = str | int | float | bool
+# Trigram indexes (`pg_trgm`) for the fan list's search in names, handles and ids, made by
+# migration 0007 on PostgreSQL only: SQLite has no such index, and scans its (one-machine)
+# fans instead. Not declared on the table, which would make them on every database.
+FAN_SEARCH_INDEXES = frozenset(
+    f"ix_fans_{column}_trgm" for column in ("name", "handle", "platform_fan_id")
+)
 
 
 class Fan(Base):
@@ -158,11 +167,34 @@ class Conversation(Base):
     fan: Mapped[Fan] = relationship(lazy="joined")
 
 
+# The messages carrying money, as partial indexes select them and queries must say it
+# (with the values written out: see `DRAFT_IS_PENDING`).
+_TIP_SQL = "tip_cents > 0"
+_PURCHASE_SQL = "ppv_paid IS true"
+_OFFER_SQL = "direction = 'outbound' AND ppv_price_cents IS NOT NULL"
+_UNPAID_OFFER_SQL = f"{_OFFER_SQL} AND (ppv_paid IS NULL OR ppv_paid IS false)"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, on every database."""
+    return {"sqlite_where": sql_text(condition), "postgresql_where": sql_text(condition)}
+
+
 class Message(Base):
+    """A message of a conversation. The money in them is read by index: tips by when they
+    were sent, purchases by when they were paid (revenue), PPV offers by when they were
+    sent (conversion), and each conversation's unpaid offers (the fan list's filter)."""
+
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "platform_message_id"),
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
+        Index("ix_messages_tips", "sent_at", **_where(_TIP_SQL)),
+        Index(
+            "ix_messages_purchases", sql_text("coalesce(paid_at, sent_at)"), **_where(_PURCHASE_SQL)
+        ),
+        Index("ix_messages_offers", "sent_at", **_where(_OFFER_SQL)),
+        Index("ix_messages_unpaid_offers", "conversation_id", **_where(_UNPAID_OFFER_SQL)),
     )
     label: ClassVar[str] = "message"
 
@@ -312,6 +344,18 @@ class Draft(Base):
 # with the values written out: a bound parameter (in a plan PostgreSQL prepared once for
 # any value, or in SQLite) proves nothing. These are those conditions, for queries.
 DRAFT_IS_PENDING = Draft.status == literal_column(f"'{DraftStatus.pending.value}'")
+MESSAGE_IS_TIP = Message.tip_cents > literal_column("0")
+MESSAGE_IS_PURCHASE = Message.ppv_paid.is_(literal_column("true"))
+MESSAGE_IS_OFFER = and_(
+    Message.direction == literal_column(f"'{Direction.outbound.value}'"),
+    Message.ppv_price_cents.is_not(None),
+)
+MESSAGE_IS_UNPAID_OFFER = and_(
+    MESSAGE_IS_OFFER,
+    or_(Message.ppv_paid.is_(None), Message.ppv_paid.is_(literal_column("false"))),
+)
+# When a purchase counts: its payment, or its offer when stored without a payment time.
+MESSAGE_PAID_AT = func.coalesce(Message.paid_at, Message.sent_at)
 DRAFT_IS_NUDGE = Draft.kind.in_([literal_column(f"'{kind}'") for kind in sorted(NUDGE_KINDS)])
 
 

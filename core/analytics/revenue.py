@@ -22,8 +22,15 @@ from sqlalchemy.orm import Session
 
 from core.analytics.window import Window, as_date, utc_day
 from core.drafting.fan import TIER_LOW_CENTS, TIER_MID_CENTS, TIER_TOP_CENTS, SpendTier
-from core.enums import Direction
-from core.models import Conversation, Fan, Message
+from core.models import (
+    MESSAGE_IS_OFFER,
+    MESSAGE_IS_PURCHASE,
+    MESSAGE_IS_TIP,
+    MESSAGE_PAID_AT,
+    Conversation,
+    Fan,
+    Message,
+)
 
 # Lower bounds of the price bands, in cents: under $5, $5-10, $10-20, $20-50, $50 and up.
 PRICE_BANDS = (0, 500, 1000, 2000, 5000)
@@ -83,11 +90,10 @@ def _narrowed(stmt: Select[Any], window: Window) -> Select[Any]:
 
 def revenue_by_day(session: Session, window: Window) -> list[DayRevenue]:
     """Tips and PPV sales per account per UTC day with any, oldest first."""
-    paid_at = func.coalesce(Message.paid_at, Message.sent_at)
     figures: dict[tuple[date, int], list[int]] = {}
     for money, when, condition in (
-        (Message.tip_cents, Message.sent_at, Message.tip_cents > 0),
-        (Message.ppv_price_cents, paid_at, Message.ppv_paid.is_(True)),
+        (Message.tip_cents, Message.sent_at, MESSAGE_IS_TIP),
+        (Message.ppv_price_cents, MESSAGE_PAID_AT, MESSAGE_IS_PURCHASE),
     ):
         day = utc_day(session, when).label("day")
         stmt = (
@@ -109,7 +115,7 @@ def _band_label(low: int, high: int | None) -> str:
 
 def _conversion(session: Session, window: Window, key: Any, labels: list[str]) -> list[Conversion]:
     """Offers sent in the window grouped by `key` (a CASE giving an index into `labels`)."""
-    bought = Message.ppv_paid.is_(True)
+    bought = MESSAGE_IS_PURCHASE
     stmt = (
         select(
             key.label("key"),
@@ -119,11 +125,7 @@ def _conversion(session: Session, window: Window, key: Any, labels: list[str]) -
         )
         .join(Conversation, Message.conversation_id == Conversation.id)
         .join(Fan, Conversation.fan_id == Fan.id)
-        .where(
-            Message.direction == Direction.outbound,
-            Message.ppv_price_cents.is_not(None),
-            window.holds(Message.sent_at),
-        )
+        .where(MESSAGE_IS_OFFER, window.holds(Message.sent_at))
         .group_by(key)
     )
     found = {

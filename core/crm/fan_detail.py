@@ -12,12 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.errors import get_or_raise
-from core.models import Conversation, Fan, Message
+from core.models import (
+    MESSAGE_IS_PURCHASE,
+    MESSAGE_IS_TIP,
+    MESSAGE_PAID_AT,
+    Conversation,
+    Fan,
+    Message,
+)
 
 RECENT = 50
 MAX_DAYS = 366
@@ -89,12 +96,12 @@ def fan_detail(
             .limit(RECENT)
         )
     )
-    paid_at = func.coalesce(Message.paid_at, Message.sent_at)
+    paid_at = MESSAGE_PAID_AT
     purchases = [
         Purchase(row.id, row.conversation_id, row.ppv_price_cents or 0, row.sent_at, paid)
         for row, paid in session.execute(
             select(Message, paid_at)
-            .where(*_of_fan(fan_id), Message.ppv_paid.is_(True))
+            .where(*_of_fan(fan_id), MESSAGE_IS_PURCHASE)
             .order_by(paid_at.desc(), Message.id.desc())
             .limit(RECENT)
         )
@@ -103,7 +110,7 @@ def fan_detail(
         Tip(row.id, row.conversation_id, row.tip_cents, row.sent_at)
         for row in session.scalars(
             select(Message)
-            .where(*_of_fan(fan_id), Message.tip_cents > 0)
+            .where(*_of_fan(fan_id), MESSAGE_IS_TIP)
             .order_by(Message.sent_at.desc(), Message.id.desc())
             .limit(RECENT)
         )
@@ -122,15 +129,15 @@ def _spend_by_day(session: Session, fan_id: int, days: int, now: datetime) -> li
     last = now.date()
     first = last - timedelta(days=days - 1)
     start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
-    paid_at = func.coalesce(Message.paid_at, Message.sent_at)
+    paid_at = MESSAGE_PAID_AT
     rows = session.execute(
         select(Message.sent_at, paid_at, Message.tip_cents, Message.ppv_price_cents)
         .add_columns(Message.ppv_paid)
         .where(
             *_of_fan(fan_id),
             or_(
-                and_(Message.tip_cents > 0, Message.sent_at >= start),
-                and_(Message.ppv_paid.is_(True), paid_at >= start),
+                and_(MESSAGE_IS_TIP, Message.sent_at >= start),
+                and_(MESSAGE_IS_PURCHASE, paid_at >= start),
             ),
         )
     )

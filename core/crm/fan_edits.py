@@ -19,6 +19,7 @@ an agency keeps there what a drafter has no business repeating. No text holds a 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
@@ -147,40 +148,46 @@ class FanLimitExceeded(ValueError):
         self.field = field
 
 
-def changed_fields(fan: Fan, changes: FanChanges) -> dict[str, Any]:
-    """Apply `changes` to `fan` (not committed) and say what changed: the names of the
-    fields, and the tags added and removed. `FanLimitExceeded` when the fan would hold too
-    many tags or custom fields, with nothing applied."""
-    tags = list(dict.fromkeys(changes.tags if changes.tags is not None else fan.tags))
+@dataclass(frozen=True)
+class FanValues:
+    """What operators write on a fan, as plain values."""
+
+    tags: list[str]
+    notes: str
+    custom_fields: dict[str, CustomValue]
+
+
+def apply_changes(values: FanValues, changes: FanChanges) -> tuple[FanValues, dict[str, Any]]:
+    """`values` with `changes` applied, and what changed: the names of the fields, and the
+    tags added and removed (empty when nothing did). `FanLimitExceeded` when the fan would
+    hold too many tags or custom fields."""
+    tags = list(dict.fromkeys(changes.tags if changes.tags is not None else values.tags))
     tags = [tag for tag in tags if tag not in changes.remove_tags]
     tags += [tag for tag in dict.fromkeys(changes.add_tags) if tag not in tags]
-    custom: dict[str, CustomValue] = dict(fan.custom_fields)
+    custom = dict(values.custom_fields)
     for name, value in changes.custom_fields.items():
         if value is None:
             custom.pop(name, None)
         else:
             custom[name] = value
-    if len(tags) > MAX_TAGS and len(tags) > len(fan.tags):
+    if len(tags) > MAX_TAGS and len(tags) > len(values.tags):
         raise FanLimitExceeded("tags", MAX_TAGS)
-    if len(custom) > MAX_CUSTOM_FIELDS and len(custom) > len(fan.custom_fields):
+    if len(custom) > MAX_CUSTOM_FIELDS and len(custom) > len(values.custom_fields):
         raise FanLimitExceeded("custom_fields", MAX_CUSTOM_FIELDS)
+    notes = values.notes if changes.notes is None else changes.notes
     changed: dict[str, Any] = {}
-    if tags != list(fan.tags):
-        before = set(fan.tags)
-        changed["tags_added"] = sorted(set(tags) - before)
-        changed["tags_removed"] = sorted(before - set(tags))
-        fan.tags = tags
-    if changes.notes is not None and changes.notes != fan.notes:
+    if tags != values.tags:
+        changed["tags_added"] = sorted(set(tags) - set(values.tags))
+        changed["tags_removed"] = sorted(set(values.tags) - set(tags))
+    if notes != values.notes:
         changed["notes"] = True
-        fan.notes = changes.notes
-    if custom != fan.custom_fields:
+    if custom != values.custom_fields:
         changed["custom_fields"] = sorted(
             name
-            for name in set(custom) | set(fan.custom_fields)
-            if custom.get(name) != fan.custom_fields.get(name)
+            for name in set(custom) | set(values.custom_fields)
+            if custom.get(name) != values.custom_fields.get(name)
         )
-        fan.custom_fields = custom
-    return changed
+    return FanValues(tags, notes, custom), changed
 
 
 def update_fan(session: Session, fan_id: int, changes: FanChanges, *, actor: str) -> Fan:
@@ -190,8 +197,11 @@ def update_fan(session: Session, fan_id: int, changes: FanChanges, *, actor: str
     fan = get_or_raise(session, Fan, fan_id, for_update=True)
     if fan.erased_at is not None:
         raise Conflict(f"fan {fan_id} was erased at their request; nothing is kept about them")
-    changed = changed_fields(fan, changes)
+    after, changed = apply_changes(
+        FanValues(list(fan.tags), fan.notes, dict(fan.custom_fields)), changes
+    )
     if changed:
+        fan.tags, fan.notes, fan.custom_fields = after.tags, after.notes, after.custom_fields
         audit.record(session, actor, "fan.updated", "fan", fan.id, **changed)
     session.commit()
     return fan

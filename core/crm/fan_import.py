@@ -16,21 +16,39 @@ nothing is written at all. A dry run checks and counts, and writes nothing eithe
 the export guarded against spreadsheet formulas (a leading `'` before `=`, `+`, `-`, `@`)
 are read back without the guard (`core.crm.csv_cells`).
 
-Set-based: the fans are found a chunk of keys per query, not a query per row.
+Set-based and bounded: the file is read a chunk of rows at a time; each chunk's fans are
+found in one query per key column, and its changes written in one statement
+(executed for many rows); nothing of a chunk is kept after it but the ids of the fans seen
+(to find a fan named twice). All chunks are one transaction, rolled back at the first
+error found in any of them, or at the end of a dry run.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -39,11 +57,12 @@ from core.crm.fan_edits import (
     FIELD_NAME_PATTERN,
     FanChanges,
     FanLimitExceeded,
+    FanValues,
     FieldName,
     FieldText,
     Notes,
     Tags,
-    changed_fields,
+    apply_changes,
 )
 from core.errors import MAX_ID
 from core.models import Account, Fan
@@ -51,16 +70,17 @@ from core.models import Account, Fan
 MAX_ROWS = 100_000
 # Errors listed in a report; the count covers them all.
 MAX_ERRORS_SHOWN = 100
-# Keys per query when finding the file's fans.
-_CHUNK = 1000
+# Rows read, checked and written at a time.
+CHUNK_ROWS = 20_000
 KEY_COLUMNS = ("platform_fan_id", "handle")
 EDIT_COLUMNS = ("tags", "notes")
 READ_ONLY_COLUMNS = ("id", "name", "tier", "total_spend_cents", "last_active_at")
 
-_TAGS = TypeAdapter(Tags)
-_NOTES = TypeAdapter(Notes)
 _FIELD_NAME = TypeAdapter(FieldName)
-_FIELD_TEXT = TypeAdapter(FieldText)
+# The validators themselves: a file checks hundreds of thousands of cells.
+_TAGS = TypeAdapter(Tags).validator
+_NOTES = TypeAdapter(Notes).validator
+_FIELD_TEXT = TypeAdapter(FieldText).validator
 
 
 class TagsMode(StrEnum):
@@ -110,12 +130,6 @@ class _Row:
     key_column: str
     key: str
     changes: FanChanges
-
-
-def _message(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
 
 
 def _rows(text: str, report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
@@ -178,78 +192,203 @@ def _parse(
     key_column = next((name for name in KEY_COLUMNS if cells.get(name, "").strip()), None)
     if key_column is None:
         report.fail(number, "", "names no fan: platform_fan_id or handle is empty")
-    changes: dict[str, Any] = {}
-    tags_cell = unguard(cells.get("tags", ""))
-    if tags_cell.strip():
+    given: dict[str, Any] = {}
+    for column, value in cells.items():
+        if value == "" or column not in EDIT_COLUMNS and not column.startswith(CUSTOM_PREFIX):
+            continue
         try:
-            tags = _TAGS.validate_python(tags_cell.split(TAG_SEPARATOR))
-            changes["tags" if tags_mode == TagsMode.replace else "add_tags"] = tags
-        except ValidationError as exc:
-            report.fail(number, "tags", _message(exc))
-    notes_cell = unguard(cells.get("notes", ""))
-    if notes_cell:
-        try:
-            changes["notes"] = _NOTES.validate_python(notes_cell)
-        except ValidationError as exc:
-            report.fail(number, "notes", _message(exc))
-    custom: dict[str, str] = {}
-    for name, value in cells.items():
-        if name.startswith(CUSTOM_PREFIX) and value != "":
-            try:
-                custom[name.removeprefix(CUSTOM_PREFIX)] = _FIELD_TEXT.validate_python(
+            if column == "tags":
+                if value.strip():
+                    field = "tags" if tags_mode == TagsMode.replace else "add_tags"
+                    given[field] = list(_tags_cell(value))
+            elif column == "notes":
+                given["notes"] = _NOTES.validate_python(unguard(value))
+            else:
+                custom = given.setdefault("custom_fields", {})
+                custom[column.removeprefix(CUSTOM_PREFIX)] = _FIELD_TEXT.validate_python(
                     unguard(value)
                 )
-            except ValidationError as exc:
-                report.fail(number, name, _message(exc))
-    if custom:
-        changes["custom_fields"] = custom
-    if report.error_count > errors or account_id is None or key_column is None:
+        except ValidationError as exc:
+            report.fail(number, column, _message(exc))
+    if report.error_count > errors:
         return None
-    return _Row(number, account_id, key_column, cells[key_column].strip(), FanChanges(**changes))
+    assert account_id is not None and key_column is not None
+    # Each cell was checked by the type its field has: no second pass over the row. Every
+    # field is given: a default factory would be inspected anew on each row.
+    unset = {"tags": None, "add_tags": [], "remove_tags": [], "notes": None, "custom_fields": {}}
+    changes = FanChanges.model_construct(**(unset | given))
+    return _Row(number, account_id, key_column, cells[key_column].strip(), changes)
 
 
-def _find_fans(session: Session, rows: list[_Row], report: ImportReport) -> list[tuple[_Row, Fan]]:
-    """Each row with its fan, a chunk of keys per query; unknown, erased and repeated
-    fans are reported."""
-    wanted: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for row in rows:
-        wanted[(row.account_id, row.key_column)].append(row.key)
-    accounts = set(
-        session.scalars(select(Account.id).where(Account.id.in_({r.account_id for r in rows})))
+@lru_cache(maxsize=4096)
+def _tags_cell(value: str) -> tuple[str, ...]:
+    """A `tags` cell's tags, checked (a file repeats the same few cells on many rows)."""
+    return tuple(_TAGS.validate_python(unguard(value).split(TAG_SEPARATOR)))
+
+
+def _message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A fan as the import reads it: its keys and what an import may change."""
+
+    id: int
+    account_id: int
+    platform_fan_id: str
+    handle: str | None
+    erased: bool
+    values: FanValues
+
+
+def _read_fans(session: Session, column: str, pairs: list[tuple[int, str]]) -> list[_Held]:
+    """The fans named by (account id, `column` value) `pairs`, in one query. PostgreSQL
+    joins the pairs given as one JSON parameter; SQLite matches them as row values. Tags and
+    custom fields are read as JSON text, parsed here: what is stored need not validate to be
+    replaced, and no driver's JSON handling runs per value."""
+    attribute = getattr(Fan, column)
+    stmt = select(
+        Fan.id,
+        Fan.account_id,
+        Fan.platform_fan_id,
+        Fan.handle,
+        Fan.erased_at.is_not(None),
+        cast(Fan.tags, Text),
+        Fan.notes,
+        cast(Fan.custom_fields, Text),
     )
-    found: dict[tuple[int, str, str], Fan] = {}
-    for (account_id, column), keys in wanted.items():
-        if account_id not in accounts:
-            continue
-        attribute = getattr(Fan, column)
-        unique = sorted(set(keys))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            for fan in session.scalars(
-                select(Fan).where(Fan.account_id == account_id, attribute.in_(chunk))
-            ):
-                found[(account_id, column, getattr(fan, column))] = fan
-    matched: list[tuple[_Row, Fan]] = []
-    seen: dict[int, int] = {}
+    if _dialect(session) == "postgresql":
+        named = (
+            text(
+                "SELECT account_id, key FROM json_to_recordset(CAST(:pairs AS json)) "
+                "AS p(account_id int, key text)"
+            )
+            .bindparams(pairs=json.dumps([{"account_id": a, "key": k} for a, k in pairs]))
+            .columns(account_id=Integer(), key=String())
+            .subquery("named")
+        )
+        stmt = stmt.join(
+            named, and_(Fan.account_id == named.c.account_id, attribute == named.c.key)
+        )
+    else:
+        stmt = stmt.where(tuple_(Fan.account_id, attribute).in_(pairs))
+    held = []
+    for fan_id, account, platform_fan_id, handle, erased, tags, notes, custom in session.execute(
+        stmt
+    ):
+        values = FanValues(_json_list(tags), notes or "", _json_dict(custom))
+        held.append(_Held(fan_id, account, platform_fan_id, handle, bool(erased), values))
+    return held
+
+
+def _json_list(stored: str | None) -> list[str]:
+    value = json.loads(stored) if stored else []
+    return value if isinstance(value, list) else []
+
+
+def _json_dict(stored: str | None) -> dict[str, Any]:
+    value = json.loads(stored) if stored else {}
+    return value if isinstance(value, dict) else {}
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _find_fans(
+    session: Session, rows: list[_Row], report: ImportReport, seen: dict[int, int]
+) -> list[tuple[_Row, _Held]]:
+    """Each row with its fan, one query per key column; unknown accounts and fans, erased
+    fans and fans named before (`seen`, across chunks) are reported."""
+    account_ids = {row.account_id for row in rows}
+    accounts = set(session.scalars(select(Account.id).where(Account.id.in_(account_ids))))
+    wanted: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    for row in rows:
+        if row.account_id in accounts:
+            wanted[row.key_column].add((row.account_id, row.key))
+    found: dict[tuple[int, str, str], _Held] = {}
+    for column, pairs in wanted.items():
+        for held in _read_fans(session, column, sorted(pairs)):
+            found[(held.account_id, column, getattr(held, column))] = held
+    matched: list[tuple[_Row, _Held]] = []
     for row in rows:
         if row.account_id not in accounts:
             report.fail(row.number, "account_id", f"account {row.account_id} not found")
             continue
-        fan = found.get((row.account_id, row.key_column, row.key))
-        if fan is None:
+        held = found.get((row.account_id, row.key_column, row.key))
+        if held is None:
             report.fail(
                 row.number,
                 row.key_column,
                 f"no fan with {row.key_column} {row.key!r} on account {row.account_id}",
             )
-        elif fan.erased_at is not None:
+        elif held.erased:
             report.fail(row.number, row.key_column, "the fan was erased at their request")
-        elif fan.id in seen:
-            report.fail(row.number, row.key_column, f"the same fan as row {seen[fan.id]}")
+        elif held.id in seen:
+            report.fail(row.number, row.key_column, f"the same fan as row {seen[held.id]}")
         else:
-            seen[fan.id] = row.number
-            matched.append((row, fan))
+            seen[held.id] = row.number
+            matched.append((row, held))
     return matched
+
+
+# A chunk's changes in one statement: on PostgreSQL from one JSON parameter holding every
+# row (one string to send, where arrays of strings are escaped element by element); on
+# SQLite (in-process, where a statement per row costs little) executed for each row.
+_PG_WRITE = text(
+    "UPDATE fans SET tags = v.new_tags, notes = v.new_notes, custom_fields = v.new_custom "
+    "FROM json_to_recordset(CAST(:rows AS json)) "
+    "AS v(fan_id int, new_tags json, new_notes text, new_custom json) WHERE fans.id = v.fan_id"
+)
+_WRITE = (
+    update(Fan.__table__)  # type: ignore[arg-type]
+    .where(Fan.__table__.c.id == bindparam("fan_id"))
+    .values(
+        tags=bindparam("new_tags", type_=JSON),
+        notes=bindparam("new_notes"),
+        custom_fields=bindparam("new_custom", type_=JSON),
+    )
+)
+
+
+def _apply_chunk(
+    session: Session,
+    rows: list[_Row],
+    report: ImportReport,
+    seen: dict[int, int],
+    changed_by_account: dict[int, int],
+    *,
+    write: bool,
+) -> None:
+    """Find a chunk's fans, work out their new values and, when `write`, write them."""
+    writes: list[dict[str, Any]] = []
+    for row, held in _find_fans(session, rows, report, seen):
+        report.matched += 1
+        try:
+            after, changed = apply_changes(held.values, row.changes)
+        except FanLimitExceeded as exc:
+            report.fail(row.number, exc.field, str(exc))
+            continue
+        if changed:
+            report.changed += 1
+            changed_by_account[held.account_id] += 1
+            writes.append(
+                {
+                    "fan_id": held.id,
+                    "new_tags": after.tags,
+                    "new_notes": after.notes,
+                    "new_custom": after.custom_fields,
+                }
+            )
+    if not write or not writes or report.error_count:
+        return
+    if _dialect(session) == "postgresql":
+        session.execute(_PG_WRITE, {"rows": json.dumps(writes)})
+    else:
+        session.execute(_WRITE, writes)
 
 
 def import_fans(
@@ -272,25 +411,22 @@ def import_fans(
     if "\x00" in text:
         report.fail(1, "", "the file holds a NUL character: not a text CSV")
         return report
-    rows: list[_Row] = []
+    seen: dict[int, int] = {}
+    changed_by_account: dict[int, int] = defaultdict(int)
+    chunk: list[_Row] = []
     for number, cells in _rows(text, report):
         report.rows += 1
         if report.rows > MAX_ROWS:
             report.fail(number, "", f"more than {MAX_ROWS} rows: split the file")
-            return report
+            break
         row = _parse(number, cells, account_id, tags_mode, report)
         if row is not None:
-            rows.append(row)
-    matched = _find_fans(session, rows, report) if rows else []
-    report.matched = len(matched)
-    changed_by_account: dict[int, int] = defaultdict(int)
-    for row, fan in matched:
-        try:
-            if changed_fields(fan, row.changes):
-                report.changed += 1
-                changed_by_account[fan.account_id] += 1
-        except FanLimitExceeded as exc:
-            report.fail(row.number, exc.field, str(exc))
+            chunk.append(row)
+        if len(chunk) >= CHUNK_ROWS:
+            _apply_chunk(session, chunk, report, seen, changed_by_account, write=not dry_run)
+            chunk = []
+    if chunk:
+        _apply_chunk(session, chunk, report, seen, changed_by_account, write=not dry_run)
     report.errors.sort(key=lambda error: error.row)
     if report.error_count or dry_run:
         session.rollback()

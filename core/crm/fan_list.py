@@ -26,9 +26,8 @@ from core.bounds import MAX_INT32
 from core.clock import epoch_ms, in_window
 from core.crm.fan_edits import Tag
 from core.drafting.fan import TIER_LOW_CENTS, TIER_MID_CENTS, TIER_TOP_CENTS, SpendTier
-from core.enums import Direction
 from core.errors import MAX_ID
-from core.models import Conversation, Fan, Message
+from core.models import MESSAGE_IS_UNPAID_OFFER, Conversation, Fan, Message
 from core.paging import Page, SortKey, paginate
 
 MAX_FILTER_TAGS = 10
@@ -133,9 +132,7 @@ def _unpaid_ppv() -> ColumnElement[bool]:
         .where(
             Conversation.fan_id == Fan.id,
             Message.conversation_id == Conversation.id,
-            Message.direction == Direction.outbound,
-            Message.ppv_price_cents.is_not(None),
-            or_(Message.ppv_paid.is_(False), Message.ppv_paid.is_(None)),
+            MESSAGE_IS_UNPAID_OFFER,
         )
         .correlate(Fan)
     )

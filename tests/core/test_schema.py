@@ -25,7 +25,7 @@ from api.app import create_app
 from core.crypto import Keyring
 from core.db import Base, Database
 from core.enums import DraftStatus
-from core.models import Fan
+from core.models import FAN_SEARCH_INDEXES, Fan
 from core.review import list_drafts
 from core.schema import BASELINE, SchemaBehind, current, head, upgrade
 from core.settings import Settings
@@ -322,10 +322,20 @@ def test_a_database_older_than_the_first_revision_is_refused_by_name(empty: Data
         upgrade(empty)
 
 
+def _declared(_object: Any, name: str | None, kind: str, reflected: bool, _to: Any) -> bool:
+    """Whether the models declare the object: all but PostgreSQL's search indexes."""
+    return not (kind == "index" and reflected and name in FAN_SEARCH_INDEXES)
+
+
+# SQLite cannot reflect an index on an expression (the purchases' payment time), so
+# neither SQLAlchemy nor Alembic compares it there; PostgreSQL's is compared.
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_the_migrations_make_what_the_models_say(empty: Database) -> None:
     upgrade(empty)
     with empty.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": False, "include_object": _declared}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 

@@ -1,6 +1,9 @@
 """The CRM's fans: an @handle, custom fields, and when the fan last wrote
 (`last_active_ms`, taken from the messages already stored), with the indexes the fan list
-reads by (spend and last activity, overall and per account, and handles per account).
+reads by (spend and last activity, overall and per account, and handles per account); the
+messages' money by index (tips, purchases, offers, unpaid offers: `core.models.Message`);
+and on PostgreSQL, trigram indexes for the fan list's search in names, handles and ids
+(`pg_trgm`, which a database owner may create since PostgreSQL 13).
 
 Revision ID: 0007
 Revises: 0006
@@ -31,6 +34,20 @@ _INDEXES = {
 }
 
 
+# As `core.models` states them.
+_MONEY = {
+    "ix_messages_tips": ("sent_at", "tip_cents > 0"),
+    "ix_messages_purchases": ("coalesce(paid_at, sent_at)", "ppv_paid IS true"),
+    "ix_messages_offers": ("sent_at", "direction = 'outbound' AND ppv_price_cents IS NOT NULL"),
+    "ix_messages_unpaid_offers": (
+        "conversation_id",
+        "direction = 'outbound' AND ppv_price_cents IS NOT NULL "
+        "AND (ppv_paid IS NULL OR ppv_paid IS false)",
+    ),
+}
+SEARCHED = ("name", "handle", "platform_fan_id")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("fans") as batch:
         batch.add_column(sa.Column("handle", sa.String(200), nullable=True))
@@ -47,9 +64,28 @@ def upgrade() -> None:
     )
     for name, columns in _INDEXES.items():
         op.create_index(name, "fans", columns)
+    for name, (expression, where) in _MONEY.items():
+        op.create_index(
+            name,
+            "messages",
+            [sa.text(expression)],
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for column in SEARCHED:
+            op.execute(
+                f"CREATE INDEX ix_fans_{column}_trgm ON fans USING gin ({column} gin_trgm_ops)"
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for column in SEARCHED:
+            op.drop_index(f"ix_fans_{column}_trgm", table_name="fans")
+    for name in _MONEY:
+        op.drop_index(name, table_name="messages")
     for name in _INDEXES:
         op.drop_index(name, table_name="fans")
     with op.batch_alter_table("fans") as batch:
