@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from core.clock import epoch_ms, in_window
 from core.crm.fan_edits import Tag
 from core.drafting.fan import TIER_LOW_CENTS, TIER_MID_CENTS, TIER_TOP_CENTS, SpendTier
 from core.errors import MAX_ID
-from core.models import MESSAGE_IS_UNPAID_OFFER, Conversation, Fan, Message
+from core.models import FAN_SEARCH_TEXT, MESSAGE_IS_UNPAID_OFFER, Conversation, Fan, Message
 from core.paging import Page, SortKey, paginate
 
 MAX_FILTER_TAGS = 10
@@ -167,14 +167,7 @@ def fan_conditions(fan_filter: FanFilter, dialect: str) -> list[ColumnElement[bo
     if f.has_unpaid_ppv is not None:
         where.append(_unpaid_ppv() if f.has_unpaid_ppv else ~_unpaid_ppv())
     if f.q is not None:
-        pattern = _like(f.q.strip())
-        where.append(
-            or_(
-                Fan.name.ilike(pattern, escape="\\"),
-                Fan.handle.ilike(pattern, escape="\\"),
-                Fan.platform_fan_id.ilike(pattern, escape="\\"),
-            )
-        )
+        where.append(FAN_SEARCH_TEXT.ilike(_like(f.q.strip()), escape="\\"))
     return where
 
 
@@ -196,8 +189,3 @@ def list_fans(
     return paginate(
         session, select_fans(session, fan_filter), _ORDERS[sort], limit=limit, cursor=cursor
     )
-
-
-def fan_order(sort: FanSort) -> list[Any]:
-    """The ORDER BY terms of the list sorted by `sort`."""
-    return [key.ordering() for key in _ORDERS[sort]]

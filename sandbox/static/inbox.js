@@ -27,9 +27,11 @@
     const top = sbx.element("div", "conversation-top");
     const name = sbx.element("span", "fan-name", conversation.fan_name);
     name.dataset.testid = "fan-name";
+    const handle = sbx.element("span", "fan-handle muted small", "@" + conversation.fan_id);
+    handle.dataset.testid = "fan-handle";
     const time = sbx.element("time", "muted small", sbx.shortTime(conversation.last_at));
     time.dateTime = conversation.last_at;
-    top.append(name, time);
+    top.append(name, handle, time);
 
     const bottom = sbx.element("div", "conversation-bottom");
     const preview = sbx.element("span", "preview", conversation.preview);

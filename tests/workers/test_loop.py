@@ -47,6 +47,7 @@ def test_sweep_reads_every_page_of_the_inbox_then_only_what_is_new(fleet: Fleet)
     assert len(conversations["items"]) == 23
     tipped = next(c for c in conversations["items"] if c["fan"]["name"] == "Fan 00")
     assert tipped["fan"]["total_spend_cents"] == 500
+    assert tipped["fan"]["handle"] == fans[0].fan_id
     messages = fleet.get(f"/v1/conversations/{tipped['id']}/messages")["items"]
     assert [m["text"] for m in messages] == ["for you 💝", "hello from fan 0"]  # newest first
     assert fleet.redis.llen("rq:queue:ai") == 23, "one draft job per conversation"
