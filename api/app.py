@@ -28,6 +28,7 @@ from api.routers import (
     imports,
     keys,
     metrics,
+    segments,
     sends,
     sweeps,
     worker,
@@ -60,6 +61,7 @@ def _route_groups(
         analytics,
         keys,
         fans,
+        segments,
         audit,
         metrics,
     ):

@@ -520,3 +520,19 @@ class ApiKey(Base):
     # None: the key works until revoked.
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class Segment(Base):
+    """A saved fan filter (`core.crm.segments`), named. The filter is stored as the JSON the
+    fan list reads (`core.crm.fan_list.FanFilter`), checked when it is read: a filter that
+    no longer holds (a rule tightened since) shows what is wrong instead of failing."""
+
+    __tablename__ = "segments"
+    label: ClassVar[str] = "segment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,8 +1,8 @@
 """The CRM: creator accounts, fans, conversations and messages, what a sweep scrapes into
 them (`ingest`, `sweeps`), a fan as the guardrails read them (`fans`), the fan list and
 one fan's view (`fan_list`, `fan_detail`), what operators write on fans by hand or from a
-CSV (`fan_edits`, `fan_import`), CSV exports (`exports`), and a fan's data rights
-(`erasure`)."""
+CSV (`fan_edits`, `fan_import`), saved fan filters (`segments`), CSV exports (`exports`),
+and a fan's data rights (`erasure`)."""
 
 from core.crm.accounts import (
     AccountChanges,
@@ -32,6 +32,16 @@ from core.crm.fan_import import ImportReport, TagsMode, import_fans
 from core.crm.fan_list import FanFilter, FanSort, list_fans, select_fans
 from core.crm.ingest import ingest_batch
 from core.crm.schedule import SCHEDULER_ACTOR, due_accounts, queue_scheduled_sweeps
+from core.crm.segments import (
+    create_segment,
+    delete_segment,
+    get_segment,
+    list_segments,
+    segment_fans,
+    segment_filter,
+    segment_problems,
+    update_segment,
+)
 from core.crm.sweeps import (
     fail_sweep,
     finish_sweep,
@@ -56,6 +66,8 @@ __all__ = [
     "account_problems",
     "account_profile",
     "create_account",
+    "create_segment",
+    "delete_segment",
     "due_accounts",
     "erase_fan",
     "export_fan",
@@ -64,18 +76,24 @@ __all__ = [
     "fan_detail",
     "import_fans",
     "list_fans",
+    "segment_fans",
+    "segment_filter",
+    "segment_problems",
     "select_fans",
     "update_fan",
+    "update_segment",
     "fail_sweep",
     "finish_sweep",
     "get_account",
     "get_conversation",
+    "get_segment",
     "account_secrets",
     "get_sweep",
     "ingest_batch",
     "list_accounts",
     "list_conversations",
     "list_messages",
+    "list_segments",
     "list_sweeps",
     "newest_message",
     "pacing_budgets",

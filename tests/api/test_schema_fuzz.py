@@ -52,6 +52,8 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         ("GET", "/v1/fans/export"),
         ("PATCH", "/v1/fans/{fan_id}"),
         ("POST", "/v1/fans/import"),
+        ("POST", "/v1/segments"),
+        ("PATCH", "/v1/segments/{segment_id}"),
         ("GET", "/v1/audit"),
         ("POST", "/v1/worker/ingest"),
     }

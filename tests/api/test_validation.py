@@ -15,6 +15,14 @@ LONG = "x" * 5001
 
 # For every route that takes a body: (bad body, text the 422 detail must contain).
 BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
+    ("POST", "/v1/segments"): [
+        ({"filter": {}}, "body.name: Field required"),
+        ({"name": "x", "filter": {"tier": "whale"}}, "body.filter.tier: Input should be"),
+    ],
+    ("PATCH", "/v1/segments/{segment_id}"): [
+        ({}, "body: nothing to change"),
+        ({"filter": {"q": ""}}, "body.filter.q: String should have at least 1 character"),
+    ],
     ("PATCH", "/v1/fans/{fan_id}"): [
         ({}, "body: nothing to change"),
         ({"tags": ["ok", "a;b"]}, "body.tags.1: String should match pattern"),
