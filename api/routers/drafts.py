@@ -17,6 +17,7 @@ from api.deps import (
     SettingsDep,
     StaffDep,
 )
+from api.errors import invalid
 from api.schemas.common import PageOut, page_out
 from api.schemas.drafts import (
     Approval,
@@ -49,13 +50,20 @@ def list_drafts(
     ] = None,
     tier: Annotated[SpendTier | None, Query(description="Only fans of this spend tier.")] = None,
     kind: Annotated[DraftKind | None, Query(description="Only drafts of this kind.")] = None,
+    overdue: Annotated[
+        bool,
+        Query(description="Only replies past their account's response target (pending only)."),
+    ] = False,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> PageOut[QueuedDraftOut]:
     """Drafts in one status (pending by default). Pending drafts come in queue order: fans
     waiting past their account's response target first, then by priority (fan tier and
-    spend, draft kind, wait); others oldest first. Each carries its variants, filter hits,
-    guard signals, claim, and the fan's wait (`waiting_s`, `overdue`)."""
+    spend, draft kind, wait); others oldest first. `overdue=true` lists the overdue ones
+    only: the conversations whose fan has waited too long. Each carries its variants,
+    filter hits, guard signals, claim, and the fan's wait (`waiting_s`, `overdue`)."""
+    if overdue and status != DraftStatus.pending:
+        raise invalid("overdue lists pending drafts only", "query", "overdue")
     page = review.list_drafts(
         session,
         settings,
@@ -64,6 +72,7 @@ def list_drafts(
         blocked=blocked,
         tier=tier,
         kind=kind,
+        overdue=overdue,
         limit=limit,
         cursor=cursor,
     )

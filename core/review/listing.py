@@ -183,9 +183,11 @@ def _queue_page(
     filters: Sequence[ColumnElement[bool]],
     limit: int,
     cursor: str | None,
+    overdue_only: bool = False,
 ) -> tuple[list[Draft], str | None, int]:
-    """One page of the pending drafts `filters` select, in queue order; with the next
-    page's cursor and the moment the order was read at."""
+    """One page of the pending drafts `filters` select, in queue order (only the overdue
+    lane when `overdue_only`); with the next page's cursor and the moment the order was
+    read at."""
     if cursor is None:
         as_of, lane, key = epoch_ms(utcnow()), _OVERDUE, None
     else:
@@ -203,6 +205,8 @@ def _queue_page(
             last = page[limit - 1]
             return page[:limit], _cursor(as_of, _OVERDUE, last.queue_rank, last), as_of
         key = None
+    if overdue_only:
+        return page, None, as_of
     room = limit - len(page)
     rest = _rest(session, lanes, filters, key, room + 1)
     if room == 0:
@@ -254,12 +258,14 @@ def list_drafts(
     blocked: bool | None = None,
     tier: SpendTier | None = None,
     kind: str | None = None,
+    overdue: bool = False,
 ) -> Page[QueuedDraft]:
     """Drafts with their standing, filtered by status, account, blocked, fan tier and kind,
     a page after `cursor`.
 
     Pending drafts come in queue order (`core.priority.order`: overdue fans first, then by
-    priority). Any other listing is oldest first.
+    priority); with `overdue`, only the replies past their account's response target: the
+    conversations whose fan has waited too long. Any other listing is oldest first.
     """
     filters = _filters(status, account_id, blocked, tier, kind)
     stmt = select(Draft).where(*filters)
@@ -268,7 +274,9 @@ def list_drafts(
         now = epoch_ms(utcnow())
         items = [_queued(settings, draft, now) for draft in page.items]
         return Page(items=items, limit=limit, next_cursor=page.next_cursor)
-    drafts, next_cursor, as_of = _queue_page(session, settings, filters, limit, cursor)
+    drafts, next_cursor, as_of = _queue_page(
+        session, settings, filters, limit, cursor, overdue_only=overdue
+    )
     items = [_queued(settings, draft, as_of) for draft in drafts]
     return Page(items=items, limit=limit, next_cursor=next_cursor)
 

@@ -87,6 +87,18 @@ def test_a_fan_past_the_response_target_is_overdue_for_as_long_as_they_waited(
     assert not any(listed[name]["overdue"] for name in ("whale", "tipper", "plain"))
 
 
+def test_the_overdue_list_holds_only_the_fans_waiting_past_their_target(
+    client: TestClient, api_keys: ApiKeys, ids: dict[str, int]
+) -> None:
+    overdue = _queue(client, api_keys, "overdue=true")
+    assert ([d["id"] for d in overdue["items"]], overdue["next_cursor"]) == ([ids["late"]], None)
+    refused = client.get(
+        "/v1/drafts?overdue=true&status=approved", headers=api_keys.headers("operator")
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["query", "overdue"]
+
+
 def test_a_single_overdue_draft_says_so_too(
     client: TestClient, api_keys: ApiKeys, ids: dict[str, int]
 ) -> None:
