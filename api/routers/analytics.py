@@ -1,4 +1,5 @@
-"""`/v1/analytics`: how AI drafting fares, and what fans paid, for operators and admins."""
+"""`/v1/analytics`: how AI drafting fares, what fans paid, and how each operator performs,
+for operators and admins."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import AccountFilter, AdminDep, SessionDep, SettingsDep, StaffDep, query_time
 from api.errors import invalid
-from api.schemas.analytics import AiAnalytics, RevenueOut
+from api.schemas.analytics import AiAnalytics, OperatorsOut, RevenueOut
 from api.streams import CSV_RESPONSE, csv_response
 from core.analytics import Window
 from core.analytics import ai as ai_analytics
+from core.analytics import operators as operator_analytics
 from core.analytics import revenue as revenue_analytics
 from core.clock import utcnow
 from core.crm.csv_cells import csv_chunks
@@ -94,3 +96,12 @@ def revenue_csv(window: WindowDep, session: SessionDep, _principal: AdminDep) ->
     ]
     header = ["day", "account_id", "tips", "tips_cents", "ppv_sold", "ppv_cents"]
     return csv_response(csv_chunks(header, [rows]), "revenue.csv")
+
+
+@router.get("/operators", response_model=OperatorsOut)
+def operators(window: WindowDep, session: SessionDep, _principal: StaffDep) -> OperatorsOut:
+    """Per operator: drafts decided, edit rate, time to decide and first response time
+    (p50, p90), and the PPV revenue of what they sent; and the sends delivered by who wrote
+    them (AI unchanged, AI edited, a person) with their revenue per message. Default
+    window: the last 7 days."""
+    return OperatorsOut.of(operator_analytics.report(session, window))

@@ -1,4 +1,4 @@
-"""The analytics reports: AI drafting, and revenue."""
+"""The analytics reports: AI drafting, revenue, and operators."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from core.analytics.ai import AiReport, DayTokens, Waits, cost_usd
+from core.analytics.operators import OperatorsReport
 from core.analytics.revenue import RevenueReport
 from core.settings import Settings
 
@@ -227,4 +228,53 @@ class RevenueOut(BaseModel):
             days=[DayRevenueOut.model_validate(day) for day in report.days],
             by_price_band=[ConversionOut.model_validate(c) for c in report.by_price_band],
             by_tier=[ConversionOut.model_validate(c) for c in report.by_tier],
+        )
+
+
+class SpreadOut(BaseModel):
+    """Median and 90th percentile, in seconds; null without any."""
+
+    model_config = {"from_attributes": True}
+
+    p50_s: float | None
+    p90_s: float | None
+
+
+class OperatorOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    operator: str = Field(description="The name of the key that decided (policy:auto_send too).")
+    decided: int
+    approved: int
+    rejected: int
+    edited: int = Field(description="Approvals whose text the operator changed.")
+    edit_rate: float | None = Field(description="edited / approved; null without approvals.")
+    time_to_decide: SpreadOut = Field(description="From the draft's creation to the decision.")
+    first_response: SpreadOut = Field(
+        description="From the fan's message to the delivery of the reply the operator approved."
+    )
+    revenue_cents: int = Field(description="PPVs the operator sent in the window, bought.")
+
+
+class AuthorshipOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    author: str = Field(description="ai_unchanged, ai_edited or human.")
+    messages: int = Field(description="Sends made in the window and delivered.")
+    revenue_cents: int = Field(description="What the PPVs among them brought.")
+    revenue_per_message_cents: float | None
+
+
+class OperatorsOut(BaseModel):
+    window: WindowOut
+    operators: list[OperatorOut] = Field(description="Busiest first.")
+    by_authorship: list[AuthorshipOut]
+
+    @classmethod
+    def of(cls, report: OperatorsReport) -> OperatorsOut:
+        window = report.window
+        return cls(
+            window=WindowOut(since=window.since, until=window.until, account_id=window.account_id),
+            operators=[OperatorOut.model_validate(o) for o in report.operators],
+            by_authorship=[AuthorshipOut.model_validate(a) for a in report.by_authorship],
         )

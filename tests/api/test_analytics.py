@@ -74,3 +74,11 @@ def test_revenue_is_reported_and_exported(
     assert header == "day,account_id,tips,tips_cents,ppv_sold,ppv_cents"
     assert sum(int(row.split(",")[3]) + int(row.split(",")[5]) for row in rows) == 1900
     assert client.get("/v1/analytics/revenue/export", headers=operator).status_code == 403
+
+
+def test_operators_are_reported(client: TestClient, operator: dict[str, str]) -> None:
+    response = client.get("/v1/analytics/operators?days=1", headers=operator)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["operators"] == []
+    assert [a["author"] for a in body["by_authorship"]] == ["ai_unchanged", "ai_edited", "human"]

@@ -36,8 +36,9 @@ schema = schemathesis.openapi.from_dict(_routes_schema())
 # Operations with rules a JSON schema cannot state, each a 422 that names them: across
 # fields (a follow-up sooner than a re-engagement, `account_id` or `all`, `override_reason`
 # only with `override`, `days` or `since`/`until`, a spend or activity range, tags replaced
-# or added, `overdue` for pending drafts only), on a time's year (2000 to 2100), or inside a CSV file. Data
-# the schema allows may break them, so only the check that it is accepted is left out.
+# or added, `overdue` for pending drafts only), on a time's year (2000 to 2100), or inside
+# a CSV file. Data the schema allows may break them, so only the check that it is accepted
+# is left out.
 RULES_BEYOND_THE_SCHEMA = frozenset(
     {
         ("POST", "/v1/accounts"),
