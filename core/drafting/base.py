@@ -31,6 +31,16 @@ class ConversationTurn:
 
 
 @dataclass(frozen=True)
+class Example:
+    """A message of ours that worked: what the fan wrote, what we answered (as sent), and
+    what came of it (`bought` the PPV it offered, or `replied`)."""
+
+    fan_text: str
+    reply: str
+    outcome: str
+
+
+@dataclass(frozen=True)
 class DraftContext:
     """Everything a drafter may read to write one reply."""
 
@@ -52,6 +62,10 @@ class DraftContext:
     ppv_price_cents: int | None = None
     # How many alternative texts to write (`MIN_VARIANTS`..`MAX_VARIANTS`).
     variants: int = 3
+    # What worked with this persona's fans for this kind, best first, and why operators
+    # rejected drafts lately (`core.review.learning`).
+    examples: tuple[Example, ...] = ()
+    avoid: tuple[str, ...] = ()
 
     @property
     def sales_barred(self) -> bool:

@@ -14,11 +14,16 @@ Confidence says how completely a template answers that intent: thanking a tip or
 greeting back is all the fan asked for (85), a tease or a nudge fits but cannot name
 what is on offer or pick up the thread (70), a question can only be deflected (45).
 Each further variant is `RANK_PENALTY` lower, so the first one is the drafter's pick.
+
+The drafter learns from outcomes as the LLM's prompt does: the templates whose words come
+nearest the messages that worked with the persona's fans (`context.examples`: sent
+unchanged or lightly edited, then bought or answered) are tried first.
 """
 
 from __future__ import annotations
 
 import random
+import re
 
 from core.drafting.base import DraftContext, DraftResult, Variant
 from core.drafting.intent import Intent, template_intent
@@ -258,6 +263,18 @@ def _emojis(persona: Persona, rng: random.Random) -> str:
     return "".join(rng.choice(persona.emojis) for _ in range(count))
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def _nearness(template: set[str], winners: list[set[str]]) -> float:
+    """How close a template's words come to the best of the texts that worked (Jaccard)."""
+    return max(
+        (len(template & winner) / len(template | winner) for winner in winners if winner),
+        default=0.0,
+    )
+
+
 class OfflineDrafter:
     """Template drafting in the persona's voice; deterministic per `context.seed`."""
 
@@ -288,8 +305,11 @@ class OfflineDrafter:
         if context.sales_barred:
             templates = [UNSOLD.get(template, template) for template in templates]
         templates = _allowed(templates, persona.forbidden_words)
-        # Every template once before any repeats, in a seeded order.
+        # Every template once before any repeats, in a seeded order; those nearest what
+        # worked with fans before (`context.examples`, best first) lead.
         order = rng.sample(templates, len(templates))
+        winners = [_words(example.reply) for example in context.examples]
+        order.sort(key=lambda template: -_nearness(_words(template), winners))
         texts: list[str] = []
         for attempt in range(context.variants * ATTEMPTS_PER_VARIANT):
             text = self._text(context, order[attempt % len(order)], rng)

@@ -32,6 +32,8 @@ from core.enums import Direction, DraftKind
 CHARS_PER_TOKEN = 4
 # Role markers and separators each chat message costs on top of its text.
 MESSAGE_OVERHEAD_TOKENS = 4
+# An example's texts and an avoid note: their start is what the prompt needs.
+EXAMPLE_MAX_CHARS = 200
 # Operator notes are free text of any length; the prompt keeps their start.
 NOTES_MAX_CHARS = 500
 # The newest fan message keeps at least this much even when the budget is spent.
@@ -160,6 +162,22 @@ def _kind_lines(context: DraftContext) -> list[str]:
     return lines
 
 
+def _learned_lines(context: DraftContext) -> list[str]:
+    """What worked before and what operators turned down, when there is any."""
+    lines = []
+    if context.examples:
+        lines.append("Messages of yours that worked with fans (match their spirit, never copy):")
+        lines += [
+            f"- fan: {example.fan_text[:EXAMPLE_MAX_CHARS]!r} -> you: "
+            f"{example.reply[:EXAMPLE_MAX_CHARS]!r} ({example.outcome})"
+            for example in context.examples
+        ]
+    if context.avoid:
+        lines.append("Avoid what operators rejected drafts for:")
+        lines += [f"- {note[:EXAMPLE_MAX_CHARS]}" for note in context.avoid]
+    return lines
+
+
 def system_text(context: DraftContext) -> str:
     """The system message: who writes, to whom, what for, and the rules."""
     persona = context.persona
@@ -199,6 +217,7 @@ def system_text(context: DraftContext) -> str:
     if fan.silent_for is not None:
         lines.append(f"- silent for: {_duration(fan.silent_for)}")
     lines += _kind_lines(context)
+    lines += _learned_lines(context)
     lines += [RULES, answer_format(context.variants, context.classify)]
     return "\n".join(lines)
 

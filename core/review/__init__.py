@@ -3,8 +3,9 @@
 A draft is written for an inbound message or a fan's silence (`writing`, `nudges`) with
 the drafter the AI budgets allow (`budgets`), waits in the approval queue in priority
 order (`core.priority`, `listing`), and is claimed, approved into a send or rejected by an
-operator (`decisions`), whose edits are measured (`feedback`). `jobs` are what the `ai`
-queue runs.
+operator (`decisions`), whose edits are measured (`feedback`); the messages that worked
+and the reasons for rejections teach the next drafts (`learning`). `jobs` are what the
+`ai` queue runs.
 """
 
 from core.priority import Standing

@@ -33,6 +33,7 @@ from core.guardrails.wellbeing import GuardResult
 from core.models import Conversation, Draft, Fan, Message
 from core.outbox.gate import SendRefused, SendSource
 from core.review import budgets as ai_budget
+from core.review import learning
 from core.review.decisions import approve_draft, pending_draft
 from core.settings import Settings
 
@@ -282,6 +283,8 @@ def compose_draft(
         spend_capped=terms.spend_capped,
         ppv_price_cents=terms.price_cents if terms.barred is None else None,
         variants=variants or settings.draft_variants,
+        examples=learning.examples(session, account.id, planned.kind, moment),
+        avoid=learning.avoid_notes(session, account.id, moment),
     )
     drafter = ai_budget.drafter_for(
         session, settings, drafter, account_id=account.id, operator=operator
