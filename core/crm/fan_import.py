@@ -311,7 +311,7 @@ def _find_fans(
             wanted[row.key_column].add((row.account_id, row.key))
     found: dict[tuple[int, str, str], _Held] = {}
     for column, pairs in wanted.items():
-        for held in _read_fans(session, column, sorted(pairs)):
+        for held in _read_fans(session, column, list(pairs)):
             found[(held.account_id, column, getattr(held, column))] = held
     matched: list[tuple[_Row, _Held]] = []
     for row in rows:
