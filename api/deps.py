@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.errors import invalid
 from core.auth import Principal, verify_key
 from core.clock import in_window
+from core.crm import FanSort
 from core.db import Database
 from core.drafting.base import Drafter
 from core.drafting.providers import get_drafter
@@ -126,6 +127,7 @@ CursorQuery = Annotated[
     ),
 ]
 AccountFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id.")]
+FanSortQuery = Annotated[FanSort, Query(description="Largest first: spend, or last activity.")]
 
 
 def query_time(name: str, value: datetime | None) -> datetime | None:

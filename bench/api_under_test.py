@@ -1,6 +1,6 @@
 """A control plane under measurement on PostgreSQL, shared by the HTTP benchmarks: a fresh
-database, API keys, the API as its own process (as in production), timed calls and their
-percentiles, and the process's peak memory."""
+database seeded by the bench (`seeded_api`), API keys, the API as its own process (as in
+production), timed calls and their percentiles, and the process's peak memory."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from cli.redis_server import PrivateRedis, free_port
 from core.auth import create_api_key
 from core.db import Database
 from core.enums import Role
+from core.schema import upgrade
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -101,3 +103,48 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     raise BenchFailed(f"no VmHWM for process {pid}")
+
+
+@dataclass(frozen=True)
+class SeededApi:
+    """The API answering over a seeded database: a client, a key per role, how long the
+    seeding took, and the API's process."""
+
+    http: httpx.Client
+    keys: dict[str, str]
+    seed_s: float
+    api: Child
+
+    def headers(self, role: str) -> dict[str, str]:
+        """The headers of a request with `role`'s key."""
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def peak_rss_mb(self) -> float:
+        """The API process's peak resident memory so far, in MB."""
+        return peak_rss_mb(self.api.process.pid)
+
+
+@contextmanager
+def seeded_api(
+    server_url: str, bench: str, root: Path, seed: Callable[[Database], None]
+) -> Iterator[SeededApi]:
+    """A fresh database on `server_url`, migrated and filled by `seed`, then vacuumed; the
+    API serving it; everything stopped and dropped on the way out."""
+    children = ChildGroup(root / "logs")
+    redis = PrivateRedis(root / "redis")
+    with fresh_database(server_url, bench) as database_url:
+        try:
+            database = Database(database_url)
+            upgrade(database)
+            started = time.perf_counter()
+            seed(database)
+            seed_s = time.perf_counter() - started
+            keys = mint_keys(database)
+            vacuum_analyze(database)
+            database.dispose()
+            api, url = start_api(children, redis, database_url, root)
+            with httpx.Client(base_url=url, timeout=300) as http:
+                yield SeededApi(http, keys, seed_s, api)
+        finally:
+            children.stop()
+            redis.stop()

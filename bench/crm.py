@@ -32,20 +32,13 @@ from sqlalchemy import insert, text
 
 from bench.api_under_test import (
     DEFAULT_POSTGRES,
-    fresh_database,
-    mint_keys,
-    peak_rss_mb,
     quantiles,
-    start_api,
+    seeded_api,
     timed,
-    vacuum_analyze,
 )
 from bench.script import add_run_dir_options, finish, run_as_script, run_dir
-from cli.processes import ChildGroup
-from cli.redis_server import PrivateRedis
 from core.db import Database
 from core.models import Account
-from core.schema import upgrade
 from core.settings import get_settings
 
 LIST_P95_MS = 50.0
@@ -253,32 +246,18 @@ def main() -> dict[str, Any]:
     args = parser.parse_args()
     settings = get_settings()
     root = run_dir(args, settings.var_dir, "crm")
-    children = ChildGroup(root / "logs")
-    redis = PrivateRedis(root / "redis")
-    with fresh_database(args.postgres, "crm") as database_url:
-        try:
-            database = Database(database_url)
-            upgrade(database)
-            started = time.perf_counter()
-            seed(database, args.fans, args.accounts)
-            seeded_s = time.perf_counter() - started
-            keys = mint_keys(database)
-            vacuum_analyze(database)
-            database.dispose()
-            api, url = start_api(children, redis, database_url, root)
-            operator = {"Authorization": f"Bearer {keys['operator']}"}
-            admin = {"Authorization": f"Bearer {keys['admin']}"}
-            with httpx.Client(base_url=url, timeout=300) as http:
-                figures: dict[str, Any] = {
-                    "fan_list": _lists(http, operator, args.requests, args.fans)
-                }
-                figures["import"] = _import(http, admin, args.import_rows, args.accounts)
-                figures["revenue_30d"] = _revenue(http, operator, args.requests)
-                figures["export"] = _export(http, admin)
-            figures["api_peak_rss_mb"] = peak_rss_mb(api.process.pid)
-        finally:
-            children.stop()
-            redis.stop()
+    with seeded_api(
+        args.postgres, "crm", root, lambda db: seed(db, args.fans, args.accounts)
+    ) as run:
+        operator, admin = run.headers("operator"), run.headers("admin")
+        figures: dict[str, Any] = {
+            "fan_list": _lists(run.http, operator, args.requests, args.fans),
+            "import": _import(run.http, admin, args.import_rows, args.accounts),
+            "revenue_30d": _revenue(run.http, operator, args.requests),
+            "export": _export(run.http, admin),
+            "api_peak_rss_mb": run.peak_rss_mb(),
+        }
+        seeded_s = run.seed_s
     passed = (
         all(figure["p95_ms"] <= LIST_P95_MS for figure in figures["fan_list"].values())
         and figures["import"]["per_s"] >= IMPORT_PER_S

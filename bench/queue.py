@@ -31,17 +31,11 @@ from sqlalchemy import insert
 
 from bench.api_under_test import (
     DEFAULT_POSTGRES,
-    fresh_database,
-    mint_keys,
-    peak_rss_mb,
     quantiles,
-    start_api,
+    seeded_api,
     timed,
-    vacuum_analyze,
 )
 from bench.script import add_run_dir_options, finish, run_as_script, run_dir
-from cli.processes import ChildGroup
-from cli.redis_server import PrivateRedis
 from core.clock import epoch_ms, utcnow
 from core.db import Database
 from core.drafting.fan import spend_tier
@@ -49,7 +43,6 @@ from core.enums import Direction, DraftKind, DraftStatus
 from core.guardrails.policy import ApprovalPolicy
 from core.models import Account, Conversation, Draft, Fan, Message
 from core.priority import points, target_ms
-from core.schema import upgrade
 from core.settings import get_settings
 
 PAGE_P95_MS = 50.0
@@ -283,25 +276,12 @@ def main() -> dict[str, Any]:
     args = parser.parse_args()
     settings = get_settings()
     root = run_dir(args, settings.var_dir, "queue")
-    children = ChildGroup(root / "logs")
-    redis = PrivateRedis(root / "redis")
-    with fresh_database(args.postgres, "queue") as database_url:
-        try:
-            database = Database(database_url)
-            upgrade(database)
-            started = time.perf_counter()
-            seed(database, args.drafts, args.accounts)
-            seeded_s = time.perf_counter() - started
-            keys = mint_keys(database)
-            vacuum_analyze(database)
-            database.dispose()
-            api, url = start_api(children, redis, database_url, root)
-            with httpx.Client(base_url=url, timeout=60) as http:
-                figures = measure(http, keys, args.accounts, args.drafts, args.requests)
-            figures["api_peak_rss_mb"] = peak_rss_mb(api.process.pid)
-        finally:
-            children.stop()
-            redis.stop()
+    with seeded_api(
+        args.postgres, "queue", root, lambda db: seed(db, args.drafts, args.accounts)
+    ) as run:
+        figures = measure(run.http, run.keys, args.accounts, args.drafts, args.requests)
+        figures["api_peak_rss_mb"] = run.peak_rss_mb()
+        seeded_s = run.seed_s
     pages = ("first_page", "account_page", "tier_kind_page", "deep_page")
     passed = (
         all(figures[name]["p95_ms"] <= PAGE_P95_MS for name in pages)

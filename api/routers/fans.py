@@ -16,6 +16,7 @@ from api.deps import (
     AdminDep,
     CursorQuery,
     DatabaseDep,
+    FanSortQuery,
     IdPath,
     LimitQuery,
     SessionDep,
@@ -109,9 +110,7 @@ def list_(
     fans: FanFilterDep,
     session: SessionDep,
     _principal: StaffDep,
-    sort: Annotated[FanSort, Query(description="Largest first: spend, or last activity.")] = (
-        FanSort.spend
-    ),
+    sort: FanSortQuery = FanSort.spend,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> PageOut[FanOut]:

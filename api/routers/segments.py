@@ -3,11 +3,9 @@ list the fans one selects now."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter, Query, Response, status
-
-from api.deps import CursorQuery, IdPath, LimitQuery, SessionDep, StaffDep
+from api.deps import CursorQuery, FanSortQuery, IdPath, LimitQuery, SessionDep, StaffDep
 from api.errors import invalid
 from api.schemas.common import PageOut, page_out
 from api.schemas.conversations import FanOut
@@ -71,9 +69,7 @@ def fans(
     segment_id: IdPath,
     session: SessionDep,
     _principal: StaffDep,
-    sort: Annotated[FanSort, Query(description="Largest first: spend, or last activity.")] = (
-        FanSort.spend
-    ),
+    sort: FanSortQuery = FanSort.spend,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> PageOut[FanOut]:
