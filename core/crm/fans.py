@@ -21,11 +21,16 @@ The daily spend cap counts, over the 24 hours up to the moment:
 The guard is the wellbeing guard over the conversation's recent messages, the fan's spend
 spike in the 24 hours up to the moment (purchases dated by their message, as when
 drafting), and the conversation's standing flag.
+
+Each is read for one fan or conversation, or for many at once (`committed_many`,
+`guards`) in the same few queries whatever their number: a mass message to a thousand
+fans is a handful of queries, not thousands. The one-fan reads are the many-fan ones for
+a single fan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,62 +48,115 @@ CAP_WINDOW = timedelta(hours=24)
 RECENT_MESSAGES = 10
 
 
-def _sum(session: Session, column: QueryableAttribute[Any], *where: ColumnElement[bool]) -> int:
-    """The sum of `column` over the fan's messages matching `where`, 0 when none."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(column), 0))
+def _sums(
+    session: Session,
+    column: QueryableAttribute[Any],
+    fan_ids: Collection[int],
+    *where: ColumnElement[bool],
+) -> dict[int, int]:
+    """The sum of `column` over each fan's messages matching `where`, by fan (absent: 0)."""
+    rows = session.execute(
+        select(Conversation.fan_id, func.coalesce(func.sum(column), 0))
         .select_from(Message)
         .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(*where)
+        .where(Conversation.fan_id.in_(fan_ids), *where)
+        .group_by(Conversation.fan_id)
     )
-    return int(total or 0)
+    return {fan_id: int(total or 0) for fan_id, total in rows}
 
 
-def committed(session: Session, fan_id: int, now: datetime) -> offers.Committed:
-    """What the fan spent and was offered without paying in the `CAP_WINDOW` up to `now`
-    (the module docstring says what counts)."""
+def committed_many(
+    session: Session, fan_ids: Collection[int], now: datetime
+) -> dict[int, offers.Committed]:
+    """What each fan spent and was offered without paying in the `CAP_WINDOW` up to `now`
+    (the module docstring says what counts), in four queries whatever the number of fans."""
+    if not fan_ids:
+        return {}
     since = now - CAP_WINDOW
-    fan = Conversation.fan_id == fan_id
-    tips = _sum(session, Message.tip_cents, fan, Message.sent_at > since, Message.sent_at <= now)
+    tips = _sums(
+        session, Message.tip_cents, fan_ids, Message.sent_at > since, Message.sent_at <= now
+    )
     # A paid PPV stored without its payment time counts from its offer, not never.
     paid_at = func.coalesce(Message.paid_at, Message.sent_at)
-    paid = _sum(
+    paid = _sums(
         session,
         Message.ppv_price_cents,
-        fan,
+        fan_ids,
         Message.ppv_paid.is_(True),
         paid_at > since,
         paid_at <= now,
     )
-    sent_open = _sum(
+    sent_open = _sums(
         session,
         Message.ppv_price_cents,
-        fan,
+        fan_ids,
         Message.direction == Direction.outbound,
         Message.ppv_price_cents.is_not(None),
         or_(Message.ppv_paid.is_(False), Message.ppv_paid.is_(None)),
         Message.sent_at > since,
         Message.sent_at <= now,
     )
-    sending = session.scalar(
-        select(func.coalesce(func.sum(Send.ppv_price_cents), 0))
-        .join(Conversation, Send.conversation_id == Conversation.id)
-        .where(fan, Send.status.in_(ON_ITS_WAY), Send.ppv_price_cents.is_not(None))
+    sending = {
+        fan_id: int(total or 0)
+        for fan_id, total in session.execute(
+            select(Conversation.fan_id, func.coalesce(func.sum(Send.ppv_price_cents), 0))
+            .join(Conversation, Send.conversation_id == Conversation.id)
+            .where(
+                Conversation.fan_id.in_(fan_ids),
+                Send.status.in_(ON_ITS_WAY),
+                Send.ppv_price_cents.is_not(None),
+            )
+            .group_by(Conversation.fan_id)
+        )
+    }
+    return {
+        fan_id: offers.Committed(
+            spent_cents=tips.get(fan_id, 0) + paid.get(fan_id, 0),
+            open_offers_cents=sent_open.get(fan_id, 0) + sending.get(fan_id, 0),
+        )
+        for fan_id in fan_ids
+    }
+
+
+def committed(session: Session, fan_id: int, now: datetime) -> offers.Committed:
+    """What the fan spent and was offered without paying in the `CAP_WINDOW` up to `now`."""
+    return committed_many(session, [fan_id], now)[fan_id]
+
+
+def recent_messages_many(
+    session: Session, conversation_ids: Collection[int]
+) -> dict[int, list[Message]]:
+    """Each conversation's last `RECENT_MESSAGES` messages, oldest first, in one query."""
+    if not conversation_ids:
+        return {}
+    ranked = (
+        select(
+            Message.id,
+            func.row_number()
+            .over(
+                partition_by=Message.conversation_id,
+                order_by=(Message.sent_at.desc(), Message.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Message.conversation_id.in_(conversation_ids))
+        .subquery()
     )
-    return offers.Committed(
-        spent_cents=tips + paid, open_offers_cents=sent_open + int(sending or 0)
+    rows = session.scalars(
+        select(Message)
+        .join(ranked, ranked.c.id == Message.id)
+        .where(ranked.c.rank <= RECENT_MESSAGES)
+        .order_by(Message.conversation_id, Message.sent_at, Message.id)
     )
+    found: dict[int, list[Message]] = {cid: [] for cid in conversation_ids}
+    for message in rows:
+        found[message.conversation_id].append(message)
+    return found
 
 
 def recent_messages(session: Session, conversation_id: int) -> list[Message]:
     """The conversation's last `RECENT_MESSAGES` messages, oldest first."""
-    rows = session.scalars(
-        select(Message)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(RECENT_MESSAGES)
-    ).all()
-    return list(reversed(rows))
+    return recent_messages_many(session, [conversation_id])[conversation_id]
 
 
 @dataclass(frozen=True)
@@ -115,20 +173,35 @@ class FanSpend:
         return SpendEvent(at=self.at, cents=self.tip_cents + self.ppv_cents)
 
 
-def fan_spends(session: Session, fan_id: int) -> list[FanSpend]:
-    """Every tip and paid PPV of the fan, over all their conversations."""
+def fan_spends_many(session: Session, fan_ids: Collection[int]) -> dict[int, list[FanSpend]]:
+    """Every tip and paid PPV of each fan, over all their conversations, in one query."""
+    found: dict[int, list[FanSpend]] = {fan_id: [] for fan_id in fan_ids}
+    if not fan_ids:
+        return found
     rows = session.execute(
-        select(Message.sent_at, Message.tip_cents, Message.ppv_price_cents, Message.ppv_paid)
+        select(
+            Conversation.fan_id,
+            Message.sent_at,
+            Message.tip_cents,
+            Message.ppv_price_cents,
+            Message.ppv_paid,
+        )
         .join(Conversation, Message.conversation_id == Conversation.id)
         .where(
-            Conversation.fan_id == fan_id,
+            Conversation.fan_id.in_(fan_ids),
             or_(Message.tip_cents > 0, Message.ppv_paid.is_(True)),
         )
-    ).all()
-    return [
-        FanSpend(at=sent_at, tip_cents=tip, ppv_cents=(price or 0) if paid else 0)
-        for sent_at, tip, price, paid in rows
-    ]
+    )
+    for fan_id, sent_at, tip, price, paid in rows:
+        found[fan_id].append(
+            FanSpend(at=sent_at, tip_cents=tip, ppv_cents=(price or 0) if paid else 0)
+        )
+    return found
+
+
+def fan_spends(session: Session, fan_id: int) -> list[FanSpend]:
+    """Every tip and paid PPV of the fan, over all their conversations."""
+    return fan_spends_many(session, [fan_id])[fan_id]
 
 
 def assess(
@@ -146,11 +219,16 @@ def assess(
     )
 
 
+def guards(
+    session: Session, conversations: Sequence[Conversation], now: datetime
+) -> dict[int, GuardResult]:
+    """The wellbeing guard over each conversation as it stands at `now`, by conversation
+    id, in two queries whatever their number."""
+    recent = recent_messages_many(session, {c.id for c in conversations})
+    spends = fan_spends_many(session, {c.fan_id for c in conversations})
+    return {c.id: assess(c, recent[c.id], spends[c.fan_id], now) for c in conversations}
+
+
 def guard(session: Session, conversation: Conversation, now: datetime) -> GuardResult:
     """The wellbeing guard over the conversation as it stands at `now`."""
-    return assess(
-        conversation,
-        recent_messages(session, conversation.id),
-        fan_spends(session, conversation.fan_id),
-        now,
-    )
+    return guards(session, [conversation], now)[conversation.id]

@@ -25,7 +25,7 @@ from core.enums import ON_ITS_WAY, SendPriority, SendStatus
 from core.errors import NotFound
 from core.fleet.dispatch import dispatch_send
 from core.models import Conversation, Send
-from core.outbox.gate import SendRefused, SendRequest, SendSource, admit_send
+from core.outbox.gate import SendRefused, SendRequest, SendSource, admit_many
 from core.settings import Settings
 
 
@@ -63,8 +63,9 @@ def create_bulk_sends(
 ) -> BulkCreated:
     """Queue one bulk send per conversation and release the first of each account.
 
-    Each conversation passes the gate (`core.outbox.gate`) in order, a PPV's offers check
-    counting the sends queued before it: a conversation the gate refuses (the content
+    Each conversation passes the gate (`core.outbox.gate.admit_many`: every fan read in a
+    few queries for the whole batch) in order, a PPV's offers check counting the sends
+    queued before it: a conversation the gate refuses (the content
     filter, the wellbeing guard, the daily spend cap) gets no send and is returned as
     skipped with the reasons, each refusal audited; the others are sent. Bulk sends are
     never overridden: an admin sends a refused one on its own."""
@@ -76,11 +77,8 @@ def create_bulk_sends(
     missing = [cid for cid in unique_ids if cid not in conversations]
     if missing:
         raise NotFound(f"conversation(s) {missing} not found")
-    now = utcnow()
-    sends: list[Send] = []
-    skipped: list[BulkSkip] = []
-    for cid in unique_ids:
-        request = SendRequest(
+    requests = [
+        SendRequest(
             conversation=conversations[cid],
             text=text,
             source=SendSource.bulk,
@@ -88,11 +86,17 @@ def create_bulk_sends(
             ppv_price_cents=ppv_price_cents,
             media=media,
         )
-        try:
-            # Flushed by the gate, so a later conversation of the same fan counts it.
-            sends.append(admit_send(session, settings, request, now=now).send)
-        except SendRefused as refused:
-            skipped.append(BulkSkip(conversation_id=cid, reasons=refused.reasons))
+        for cid in unique_ids
+    ]
+    sends: list[Send] = []
+    skipped: list[BulkSkip] = []
+    for cid, result in zip(
+        unique_ids, admit_many(session, settings, requests, now=utcnow()), strict=True
+    ):
+        if isinstance(result, SendRefused):
+            skipped.append(BulkSkip(conversation_id=cid, reasons=result.reasons))
+        else:
+            sends.append(result.send)
     if sends:
         audit.record(
             session,

@@ -22,6 +22,7 @@ The gate adds and flushes; it never commits or enqueues. Callers commit, then di
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +37,7 @@ from core.enums import Role, SendPriority, SendStatus
 from core.errors import Forbidden, InvalidState, Refused
 from core.guardrails.offers import Committed
 from core.guardrails.screening import Verdict, screen_message
+from core.guardrails.wellbeing import GuardResult
 from core.models import Conversation, Draft, Send
 from core.platform.profiles import MAX_TEXT_CHARS
 from core.settings import Settings
@@ -121,23 +123,27 @@ def check_override(override: Override | None) -> None:
         )
 
 
+def _verdict(request: SendRequest, guard: GuardResult, committed: Committed) -> Verdict:
+    account = request.conversation.account
+    return screen_message(
+        request.text,
+        persona=account.persona,
+        policy=account.policy,
+        guard=guard,
+        committed=committed,
+        ppv_price_cents=request.ppv_price_cents,
+    )
+
+
 def screen(session: Session, request: SendRequest, now: datetime) -> Verdict:
     """What the guardrails say of the request as the database stands at `now`."""
     conversation = request.conversation
-    account = conversation.account
     committed = (
         Committed()
         if request.ppv_price_cents is None
         else fans.committed(session, conversation.fan_id, now)
     )
-    return screen_message(
-        request.text,
-        persona=account.persona,
-        policy=account.policy,
-        guard=fans.guard(session, conversation, now),
-        committed=committed,
-        ppv_price_cents=request.ppv_price_cents,
-    )
+    return _verdict(request, fans.guard(session, conversation, now), committed)
 
 
 def _subject(request: SendRequest) -> tuple[str, int]:
@@ -154,6 +160,50 @@ def admit_send(
     the gate refuses and no admin overrides (the refusal is recorded first: commit it);
     `Forbidden` for an override by anyone but an admin; `InvalidState` for a text longer
     than `MAX_TEXT_CHARS` or a fan erased at their request."""
+    _check(request)
+    return _admit(session, settings, request, screen(session, request, now or utcnow()))
+
+
+def admit_many(
+    session: Session, settings: Settings, requests: Sequence[SendRequest], *, now: datetime
+) -> list[Admitted | SendRefused]:
+    """`admit_send` for many requests (a mass message: no draft, no override), each
+    answered in order with its send or its refusal (recorded: commit it). The fans are read
+    once for all, in a constant number of queries (`core.crm.fans`); a PPV admitted counts
+    as an open offer for the requests after it to the same fan, as a flushed send does for
+    `admit_send`."""
+    for request in requests:
+        _check(request)
+    conversations = [request.conversation for request in requests]
+    guards = fans.guards(session, conversations, now)
+    priced = {r.conversation.fan_id for r in requests if r.ppv_price_cents is not None}
+    committed = fans.committed_many(session, priced, now)
+    offered: dict[int, int] = {}
+    results: list[Admitted | SendRefused] = []
+    made: list[_Made] = []
+    for request in requests:
+        fan_id = request.conversation.fan_id
+        held = committed.get(fan_id, Committed())
+        so_far = Committed(held.spent_cents, held.open_offers_cents + offered.get(fan_id, 0))
+        verdict = _verdict(request, guards[request.conversation.id], so_far)
+        try:
+            made.append(_make(session, settings, request, verdict))
+        except SendRefused as refused:
+            results.append(refused)
+            continue
+        results.append(made[-1].admitted)
+        if request.ppv_price_cents is not None:
+            offered[fan_id] = offered.get(fan_id, 0) + request.ppv_price_cents
+    # One flush makes every send (one batched INSERT), then each is audited with its id.
+    session.flush()
+    for each in made:
+        each.record(session)
+    return results
+
+
+def _check(request: SendRequest) -> None:
+    """What no guardrail verdict can change: who may override, an erased fan, the text's
+    length."""
     check_override(request.override)
     if request.conversation.fan.erased_at is not None:
         # Not a guardrail an admin may override: the fan asked to be forgotten.
@@ -165,15 +215,59 @@ def admit_send(
         raise InvalidState(
             f"the text is {len(request.text)} characters; a send holds at most {MAX_TEXT_CHARS}"
         )
-    verdict = screen(session, request, now or utcnow())
-    subject_type, subject_id = _subject(request)
-    common = {
+
+
+@dataclass(frozen=True)
+class _Made:
+    """A send made and added, and what its `send.created` audit entry will say once the
+    send has an id."""
+
+    admitted: Admitted
+    request: SendRequest
+    verdict: Verdict
+    allowed_by: str
+
+    def record(self, session: Session) -> None:
+        send = self.admitted.send
+        audit.record(
+            session,
+            self.request.actor,
+            "send.created",
+            "send",
+            send.id,
+            allowed_by=self.allowed_by,
+            checks=list(self.verdict.checks),
+            override=not self.verdict.allowed,
+            priority=send.priority.value,
+            **_common(self.request),
+        )
+
+
+def _common(request: SendRequest) -> dict[str, object]:
+    return {
         "source": request.source.value,
         "conversation_id": request.conversation.id,
         "draft_id": None if request.draft is None else request.draft.id,
         "ppv_price_cents": request.ppv_price_cents,
         "media": list(request.media),
     }
+
+
+def _admit(
+    session: Session, settings: Settings, request: SendRequest, verdict: Verdict
+) -> Admitted:
+    """Make the send the verdict allows (or an admin's override sends past it), flushed
+    and audited; `SendRefused`, audited, when it does not."""
+    made = _make(session, settings, request, verdict)
+    session.flush()
+    made.record(session)
+    return made.admitted
+
+
+def _make(session: Session, settings: Settings, request: SendRequest, verdict: Verdict) -> _Made:
+    """Add the send the verdict allows (not flushed: its audit waits for its id);
+    `SendRefused`, audited, when it does not allow it and no admin overrides."""
+    subject_type, subject_id = _subject(request)
     allowed_by = request.actor
     if not verdict.allowed:
         if request.override is None:
@@ -184,7 +278,7 @@ def admit_send(
                 subject_type,
                 subject_id,
                 reasons=list(verdict.reasons),
-                **common,
+                **_common(request),
             )
             raise SendRefused(_refusal_message(request, verdict.reasons), verdict.reasons)
         allowed_by = request.override.by.name
@@ -196,7 +290,7 @@ def admit_send(
             subject_id,
             reasons=list(verdict.reasons),
             override_reason=request.override.reason,
-            **common,
+            **_common(request),
         )
     conversation = request.conversation
     send = Send(
@@ -214,17 +308,4 @@ def admit_send(
         created_by=request.actor,
     )
     session.add(send)
-    session.flush()
-    audit.record(
-        session,
-        request.actor,
-        "send.created",
-        "send",
-        send.id,
-        allowed_by=allowed_by,
-        checks=list(verdict.checks),
-        override=not verdict.allowed,
-        priority=send.priority.value,
-        **common,
-    )
-    return Admitted(send, verdict.reasons)
+    return _Made(Admitted(send, verdict.reasons), request, verdict, allowed_by)

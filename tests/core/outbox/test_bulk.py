@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy
 from fastapi.testclient import TestClient
 from redis import Redis
 
@@ -9,6 +10,7 @@ from core.db import Database
 from core.fleet import queues, rq_repairs
 from tests.helpers.api import claim, make_account, make_conversation, make_send, progress, result
 from tests.helpers.rows import Reconcile, send_row
+from tests.helpers.scraped import conv, ingest, msg
 
 
 def _bulk(client: TestClient, operator: dict, conversation_ids: list[int]) -> list[dict]:
@@ -114,3 +116,39 @@ def test_after_a_flush_only_the_released_bulk_send_is_restored(
         "/v1/sends/bulk", headers=operator, json={"conversation_ids": [999], "text": "x"}
     )
     assert missing.status_code == 404
+
+
+def test_a_mass_message_costs_the_same_queries_for_many_fans_as_for_few(
+    client: TestClient, admin: dict, operator: dict, worker: dict, db: Database
+) -> None:
+    account = make_account(client, admin)
+    chats = [conv(f"c-{n}", [msg(f"m-{n}", "inbound", n)], fan=f"fan-{n}") for n in range(24)]
+    ingest(client, worker, account["id"], chats)
+    listed = client.get("/v1/conversations?limit=200", headers=admin).json()["items"]
+    conversations = sorted(c["id"] for c in listed)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sqlalchemy.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        few = len(statements)
+        _bulk_ppv(client, operator, conversations[:3])
+        few = len(statements) - few
+        many = len(statements)
+        _bulk_ppv(client, operator, conversations[3:])
+        many = len(statements) - many
+    finally:
+        sqlalchemy.event.remove(db.engine, "before_cursor_execute", count)
+    assert many == few, (few, many)
+
+
+def _bulk_ppv(client: TestClient, operator: dict, conversation_ids: list[int]) -> None:
+    response = client.post(
+        "/v1/sends/bulk",
+        headers=operator,
+        json={"conversation_ids": conversation_ids, "text": "New set 🔥", "ppv_price_cents": 900},
+    )
+    assert response.status_code == 201, response.text
+    assert len(response.json()["sends"]) == len(conversation_ids)
