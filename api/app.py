@@ -20,6 +20,7 @@ from api.routers import (
     accounts,
     analytics,
     audit,
+    campaigns,
     conversations,
     drafts,
     fans,
@@ -62,6 +63,7 @@ def _route_groups(
         keys,
         fans,
         segments,
+        campaigns,
         audit,
         metrics,
     ):

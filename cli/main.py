@@ -519,14 +519,15 @@ def reconcile(
 
 @app.command()
 def scheduler() -> None:
-    """Queue the sweeps each account is due and the hourly nudge pass, on RQ's cron: it
-    enqueues a tick on the ai queue (the drafting worker runs it beside the database)
-    every FLEET_SCHEDULER_TICK_S and a nudge pass every FLEET_NUDGE_EVERY_S. No system
+    """Queue the sweeps each account is due, launch the campaigns whose time has come, and
+    run the hourly nudge pass, on RQ's cron: it enqueues a tick of each on the ai queue (the
+    drafting worker runs them beside the database) every FLEET_SCHEDULER_TICK_S and a
+    nudge pass every FLEET_NUDGE_EVERY_S. No system
     cron: run one scheduler beside the API."""
     from rq.cron import CronScheduler
 
     from core.fleet.queues import QueueName
-    from core.review.jobs import scheduled_nudges, scheduled_sweeps
+    from core.review.jobs import scheduled_campaigns, scheduled_nudges, scheduled_sweeps
 
     settings = get_settings()
     configure_logging(settings, "scheduler")
@@ -542,6 +543,13 @@ def scheduler() -> None:
         interval=tick,
         ttl=max(2 * tick, 10),
         name="fleet-sweeps",
+    )
+    cron.register(
+        scheduled_campaigns,
+        QueueName.ai.value,
+        interval=tick,
+        ttl=max(2 * tick, 10),
+        name="fleet-campaigns",
     )
     cron.register(
         scheduled_nudges,

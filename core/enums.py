@@ -46,6 +46,16 @@ class SendPriority(StrEnum):
     bulk = "bulk"
 
 
+class CampaignStatus(StrEnum):
+    """A campaign waits for its time (`scheduled`), sends (`running`), holds its sends not
+    yet released (`paused`), or was called off (`cancelled`)."""
+
+    scheduled = "scheduled"
+    running = "running"
+    paused = "paused"
+    cancelled = "cancelled"
+
+
 class SweepStatus(StrEnum):
     queued = "queued"
     running = "running"

@@ -32,6 +32,7 @@ from core.drafting.persona import Persona
 from core.enums import (
     NUDGE_KINDS,
     AccountStatus,
+    CampaignStatus,
     Direction,
     DraftKind,
     DraftStatus,
@@ -450,6 +451,10 @@ class Send(Base):
     verify_since: Mapped[datetime | None]
     # Bulk sends only: when it was handed to the workers (one per account at a time).
     released_at: Mapped[datetime | None]
+    # The campaign variant the send carries, for a campaign's sends (`core.outbox.campaigns`).
+    campaign_variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign_variants.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -536,3 +541,50 @@ class Segment(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Campaign(Base):
+    """A message sent to a segment's fans or to a list of fans, now or at `send_at`, in
+    one or more variants (`core.outbox.campaigns`)."""
+
+    __tablename__ = "campaigns"
+    label: ClassVar[str] = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus), default=CampaignStatus.scheduled, index=True
+    )
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
+    # The fans it goes to when no segment says: fan ids.
+    fan_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    send_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    launched_at: Mapped[datetime | None]
+
+    variants: Mapped[list[CampaignVariant]] = relationship(
+        order_by="CampaignVariant.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class CampaignVariant(Base):
+    """One version of a campaign's message and the share of its fans who get it; what it
+    targeted and why fans were skipped, counted at launch."""
+
+    __tablename__ = "campaign_variants"
+    label: ClassVar[str] = "campaign variant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    # What the variant is called in results: "A", "B"...
+    name: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    ppv_price_cents: Mapped[int | None]
+    media: Mapped[list[str]] = mapped_column(JSON, default=list)
+    share: Mapped[int]
+    targeted: Mapped[int] = mapped_column(default=0)
+    # Fans the gate (or the CRM) left out at launch, counted by reason.
+    skipped: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)

@@ -2,7 +2,8 @@
 
 A send is made by the gate alone (`gate`), moves queued -> claimed -> typing -> submitted
 -> delivered under its workers (`sends`), goes out one bulk send per account at a time
-behind replies (`bulk`), and is held while its account needs a login (`holds`).
+behind replies (`bulk`), and is held while its account needs a login (`holds`). A
+campaign sends one message in variants to a segment's fans, at its time (`campaigns`).
 """
 
 from core.outbox.bulk import BulkCreated, BulkSkip, create_bulk_sends, release_next_bulk

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 
 from loguru import logger
 from redis import Redis
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import utcnow
-from core.enums import ON_ITS_WAY, SendPriority, SendStatus
+from core.enums import ON_ITS_WAY, CampaignStatus, SendPriority, SendStatus
 from core.errors import NotFound
 from core.fleet.dispatch import dispatch_send
-from core.models import Conversation, Send
+from core.models import Campaign, CampaignVariant, Conversation, Send
 from core.outbox.gate import SendRefused, SendRequest, SendSource, admit_many
 from core.settings import Settings
 
@@ -158,10 +158,16 @@ def release_next_bulk(
             Send.priority == SendPriority.bulk,
             Send.status == SendStatus.queued,
             Send.released_at.is_(None),
+            # A paused campaign's sends wait, behind the account's other bulk sends.
+            ~exists().where(
+                CampaignVariant.id == Send.campaign_variant_id,
+                Campaign.id == CampaignVariant.campaign_id,
+                Campaign.status != CampaignStatus.running,
+            ),
         )
         .order_by(Send.id)
         .limit(1)
-        .with_for_update()
+        .with_for_update(of=Send)
     )
     if send is None:
         session.rollback()

@@ -85,6 +85,8 @@ class SendRequest:
     media: tuple[str, ...] = ()
     draft: Draft | None = None
     override: Override | None = None
+    # The campaign variant a campaign's send carries.
+    campaign_variant_id: int | None = None
 
 
 class SendRefused(Refused):
@@ -306,6 +308,7 @@ def _make(session: Session, settings: Settings, request: SendRequest, verdict: V
         max_attempts=settings.max_attempts,
         artifacts={},
         created_by=request.actor,
+        campaign_variant_id=request.campaign_variant_id,
     )
     session.add(send)
     return _Made(Admitted(send, verdict.reasons), request, verdict, allowed_by)

@@ -17,6 +17,7 @@ from core.crm.schedule import SCHEDULER_ACTOR, queue_scheduled_sweeps
 from core.db import Database
 from core.drafting.providers import get_drafter
 from core.errors import InvalidState, NotFound
+from core.outbox.campaigns import launch_due_campaigns
 from core.review.nudges import run_nudges
 from core.review.writing import create_draft_for_message
 from core.settings import Settings, get_settings
@@ -77,6 +78,12 @@ def scheduled_sweeps() -> list[int]:
     """The scheduler's tick: queue a sweep of every account due one; return their ids."""
     with _job_stores() as (settings, redis, session):
         return [sweep.id for sweep in queue_scheduled_sweeps(session, redis, settings)]
+
+
+def scheduled_campaigns() -> int:
+    """The scheduler's tick: launch every campaign whose time has come; how many."""
+    with _job_stores() as (settings, redis, session):
+        return launch_due_campaigns(session, redis, settings, actor=SCHEDULER_ACTOR)
 
 
 def scheduled_nudges() -> list[int]:

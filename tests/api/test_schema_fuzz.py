@@ -55,6 +55,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         ("PATCH", "/v1/fans/{fan_id}"),
         ("POST", "/v1/fans/import"),
         ("POST", "/v1/segments"),
+        ("POST", "/v1/campaigns"),
         ("PATCH", "/v1/segments/{segment_id}"),
         ("GET", "/v1/audit"),
         ("POST", "/v1/worker/ingest"),

@@ -15,6 +15,13 @@ LONG = "x" * 5001
 
 # For every route that takes a body: (bad body, text the 422 detail must contain).
 BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
+    ("POST", "/v1/campaigns"): [
+        ({"name": "x", "variants": []}, "body.variants: List should have at least 1 item"),
+        (
+            {"name": "x", "segment_id": 1, "variants": [{"name": "A", "text": "hi", "share": 90}]},
+            "the variants' shares must add up to 100",
+        ),
+    ],
     ("POST", "/v1/segments"): [
         ({"filter": {}}, "body.name: Field required"),
         ({"name": "x", "filter": {"tier": "whale"}}, "body.filter.tier: Input should be"),

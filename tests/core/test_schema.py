@@ -333,9 +333,6 @@ def _declared(_object: Any, name: str | None, kind: str, reflected: bool, _to: A
     return not (kind == "index" and reflected and name in FAN_SEARCH_INDEXES)
 
 
-# SQLite cannot reflect an index on an expression (the purchases' payment time), so
-# neither SQLAlchemy nor Alembic compares it there; PostgreSQL's is compared.
-@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_the_migrations_make_what_the_models_say(empty: Database) -> None:
     upgrade(empty)
     with empty.engine.connect() as connection:

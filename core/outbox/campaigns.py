@@ -1,0 +1,402 @@
+"""Campaigns: one message, in one or more variants, to a segment's fans or to a list of
+fans, now or at a set time.
+
+A campaign is a row first (`scheduled`). At its time (`launch_due_campaigns`, run by the
+scheduler; at once when created for now) it is launched, set-based:
+
+- its fans are read in one query (the segment's filter, or the list, without erased fans),
+  and each fan's newest conversation in one more;
+- each fan gets a variant by their id, stably, in the variants' shares (an A/B split that
+  does not move if the campaign is relaunched or read again);
+- every send passes the one gate (`core.outbox.gate.admit_many`: the fans read once for
+  the whole campaign); a fan the gate refuses, or with no conversation, is skipped and
+  counted by reason on its variant;
+- the sends are bulk sends: released one per account at a time, after any waiting reply
+  (`core.outbox.bulk`), so a campaign never holds a fan's reply back.
+
+Pausing holds the sends not yet released (the one already out per account finishes);
+resuming releases again; cancelling calls off every send not yet being typed. A campaign's
+record (`campaign_results`) counts per variant what was targeted, queued, in flight, sent,
+failed, cancelled and skipped (with reasons), and the PPV purchases and revenue it brought.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from redis import Redis
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.clock import utcnow
+from core.crm import FanFilter, segment_filter, select_fans
+from core.enums import ON_ITS_WAY, CampaignStatus, SendStatus
+from core.errors import InvalidState, NotFound, get_or_raise
+from core.models import (
+    MESSAGE_IS_PURCHASE,
+    Campaign,
+    CampaignVariant,
+    Conversation,
+    Fan,
+    Message,
+    Segment,
+    Send,
+)
+from core.outbox.bulk import release_next_bulk
+from core.outbox.gate import SendRefused, SendRequest, SendSource, admit_many
+from core.paging import Page, SortKey, paginate
+from core.settings import Settings
+
+MAX_VARIANTS = 5
+# A list of fans is for a handful picked by hand; a segment is for thousands.
+MAX_LISTED_FANS = 10_000
+NO_CONVERSATION = "crm:no_conversation"
+# Knuth's multiplicative hash: consecutive fan ids land far apart in the 100 buckets.
+_SPREAD = 2654435761
+_CANCELLABLE = (SendStatus.queued, SendStatus.claimed)
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A variant to create: its name, message and share (percent of the fans)."""
+
+    name: str
+    text: str
+    share: int
+    ppv_price_cents: int | None = None
+    media: tuple[str, ...] = ()
+
+
+@dataclass
+class VariantResult:
+    """What became of one variant's fans."""
+
+    variant: CampaignVariant
+    queued: int = 0
+    in_flight: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    purchases: int = 0
+    revenue_cents: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def bucket_of(fan_id: int) -> int:
+    """The fan's place (0-99) in every campaign's split."""
+    return (fan_id * _SPREAD) % 2**32 % 100
+
+
+def variant_for(fan_id: int, variants: Sequence[CampaignVariant]) -> CampaignVariant:
+    """The variant the fan gets: the one whose share covers their bucket."""
+    bucket, edge = bucket_of(fan_id), 0
+    for variant in variants:
+        edge += variant.share
+        if bucket < edge:
+            return variant
+    return variants[-1]
+
+
+def create_campaign(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    *,
+    name: str,
+    variants: Sequence[VariantSpec],
+    actor: str,
+    segment_id: int | None = None,
+    fan_ids: Sequence[int] = (),
+    send_at: datetime | None = None,
+) -> Campaign:
+    """Create a campaign and commit it; launch it at once when `send_at` is now or past
+    (default: now). `InvalidState` for a campaign with no audience or both, variants whose
+    shares do not add up to 100, or a segment whose filter no longer holds."""
+    if (segment_id is None) == (not fan_ids):
+        raise InvalidState("a campaign goes to a segment_id or to fan_ids, one of them")
+    if not 1 <= len(variants) <= MAX_VARIANTS:
+        raise InvalidState(f"a campaign has 1 to {MAX_VARIANTS} variants")
+    if sum(v.share for v in variants) != 100:
+        raise InvalidState("the variants' shares must add up to 100")
+    if len({v.name for v in variants}) != len(variants):
+        raise InvalidState("each variant needs its own name")
+    if segment_id is not None:
+        segment_filter(get_or_raise(session, Segment, segment_id))
+    now = utcnow()
+    campaign = Campaign(
+        name=name,
+        status=CampaignStatus.scheduled,
+        segment_id=segment_id,
+        fan_ids=list(dict.fromkeys(fan_ids)),
+        send_at=send_at or now,
+        created_by=actor,
+        variants=[
+            CampaignVariant(
+                name=v.name,
+                text=v.text,
+                ppv_price_cents=v.ppv_price_cents,
+                media=list(v.media),
+                share=v.share,
+                targeted=0,
+                skipped={},
+            )
+            for v in variants
+        ],
+    )
+    session.add(campaign)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "campaign.created",
+        "campaign",
+        campaign.id,
+        segment_id=segment_id,
+        fans_listed=len(campaign.fan_ids),
+        variants=[v.name for v in variants],
+        send_at=campaign.send_at.isoformat(),
+    )
+    session.commit()
+    if campaign.send_at <= now:
+        launch_campaign(session, redis, settings, campaign.id, actor=actor)
+    return campaign
+
+
+def _audience(session: Session, campaign: Campaign) -> list[int]:
+    """The campaign's fans now, in one query: its segment's, or its list without the
+    erased."""
+    if campaign.segment_id is not None:
+        segment = get_or_raise(session, Segment, campaign.segment_id)
+        fans = select_fans(session, segment_filter(segment)).with_only_columns(Fan.id)
+    else:
+        fans = select_fans(session, FanFilter()).with_only_columns(Fan.id)
+        fans = fans.where(Fan.id.in_(campaign.fan_ids))
+    return list(session.scalars(fans.order_by(Fan.id)))
+
+
+def _newest_conversations(session: Session, fan_ids: Sequence[int]) -> dict[int, Conversation]:
+    """Each fan's most recently active conversation, in one query."""
+    newest: dict[int, Conversation] = {}
+    for conversation in session.scalars(
+        select(Conversation)
+        .where(Conversation.fan_id.in_(fan_ids))
+        .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
+    ):
+        newest.setdefault(conversation.fan_id, conversation)
+    return newest
+
+
+def launch_campaign(
+    session: Session, redis: Redis, settings: Settings, campaign_id: int, *, actor: str
+) -> Campaign:
+    """Send a scheduled campaign (see the module doc) and commit; release the first send
+    of each account it reaches."""
+    campaign = get_or_raise(session, Campaign, campaign_id, for_update=True)
+    if campaign.status != CampaignStatus.scheduled:
+        raise InvalidState(f"campaign {campaign.id} is {campaign.status.value}, not scheduled")
+    fan_ids = _audience(session, campaign)
+    conversations = _newest_conversations(session, fan_ids)
+    requests: list[SendRequest] = []
+    skipped: dict[int, Counter[str]] = {v.id: Counter() for v in campaign.variants}
+    targeted: Counter[int] = Counter()
+    for fan_id in fan_ids:
+        variant = variant_for(fan_id, campaign.variants)
+        targeted[variant.id] += 1
+        conversation = conversations.get(fan_id)
+        if conversation is None:
+            skipped[variant.id][NO_CONVERSATION] += 1
+            continue
+        requests.append(
+            SendRequest(
+                conversation=conversation,
+                text=variant.text,
+                source=SendSource.bulk,
+                actor=actor,
+                ppv_price_cents=variant.ppv_price_cents,
+                media=tuple(variant.media),
+                campaign_variant_id=variant.id,
+            )
+        )
+    accounts: set[int] = set()
+    sends = 0
+    for request, result in zip(
+        requests, admit_many(session, settings, requests, now=utcnow()), strict=True
+    ):
+        if isinstance(result, SendRefused):
+            skipped[request.campaign_variant_id or 0].update(result.reasons)
+        else:
+            sends += 1
+            accounts.add(result.send.account_id)
+    for variant in campaign.variants:
+        variant.targeted = targeted[variant.id]
+        variant.skipped = dict(sorted(skipped[variant.id].items()))
+    campaign.status = CampaignStatus.running
+    campaign.launched_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "campaign.launched",
+        "campaign",
+        campaign.id,
+        targeted=len(fan_ids),
+        sends=sends,
+    )
+    session.commit()
+    for account_id in sorted(accounts):
+        release_next_bulk(session, redis, settings, account_id)
+    return campaign
+
+
+def launch_due_campaigns(session: Session, redis: Redis, settings: Settings, *, actor: str) -> int:
+    """Launch every scheduled campaign whose time has come; how many were launched."""
+    due = list(
+        session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == CampaignStatus.scheduled, Campaign.send_at <= utcnow()
+            )
+        )
+    )
+    session.rollback()
+    for campaign_id in due:
+        launch_campaign(session, redis, settings, campaign_id, actor=actor)
+    return len(due)
+
+
+def _accounts_of(session: Session, campaign_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Send.account_id)
+            .join(CampaignVariant, CampaignVariant.id == Send.campaign_variant_id)
+            .where(CampaignVariant.campaign_id == campaign_id, Send.status == SendStatus.queued)
+            .distinct()
+        )
+    )
+
+
+def _move(
+    session: Session,
+    campaign_id: int,
+    allowed: tuple[CampaignStatus, ...],
+    to: CampaignStatus,
+    actor: str,
+) -> Campaign:
+    campaign = get_or_raise(session, Campaign, campaign_id, for_update=True)
+    if campaign.status not in allowed:
+        raise InvalidState(
+            f"campaign {campaign.id} is {campaign.status.value}; it cannot be {to.value}"
+        )
+    campaign.status = to
+    audit.record(session, actor, f"campaign.{to.value}", "campaign", campaign.id)
+    return campaign
+
+
+def pause_campaign(session: Session, campaign_id: int, *, actor: str) -> Campaign:
+    """Hold the campaign's sends not yet released, and commit."""
+    campaign = _move(session, campaign_id, (CampaignStatus.running,), CampaignStatus.paused, actor)
+    session.commit()
+    return campaign
+
+
+def resume_campaign(
+    session: Session, redis: Redis, settings: Settings, campaign_id: int, *, actor: str
+) -> Campaign:
+    """Let a paused campaign's sends go again, and commit."""
+    campaign = _move(session, campaign_id, (CampaignStatus.paused,), CampaignStatus.running, actor)
+    session.commit()
+    for account_id in _accounts_of(session, campaign_id):
+        release_next_bulk(session, redis, settings, account_id)
+    return campaign
+
+
+def cancel_campaign(
+    session: Session, redis: Redis, settings: Settings, campaign_id: int, *, actor: str
+) -> Campaign:
+    """Call off the campaign: every send of it not yet being typed is cancelled (a worker
+    holding one is refused at its next report, before a keystroke), and commit."""
+    accounts = _accounts_of(session, campaign_id)
+    campaign = _move(
+        session,
+        campaign_id,
+        (CampaignStatus.scheduled, CampaignStatus.running, CampaignStatus.paused),
+        CampaignStatus.cancelled,
+        actor,
+    )
+    variants = select(CampaignVariant.id).where(CampaignVariant.campaign_id == campaign_id)
+    cancelled = session.execute(
+        update(Send)
+        .where(Send.campaign_variant_id.in_(variants), Send.status.in_(_CANCELLABLE))
+        .values(status=SendStatus.cancelled, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record(
+        session, actor, "campaign.sends_cancelled", "campaign", campaign_id, sends=cancelled
+    )
+    session.commit()
+    # Each account's bulk line moves on to what waits behind the campaign.
+    for account_id in accounts:
+        release_next_bulk(session, redis, settings, account_id)
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    """One campaign, or `NotFound`."""
+    return get_or_raise(session, Campaign, campaign_id)
+
+
+def list_campaigns(session: Session, *, limit: int, cursor: str | None) -> Page[Campaign]:
+    """Campaigns, newest first."""
+    return paginate(
+        session,
+        select(Campaign),
+        [SortKey(Campaign.id, descending=True)],
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def campaign_results(session: Session, campaign: Campaign) -> list[VariantResult]:
+    """Each variant's record: its sends by status, purchases and revenue, in two queries."""
+    results = {v.id: VariantResult(v, skipped=dict(v.skipped)) for v in campaign.variants}
+    if not results:
+        raise NotFound(f"campaign {campaign.id} has no variants")
+    by_status = session.execute(
+        select(Send.campaign_variant_id, Send.status, func.count())
+        .where(Send.campaign_variant_id.in_(results))
+        .group_by(Send.campaign_variant_id, Send.status)
+    )
+    for variant_id, status, count in by_status:
+        result = results[variant_id]
+        if status == SendStatus.queued:
+            result.queued += count
+        elif status in ON_ITS_WAY:
+            result.in_flight += count
+        elif status == SendStatus.delivered:
+            result.sent += count
+        elif status == SendStatus.failed:
+            result.failed += count
+        elif status == SendStatus.cancelled:
+            result.cancelled += count
+    bought = session.execute(
+        select(
+            Send.campaign_variant_id,
+            func.count(Message.id),
+            func.coalesce(func.sum(Message.ppv_price_cents), 0),
+        )
+        .join(
+            Message,
+            and_(
+                Message.conversation_id == Send.conversation_id,
+                Message.platform_message_id == Send.platform_message_id,
+            ),
+        )
+        .where(Send.campaign_variant_id.in_(results), MESSAGE_IS_PURCHASE)
+        .group_by(Send.campaign_variant_id)
+    )
+    for variant_id, purchases, revenue in bought:
+        results[variant_id].purchases = int(purchases)
+        results[variant_id].revenue_cents = int(revenue)
+    return list(results.values())
