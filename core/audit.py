@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,31 @@ def record(
         "audit"
     )
     return event
+
+
+def record_many(
+    session: Session,
+    actor: str,
+    action: str,
+    subject_type: str,
+    entries: Sequence[tuple[int, dict[str, Any]]],
+) -> None:
+    """Add one audit event per (subject id, detail) of `entries`, all of one `action` by
+    one `actor` (a mass message's sends); one log line says how many, where a line each
+    would flood the log with thousands."""
+    session.add_all(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail,
+        )
+        for subject_id, detail in entries
+    )
+    logger.bind(actor=actor, action=action, subject_type=subject_type, events=len(entries)).info(
+        "audit"
+    )
 
 
 def list_events(

@@ -7,6 +7,7 @@ SQLite is the one-machine default and PostgreSQL the production database; every 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,14 +19,20 @@ from loguru import logger
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     Dialect,
     Engine,
+    Integer,
+    any_,
+    bindparam,
     create_engine,
     event,
+    func,
     select,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -244,3 +251,14 @@ def end_read(session: Session) -> None:
     transaction holds the write lock, which must not be held across a pass's Redis calls."""
     session.expunge_all()
     session.rollback()
+
+
+def one_of(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
+    """`column` is one of `ids`, given as one parameter however many there are: a list of
+    thousands of parameters is a statement thousands of placeholders long to build and
+    parse, and SQLite refuses one past 32,766. PostgreSQL reads an array (`= ANY`), SQLite
+    a JSON array (`json_each`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
+    each = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
+    return column.in_(select(each.c.value))  # type: ignore[no-any-return]

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from core.db import one_of
 from core.enums import ON_ITS_WAY, Direction
 from core.guardrails import offers, wellbeing
 from core.guardrails.wellbeing import GuardResult, SpendEvent
@@ -59,7 +60,7 @@ def _sums(
         select(Conversation.fan_id, func.coalesce(func.sum(column), 0))
         .select_from(Message)
         .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(Conversation.fan_id.in_(fan_ids), *where)
+        .where(one_of(session, Conversation.fan_id, fan_ids), *where)
         .group_by(Conversation.fan_id)
     )
     return {fan_id: int(total or 0) for fan_id, total in rows}
@@ -102,7 +103,7 @@ def committed_many(
             select(Conversation.fan_id, func.coalesce(func.sum(Send.ppv_price_cents), 0))
             .join(Conversation, Send.conversation_id == Conversation.id)
             .where(
-                Conversation.fan_id.in_(fan_ids),
+                one_of(session, Conversation.fan_id, fan_ids),
                 Send.status.in_(ON_ITS_WAY),
                 Send.ppv_price_cents.is_not(None),
             )
@@ -139,7 +140,7 @@ def recent_messages_many(
             )
             .label("rank"),
         )
-        .where(Message.conversation_id.in_(conversation_ids))
+        .where(one_of(session, Message.conversation_id, conversation_ids))
         .subquery()
     )
     rows = session.scalars(
@@ -188,7 +189,7 @@ def fan_spends_many(session: Session, fan_ids: Collection[int]) -> dict[int, lis
         )
         .join(Conversation, Message.conversation_id == Conversation.id)
         .where(
-            Conversation.fan_id.in_(fan_ids),
+            one_of(session, Conversation.fan_id, fan_ids),
             or_(Message.tip_cents > 0, Message.ppv_paid.is_(True)),
         )
     )

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import utcnow
 from core.crm import FanFilter, segment_filter, select_fans
+from core.db import one_of
 from core.enums import ON_ITS_WAY, CampaignStatus, SendStatus
 from core.errors import InvalidState, NotFound, get_or_raise
 from core.models import (
@@ -174,7 +175,7 @@ def _audience(session: Session, campaign: Campaign) -> list[int]:
         fans = select_fans(session, segment_filter(segment)).with_only_columns(Fan.id)
     else:
         fans = select_fans(session, FanFilter()).with_only_columns(Fan.id)
-        fans = fans.where(Fan.id.in_(campaign.fan_ids))
+        fans = fans.where(one_of(session, Fan.id, campaign.fan_ids))
     return list(session.scalars(fans.order_by(Fan.id)))
 
 
@@ -183,7 +184,7 @@ def _newest_conversations(session: Session, fan_ids: Sequence[int]) -> dict[int,
     newest: dict[int, Conversation] = {}
     for conversation in session.scalars(
         select(Conversation)
-        .where(Conversation.fan_id.in_(fan_ids))
+        .where(one_of(session, Conversation.fan_id, fan_ids))
         .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
     ):
         newest.setdefault(conversation.fan_id, conversation)

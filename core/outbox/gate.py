@@ -198,8 +198,11 @@ def admit_many(
             offered[fan_id] = offered.get(fan_id, 0) + request.ppv_price_cents
     # One flush makes every send (one batched INSERT), then each is audited with its id.
     session.flush()
+    by_actor: dict[str, list[tuple[int, dict[str, object]]]] = {}
     for each in made:
-        each.record(session)
+        by_actor.setdefault(each.request.actor, []).append((each.admitted.send.id, each.detail()))
+    for actor, entries in by_actor.items():
+        audit.record_many(session, actor, "send.created", "send", entries)
     return results
 
 
@@ -229,20 +232,20 @@ class _Made:
     verdict: Verdict
     allowed_by: str
 
-    def record(self, session: Session) -> None:
-        send = self.admitted.send
-        audit.record(
-            session,
-            self.request.actor,
-            "send.created",
-            "send",
-            send.id,
-            allowed_by=self.allowed_by,
-            checks=list(self.verdict.checks),
-            override=not self.verdict.allowed,
-            priority=send.priority.value,
+    def detail(self) -> dict[str, object]:
+        """What the send's `send.created` entry says."""
+        return {
+            "allowed_by": self.allowed_by,
+            "checks": list(self.verdict.checks),
+            "override": not self.verdict.allowed,
+            "priority": self.admitted.send.priority.value,
             **_common(self.request),
-        )
+        }
+
+    def record(self, session: Session) -> None:
+        """Audit the send, once it has an id."""
+        send = self.admitted.send
+        audit.record(session, self.request.actor, "send.created", "send", send.id, **self.detail())
 
 
 def _common(request: SendRequest) -> dict[str, object]:
