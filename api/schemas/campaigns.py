@@ -21,7 +21,9 @@ from core.enums import CampaignStatus
 from core.models import Campaign
 from core.outbox.campaigns import MAX_LISTED_FANS, MAX_VARIANTS, VariantResult, VariantSpec
 
-VariantName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,20}$")]
+VariantName = Annotated[
+    str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
+]
 SendTime = Annotated[datetime, Field(strict=False), AfterValidator(in_window)]
 
 
