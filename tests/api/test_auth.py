@@ -27,6 +27,10 @@ ADMIN_ONLY = {
     ("POST", "/v1/keys"),
     ("POST", "/v1/keys/{key_id}/revoke"),
     ("GET", "/v1/fans/{fan_id}/export"),
+    ("GET", "/v1/fans/export"),
+    ("POST", "/v1/fans/import"),
+    ("GET", "/v1/sends/export"),
+    ("GET", "/v1/analytics/revenue/export"),
     ("DELETE", "/v1/fans/{fan_id}"),
     ("GET", "/v1/audit"),
 }

@@ -49,6 +49,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         ("GET", "/v1/drafts"),
         ("GET", "/v1/analytics/ai"),
         ("GET", "/v1/analytics/revenue"),
+        ("GET", "/v1/analytics/operators"),
         ("GET", "/v1/analytics/revenue/export"),
         ("GET", "/v1/fans"),
         ("GET", "/v1/fans/export"),

@@ -95,10 +95,12 @@ def test_a_fallback_must_name_a_field(tmp_path: Path) -> None:
     broken.write_text(
         SANDBOX.read_text().replace(
             'fan_id = { source = "attr:data-fan-id" }',
-            'fan_id = { source = "attr:data-fan-id", fallback = "handle" }',
+            'fan_id = { source = "attr:data-fan-id", fallback = "nickname" }',
         )
     )
-    with pytest.raises(ProfileError, match="fan_id.fallback names 'handle', which is not a field"):
+    with pytest.raises(
+        ProfileError, match="fan_id.fallback names 'nickname', which is not a field"
+    ):
         load_profile(broken)
 
 
