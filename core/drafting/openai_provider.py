@@ -17,10 +17,7 @@ the client's own retries; `FallbackDrafter` in `providers.py` then drafts offlin
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from typing import TYPE_CHECKING, Any
 
 from core.drafting.base import (
     DETECTABLE_KINDS,
@@ -34,6 +31,9 @@ from core.drafting.base import (
 from core.drafting.prompt import build_prompt, estimate_tokens
 from core.enums import KindSource
 from core.platform.profiles import MAX_TEXT_CHARS
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 PROVIDER = "openai"
 # A chat message per variant, not an essay: also bounds the cost of a runaway answer.
@@ -139,6 +139,10 @@ class OpenAIDrafter:
     def _complete(
         self, messages: list[ChatCompletionMessageParam], variants: int
     ) -> ChatCompletion:
+        # Imported here: `openai` takes half a second to import, which every other process
+        # (the CLI, the browser workers, the API) would pay at start for nothing.
+        import openai
+
         try:
             with openai.OpenAI(
                 base_url=self.base_url,

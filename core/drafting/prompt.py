@@ -17,17 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-
-from openai.types.chat import (
-    ChatCompletionAssistantMessageParam,
-    ChatCompletionMessageParam,
-    ChatCompletionSystemMessageParam,
-    ChatCompletionUserMessageParam,
-)
+from typing import TYPE_CHECKING
 
 from core.drafting.base import DETECTABLE_KINDS, ConversationTurn, DraftContext
 from core.drafting.fan import SpendTier
 from core.enums import Direction, DraftKind
+
+if TYPE_CHECKING:
+    # Types only: importing `openai` costs every process half a second at start, and only
+    # the drafting worker talking to an endpoint needs it (`core.drafting.openai_provider`).
+    from openai.types.chat import (
+        ChatCompletionAssistantMessageParam,
+        ChatCompletionMessageParam,
+        ChatCompletionSystemMessageParam,
+        ChatCompletionUserMessageParam,
+    )
 
 CHARS_PER_TOKEN = 4
 # Role markers and separators each chat message costs on top of its text.
@@ -225,8 +229,10 @@ def system_text(context: DraftContext) -> str:
 def _chat_message(turn: ConversationTurn, text: str) -> ChatCompletionMessageParam:
     # The fan is the "user" and the creator the "assistant": the model continues as her.
     if turn.direction == Direction.inbound:
-        return ChatCompletionUserMessageParam(role="user", content=text)
-    return ChatCompletionAssistantMessageParam(role="assistant", content=text)
+        fans: ChatCompletionUserMessageParam = {"role": "user", "content": text}
+        return fans
+    ours: ChatCompletionAssistantMessageParam = {"role": "assistant", "content": text}
+    return ours
 
 
 def _cost(text: str) -> int:
@@ -253,10 +259,8 @@ def build_prompt(context: DraftContext, token_budget: int) -> Prompt:
             kept.append(_chat_message(turn, text))
             used += _cost(text)
         break
-    messages: list[ChatCompletionMessageParam] = [
-        ChatCompletionSystemMessageParam(role="system", content=system),
-        *reversed(kept),
-    ]
+    instructions: ChatCompletionSystemMessageParam = {"role": "system", "content": system}
+    messages: list[ChatCompletionMessageParam] = [instructions, *reversed(kept)]
     return Prompt(
         messages=messages,
         estimated_tokens=used,
