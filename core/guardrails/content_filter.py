@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
@@ -199,6 +200,15 @@ _COMPILED: tuple[tuple[Rule, tuple[re.Pattern[str], ...]], ...] = tuple(
 )
 
 
+def any_of(patterns: Iterable[str], flags: re.RegexFlag = _FLAGS) -> re.Pattern[str]:
+    """One pattern that matches where any of `patterns` does: one search of a text instead
+    of one per pattern, for a check that needs to know whether, not where."""
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), flags)
+
+
+_ANY_OF = {rule.name: any_of(rule.patterns) for rule in RULES}
+
+
 class FilterHit(BaseModel):
     """One match: the rule, its category, and the span `[start, end)` in the checked text
     (no text: a draft stores its hits beside the text they point into)."""
@@ -256,18 +266,21 @@ def _rule_hits(rule: Rule, patterns: tuple[re.Pattern[str], ...], text: str) -> 
     ]
 
 
-def matches(rule_name: str, text: str) -> list[FilterHit]:
-    """The hits of the rule of `RULES` called `rule_name` in `text` (the wellbeing guard
-    runs `minor` over the fan's own messages)."""
-    for rule, patterns in _COMPILED:
-        if rule.name == rule_name:
-            return _rule_hits(rule, patterns, text)
-    raise KeyError(rule_name)
+def mentions(rule_name: str, text: str) -> bool:
+    """Whether any pattern of the rule of `RULES` called `rule_name` matches `text` (the
+    wellbeing guard reads `minor` in the fan's own messages)."""
+    return _ANY_OF[rule_name].search(text) is not None
 
 
 def check(text: str, forbidden_words: Iterable[str] = ()) -> FilterResult:
     """Run every rule, the global forbidden words and `forbidden_words` (the persona's)
     over `text`. Overlapping matches of one rule count once."""
+    return _check(text, tuple(forbidden_words))
+
+
+# A mass message screens one text for each of thousands of fans; the result is immutable.
+@lru_cache(maxsize=1024)
+def _check(text: str, forbidden_words: tuple[str, ...]) -> FilterResult:
     hits = _forbidden_hits(text, (*GLOBAL_FORBIDDEN_WORDS, *forbidden_words))
     for rule, patterns in _COMPILED:
         hits.extend(_rule_hits(rule, patterns, text))

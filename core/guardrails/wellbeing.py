@@ -80,9 +80,10 @@ TEXT_SIGNALS: dict[str, tuple[str, ...]] = {
         r"\bcan'?t\s+pay\s+(?:my\s+)?(?:rent|bills?)\b",
     ),
 }
+# A signal's patterns as one: the guard reads each of a conversation's recent messages at
+# every send and every draft, thousands at a time for a mass message.
 _COMPILED = {
-    name: tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
-    for name, patterns in TEXT_SIGNALS.items()
+    name: content_filter.any_of(patterns, re.IGNORECASE) for name, patterns in TEXT_SIGNALS.items()
 }
 
 
@@ -160,8 +161,8 @@ def spend_spike(window: SpendWindow) -> GuardSignal | None:
 
 def text_signals(text: str) -> list[str]:
     """The names of the text signals (distress, financial strain, minor) in one message."""
-    names = [name for name, patterns in _COMPILED.items() if any(p.search(text) for p in patterns)]
-    if content_filter.matches(content_filter.Category.minor.value, text):
+    names = [name for name, pattern in _COMPILED.items() if pattern.search(text)]
+    if content_filter.mentions(content_filter.Category.minor.value, text):
         names.append(MINOR)
     return names
 
