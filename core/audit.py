@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
@@ -49,15 +49,21 @@ def record_many(
     """Add one audit event per (subject id, detail) of `entries`, all of one `action` by
     one `actor` (a mass message's sends); one log line says how many, where a line each
     would flood the log with thousands."""
-    session.add_all(
-        AuditEvent(
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            detail=detail,
-        )
-        for subject_id, detail in entries
+    if not entries:
+        return
+    # One executemany, no objects: nothing reads these events back in the transaction.
+    session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "actor": actor,
+                "action": action,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "detail": detail,
+            }
+            for subject_id, detail in entries
+        ],
     )
     logger.bind(actor=actor, action=action, subject_type=subject_type, events=len(entries)).info(
         "audit"

@@ -30,12 +30,12 @@ a single fan.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from core.db import one_of
@@ -124,15 +124,11 @@ def committed(session: Session, fan_id: int, now: datetime) -> offers.Committed:
     return committed_many(session, [fan_id], now)[fan_id]
 
 
-def recent_messages_many(
-    session: Session, conversation_ids: Collection[int]
-) -> dict[int, list[Message]]:
-    """Each conversation's last `RECENT_MESSAGES` messages, oldest first, in one query."""
-    if not conversation_ids:
-        return {}
-    ranked = (
+def _ranked(session: Session, conversation_ids: Collection[int], *columns: Any) -> Subquery:
+    """`columns` of the conversations' messages, each with its `rank`: 1 for the newest."""
+    return (
         select(
-            Message.id,
+            *columns,
             func.row_number()
             .over(
                 partition_by=Message.conversation_id,
@@ -143,6 +139,15 @@ def recent_messages_many(
         .where(one_of(session, Message.conversation_id, conversation_ids))
         .subquery()
     )
+
+
+def recent_messages_many(
+    session: Session, conversation_ids: Collection[int]
+) -> dict[int, list[Message]]:
+    """Each conversation's last `RECENT_MESSAGES` messages, oldest first, in one query."""
+    if not conversation_ids:
+        return {}
+    ranked = _ranked(session, conversation_ids, Message.id)
     rows = session.scalars(
         select(Message)
         .join(ranked, ranked.c.id == Message.id)
@@ -152,6 +157,39 @@ def recent_messages_many(
     found: dict[int, list[Message]] = {cid: [] for cid in conversation_ids}
     for message in rows:
         found[message.conversation_id].append(message)
+    return found
+
+
+def fan_lines(messages: Iterable[Message]) -> list[tuple[int, str]]:
+    """The fan's own messages among `messages`, as the wellbeing guard reads them: (id,
+    text) pairs."""
+    return [(m.id, m.text) for m in messages if m.direction == Direction.inbound]
+
+
+def _fan_lines_many(
+    session: Session, conversation_ids: Collection[int]
+) -> dict[int, list[tuple[int, str]]]:
+    """`fan_lines` of each conversation's last `RECENT_MESSAGES` messages, in one query
+    that reads three columns: no message objects for a mass message's thousands of
+    conversations."""
+    found: dict[int, list[tuple[int, str]]] = {cid: [] for cid in conversation_ids}
+    if not conversation_ids:
+        return found
+    ranked = _ranked(
+        session,
+        conversation_ids,
+        Message.conversation_id,
+        Message.id,
+        Message.text,
+        Message.direction,
+    )
+    rows = session.execute(
+        select(ranked.c.conversation_id, ranked.c.id, ranked.c.text)
+        .where(ranked.c.rank <= RECENT_MESSAGES, ranked.c.direction == Direction.inbound)
+        .order_by(ranked.c.conversation_id, ranked.c.rank.desc())
+    )
+    for conversation_id, message_id, text in rows:
+        found[conversation_id].append((message_id, text))
     return found
 
 
@@ -207,14 +245,14 @@ def fan_spends(session: Session, fan_id: int) -> list[FanSpend]:
 
 def assess(
     conversation: Conversation,
-    recent: Sequence[Message],
+    lines: Sequence[tuple[int, str]],
     spends: Sequence[FanSpend],
     at: datetime,
 ) -> GuardResult:
-    """The wellbeing guard over the fan's `recent` messages, their spend window up to
-    `at`, and the conversation's standing flag."""
+    """The wellbeing guard over the fan's recent `lines` (`fan_lines`), their spend window
+    up to `at`, and the conversation's standing flag."""
     return wellbeing.assess(
-        [(m.id, m.text) for m in recent if m.direction == Direction.inbound],
+        lines,
         wellbeing.spend_window([spend.event for spend in spends], at),
         standing_flag=conversation.flag_reason if conversation.flagged_for_review else None,
     )
@@ -225,9 +263,9 @@ def guards(
 ) -> dict[int, GuardResult]:
     """The wellbeing guard over each conversation as it stands at `now`, by conversation
     id, in two queries whatever their number."""
-    recent = recent_messages_many(session, {c.id for c in conversations})
+    lines = _fan_lines_many(session, {c.id for c in conversations})
     spends = fan_spends_many(session, {c.fan_id for c in conversations})
-    return {c.id: assess(c, recent[c.id], spends[c.fan_id], now) for c in conversations}
+    return {c.id: assess(c, lines[c.id], spends[c.fan_id], now) for c in conversations}
 
 
 def guard(session: Session, conversation: Conversation, now: datetime) -> GuardResult:

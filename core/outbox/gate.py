@@ -33,6 +33,7 @@ from core import audit
 from core.auth import Principal
 from core.clock import utcnow
 from core.crm import fans
+from core.db import reserve_ids
 from core.enums import Role, SendPriority, SendStatus
 from core.errors import Forbidden, InvalidState, Refused
 from core.guardrails.offers import Committed
@@ -196,6 +197,10 @@ def admit_many(
         results.append(made[-1].admitted)
         if request.ppv_price_cents is not None:
             offered[fan_id] = offered.get(fan_id, 0) + request.ppv_price_cents
+    ids = reserve_ids(session, Send, len(made))
+    if ids is not None:
+        for each, send_id in zip(made, ids, strict=True):
+            each.admitted.send.id = send_id
     # One flush makes every send (one batched INSERT), then each is audited with its id.
     session.flush()
     by_actor: dict[str, list[tuple[int, dict[str, object]]]] = {}
@@ -309,6 +314,8 @@ def _make(session: Session, settings: Settings, request: SendRequest, verdict: V
         priority=_PRIORITY[request.source],
         attempt=1,
         max_attempts=settings.max_attempts,
+        # Set here, not by the server: a value the server sets is read back, row by row.
+        failed_attempts=0,
         artifacts={},
         created_by=request.actor,
         campaign_variant_id=request.campaign_variant_id,

@@ -263,7 +263,7 @@ def compose_draft(
     snapshot = _fan_snapshot(session, conversation.fan, message, spends)
     if nudge is not None:
         snapshot = replace(snapshot, silent_for=at - message.sent_at)
-    guard = fans.assess(conversation, recent, spends, at)
+    guard = fans.assess(conversation, fans.fan_lines(recent), spends, at)
     # The cap counts to the moment of drafting, not to the fan's message: a draft written
     # late, or redrafted, must see what the fan spent and was offered since.
     committed = fans.committed(session, conversation.fan_id, moment)

@@ -11,7 +11,7 @@ from loguru import logger
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from core.db import Database
+from core.db import Database, reserve_ids
 from core.guardrails.content_filter import FilterHit
 from core.guardrails.policy import ApprovalPolicy
 from core.models import Account, Draft
@@ -119,3 +119,20 @@ def test_a_failed_statement_never_carries_its_parameters(db: Database) -> None:
     with db.session() as session, pytest.raises(Exception) as caught:
         session.execute(text("INSERT INTO no_such_table (x) VALUES (:x)"), {"x": marker + "\x00"})
     assert marker not in str(caught.value)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_ids_reserved_on_postgresql_are_new_and_never_handed_out_again(db: Database) -> None:
+    with db.session() as session:
+        reserved = reserve_ids(session, Account, 3)
+        assert reserved is not None and len(set(reserved)) == 3
+        account = Account(name="later", username="later", password="pw")
+        session.add(account)
+        session.flush()
+        assert account.id > max(reserved)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_reserves_no_ids_its_rows_get_theirs_as_they_are_inserted(db: Database) -> None:
+    with db.session() as session:
+        assert reserve_ids(session, Account, 3) is None
