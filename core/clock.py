@@ -9,6 +9,12 @@ the years the fleet deals in (`in_window`): year 1 overflows the arithmetic arou
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# How far ahead of UTC, and behind it, a place's clock may be (Kiribati, Baker Island): a
+# wall-clock time comes first at UTC+14 and last at UTC-12.
+AHEAD_OF_UTC = timedelta(hours=14)
+BEHIND_UTC = timedelta(hours=12)
 
 # The span of times the fleet accepts from a client or a platform.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -45,3 +51,21 @@ def epoch_ms(value: datetime) -> int:
 def from_epoch_ms(value: int) -> datetime:
     """The time `epoch_ms` gave `value` for, in UTC."""
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone called `name` ("Europe/Berlin"), or `ValueError` saying there is
+    none by that name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"{name!r} is not a time zone: give an IANA name such as Europe/Berlin or UTC"
+        ) from exc
+
+
+def at_wall_clock(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC time at which clocks in `zone` read `wall` (naive). On a daylight-saving
+    change, a reading shown twice is taken at its first showing, and one skipped is read
+    with the offset from before the change."""
+    return wall.replace(tzinfo=zone).astimezone(UTC)

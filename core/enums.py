@@ -48,12 +48,14 @@ class SendPriority(StrEnum):
 
 class CampaignStatus(StrEnum):
     """A campaign waits for its time (`scheduled`), sends (`running`), holds its sends not
-    yet released (`paused`), or was called off (`cancelled`)."""
+    yet released (`paused`), was called off (`cancelled`), or could not launch (`failed`:
+    its `failure` says why)."""
 
     scheduled = "scheduled"
     running = "running"
     paused = "paused"
     cancelled = "cancelled"
+    failed = "failed"
 
 
 class SweepStatus(StrEnum):

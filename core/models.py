@@ -84,6 +84,9 @@ class Account(Base):
     )
     last_sweep_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An IANA name ("America/New_York"): the zone a campaign in account time is read in
+    # (`core.crm.accounts.account_zone`).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     @property
     def has_session(self) -> bool:
@@ -562,6 +565,14 @@ class Campaign(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     launched_at: Mapped[datetime | None]
+    # A wall-clock time ("2026-12-04T20:00:00") each account's fans get the campaign at, in
+    # the account's zone; `send_at` is then when the first zone reaches it.
+    local_send_at: Mapped[str | None] = mapped_column(String(19))
+    # The accounts whose fans it was sent to so far: all of them at once, or zone by zone.
+    launched_accounts: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    # Why it could not launch, and when (status `failed`).
+    failure: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None]
 
     variants: Mapped[list[CampaignVariant]] = relationship(
         order_by="CampaignVariant.id", cascade="all, delete-orphan", lazy="selectin"

@@ -56,6 +56,7 @@ def create_account(
         auto_send=body.auto_send,
         pacing=body.pacing,
         policy=body.policy,
+        time_zone=body.time_zone,
     )
     return AccountOut.model_validate(account)
 

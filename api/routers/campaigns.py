@@ -49,6 +49,7 @@ def create(
         segment_id=body.segment_id,
         fan_ids=body.fan_ids,
         send_at=body.send_at,
+        local_send_at=body.local_send_at,
     )
     return _out(session, campaign)
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from api.schemas.common import FieldError, RequestBody, ResponseBody, examples
+from core.clock import zone_named
 from core.crm.accounts import AccountChanges, PacingView
 from core.db import StoredProblem
 from core.drafting.persona import Persona
@@ -22,6 +23,14 @@ Username = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,100}$")]
 BaseUrl = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]
+
+
+def _known_zone(name: str) -> str:
+    zone_named(name)
+    return name
+
+
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]
 
 
 class Credentials(RequestBody):
@@ -63,6 +72,10 @@ class AccountCreate(RequestBody):
     )
     policy: ApprovalPolicy | None = Field(
         default=None, description="The approval policy; absent fields (or all) default."
+    )
+    time_zone: TimeZoneName = Field(
+        default="UTC",
+        description="The creator's IANA time zone: campaigns in account time go out by it.",
     )
 
 
@@ -114,6 +127,9 @@ class AccountUpdate(RequestBody):
     policy: Annotated[ApprovalPolicy | None, NOT_NULL] = Field(
         default=None, description="Replaces the whole approval policy; absent fields default."
     )
+    time_zone: Annotated[
+        TimeZoneName | None, NOT_NULL, Field(description="Another IANA time zone.")
+    ] = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
@@ -148,6 +164,8 @@ class AccountUpdate(RequestBody):
             changes["pacing"] = self.pacing
         if self.policy is not None:
             changes["policy"] = self.policy
+        if self.time_zone is not None:
+            changes["time_zone"] = self.time_zone
         return changes
 
 
@@ -166,6 +184,7 @@ class AccountOut(ResponseBody):
     auto_send: bool
     pacing: PacingOverrides
     policy: ApprovalPolicy
+    time_zone: str
     has_session: bool
     last_sweep_at: datetime | None
     created_at: datetime

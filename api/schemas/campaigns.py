@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, NaiveDatetime, StringConstraints, model_validator
 
 from api.schemas.common import (
     MediaIds,
@@ -25,6 +25,13 @@ VariantName = Annotated[
     str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
 ]
 SendTime = Annotated[datetime, Field(strict=False), AfterValidator(in_window)]
+
+
+def _wall_in_window(value: datetime) -> datetime:
+    return in_window(value).replace(tzinfo=None)
+
+
+WallTime = Annotated[NaiveDatetime, Field(strict=False), AfterValidator(_wall_in_window)]
 
 
 class VariantIn(RequestBody):
@@ -47,8 +54,9 @@ class VariantIn(RequestBody):
 
 
 class CampaignCreate(RequestBody):
-    """A campaign to a segment (`segment_id`) or to fans by id (`fan_ids`), now or at
-    `send_at`. Variants split the fans by their shares, which add up to 100."""
+    """A campaign to a segment (`segment_id`) or to fans by id (`fan_ids`), now, at
+    `send_at`, or at `local_send_at` in each account's time zone. Variants split the fans
+    by their shares, which add up to 100."""
 
     model_config = examples(
         {
@@ -79,12 +87,20 @@ class CampaignCreate(RequestBody):
     send_at: SendTime | None = Field(
         default=None, description="When it goes out (ISO 8601; no zone means UTC); now if absent."
     )
+    local_send_at: WallTime | None = Field(
+        default=None,
+        description="A wall-clock time without an offset (2026-12-04T20:00:00): each "
+        "account's fans get the campaign when the account's clocks read it, in the "
+        "account's time_zone. Give it or send_at, not both.",
+    )
     variants: list[VariantIn] = Field(min_length=1, max_length=MAX_VARIANTS)
 
     @model_validator(mode="after")
     def _one_audience(self) -> Self:
         if (self.segment_id is None) == (not self.fan_ids):
             raise ValueError("give segment_id or fan_ids, one of them")
+        if self.send_at is not None and self.local_send_at is not None:
+            raise ValueError("give send_at or local_send_at, not both")
         if sum(variant.share for variant in self.variants) != 100:
             raise ValueError("the variants' shares must add up to 100")
         if len({variant.name for variant in self.variants}) != len(self.variants):
@@ -135,8 +151,20 @@ class CampaignOut(ResponseBody):
     status: CampaignStatus
     segment_id: int | None
     fans_listed: int = Field(description="How many fans a list named (0 for a segment).")
-    send_at: datetime
-    launched_at: datetime | None
+    send_at: datetime = Field(
+        description="When it goes out; in account time, when the first zone reaches it."
+    )
+    local_send_at: NaiveDatetime | None = Field(
+        description="The wall-clock time each account gets it at, in the account's zone."
+    )
+    launched_accounts: list[int] = Field(
+        description="In account time, the accounts reached so far, zone by zone."
+    )
+    launched_at: datetime | None = Field(
+        description="When it was launched; in account time, when its last zone was."
+    )
+    failure: str | None = Field(description="Why it could not launch (status failed).")
+    failed_at: datetime | None
     created_by: str
     created_at: datetime
     variants: list[VariantOut]
@@ -150,7 +178,15 @@ class CampaignOut(ResponseBody):
             segment_id=campaign.segment_id,
             fans_listed=len(campaign.fan_ids),
             send_at=campaign.send_at,
+            local_send_at=(
+                None
+                if campaign.local_send_at is None
+                else datetime.fromisoformat(campaign.local_send_at)
+            ),
+            launched_accounts=campaign.launched_accounts,
             launched_at=campaign.launched_at,
+            failure=campaign.failure,
+            failed_at=campaign.failed_at,
             created_by=campaign.created_by,
             created_at=campaign.created_at,
             variants=[VariantOut.of(result) for result in results],

@@ -133,6 +133,13 @@ class FleetOut(BaseModel):
     failing_accounts: dict[int, int] = Field(
         description="Accounts whose every job in the window failed, with how many failed."
     )
+    failed_campaigns: list[int] = Field(
+        description="Campaigns that could not launch within the failure window; each "
+        "campaign's `failure` says why."
+    )
+    overdue_campaigns: list[int] = Field(
+        description="Campaigns still scheduled well past their time: no scheduler running?"
+    )
     last_reconciled_at: datetime | None
 
     @classmethod
@@ -155,5 +162,7 @@ class FleetOut(BaseModel):
             failing_sweeps=status.failing.sweeps,
             failures_by_class=status.failing.by_class,
             failing_accounts=status.failing.accounts,
+            failed_campaigns=status.campaigns.failed,
+            overdue_campaigns=status.campaigns.overdue,
             last_reconciled_at=status.last_reconciled_at,
         )

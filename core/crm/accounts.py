@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
 from loguru import logger
 from redis import Redis
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from core import audit
+from core.clock import zone_named
 from core.crypto import Keyring, Unreadable, keyring
 from core.db import StoredProblem, stored_problems
 from core.drafting.persona import Persona
@@ -50,6 +52,7 @@ class AccountChanges(TypedDict, total=False):
     status: AccountStatus
     pacing: PacingOverrides
     policy: ApprovalPolicy
+    time_zone: str
 
 
 def create_account(
@@ -66,6 +69,7 @@ def create_account(
     auto_send: bool = False,
     pacing: PacingOverrides | None = None,
     policy: ApprovalPolicy | None = None,
+    time_zone: str = "UTC",
 ) -> Account:
     """Create and commit an account, its password sealed with `ring`; without a
     `policy`, the policy's defaults hold."""
@@ -80,6 +84,7 @@ def create_account(
         status=AccountStatus.active,
         pacing=pacing or PacingOverrides(),
         policy=policy or ApprovalPolicy(),
+        time_zone=time_zone,
     )
     session.add(account)
     session.flush()
@@ -137,19 +142,34 @@ def account_problems(
     session: Session, settings: Settings, account_ids: Collection[int] | None = None
 ) -> dict[int, list[StoredProblem]]:
     """The accounts (those in `account_ids`, or all) whose stored settings no longer hold,
-    with what is wrong: JSON that no longer validates (read meanwhile as its defaults), or
-    a profile the fleet no longer has."""
+    with what is wrong: JSON that no longer validates (read meanwhile as its defaults), a
+    profile the fleet no longer has, or a time zone the machine does not know (read as
+    UTC meanwhile)."""
     found = stored_problems(session, Account, account_ids)
-    stmt = select(Account.id, Account.profile)
+    stmt = select(Account.id, Account.profile, Account.time_zone)
     if account_ids is not None:
         stmt = stmt.where(Account.id.in_(account_ids))
-    for account_id, profile in session.execute(stmt):
+    for account_id, profile, time_zone in session.execute(stmt):
         try:
             named_profile(settings.profiles_dir, profile)
         except ProfileError:
             problem = StoredProblem(("profile",), "no such profile, or it is invalid", "profile")
             found.setdefault(account_id, []).append(problem)
+        try:
+            zone_named(time_zone)
+        except ValueError as exc:
+            problem = StoredProblem(("time_zone",), str(exc), "time_zone")
+            found.setdefault(account_id, []).append(problem)
     return found
+
+
+def account_zone(time_zone: str) -> ZoneInfo:
+    """The zone an account's stored `time_zone` names; UTC when the machine knows no zone
+    by that name (a stored setting never breaks a read: `account_problems` reports it)."""
+    try:
+        return zone_named(time_zone)
+    except ValueError:
+        return ZoneInfo("UTC")
 
 
 def account_access(account: Account) -> AccountAccess:

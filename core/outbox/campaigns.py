@@ -1,5 +1,5 @@
 """Campaigns: one message, in one or more variants, to a segment's fans or to a list of
-fans, now or at a set time.
+fans, now, at a set time, or at a wall-clock time in each account's own time zone.
 
 A campaign is a row first (`scheduled`). At its time (`launch_due_campaigns`, run by the
 scheduler; at once when created for now) it is launched, set-based:
@@ -14,6 +14,15 @@ scheduler; at once when created for now) it is launched, set-based:
 - the sends are bulk sends: released one per account at a time, after any waiting reply
   (`core.outbox.bulk`), so a campaign never holds a fan's reply back.
 
+In account time (`local_send_at`, "20:00 on Friday"), the campaign is launched once per
+zone: at each scheduler tick, to the accounts whose clocks have come to its time since the
+last (`Account.time_zone`), from the first zone on earth to reach it (UTC+14) to the last
+(UTC-12). It runs from its first launch and is `launched_at` its last.
+
+A campaign that cannot launch (its segment deleted, its filter no longer valid) is
+`failed` with the reason (`launch_or_fail`), once, and shows under `GET /v1/fleet`; the
+other campaigns due still go.
+
 Pausing holds the sends not yet released (the one already out per account finishes);
 resuming releases again; cancelling calls off every send not yet being typed. A campaign's
 record (`campaign_results`) counts per variant what was targeted, queued, in flight, sent,
@@ -25,20 +34,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from loguru import logger
 from redis import Redis
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.clock import utcnow
-from core.crm import FanFilter, segment_filter, select_fans
+from core.clock import AHEAD_OF_UTC, at_wall_clock, utcnow
+from core.crm import FanFilter, account_zone, segment_filter, select_fans
 from core.db import one_of
 from core.enums import ON_ITS_WAY, CampaignStatus, SendStatus
-from core.errors import InvalidState, NotFound, get_or_raise
+from core.errors import DomainError, InvalidState, NotFound, get_or_raise
 from core.models import (
     MESSAGE_IS_PURCHASE,
+    Account,
     Campaign,
     CampaignVariant,
     Conversation,
@@ -113,12 +124,19 @@ def create_campaign(
     segment_id: int | None = None,
     fan_ids: Sequence[int] = (),
     send_at: datetime | None = None,
+    local_send_at: datetime | None = None,
 ) -> Campaign:
     """Create a campaign and commit it; launch it at once when `send_at` is now or past
-    (default: now). `InvalidState` for a campaign with no audience or both, variants whose
+    (default: now). With `local_send_at` (a wall-clock time, no offset) instead, each
+    account's fans get it when the account's clocks read that time (`launch_campaign`).
+    `InvalidState` for a campaign with no audience or both, both times, variants whose
     shares do not add up to 100, or a segment whose filter no longer holds."""
     if (segment_id is None) == (not fan_ids):
         raise InvalidState("a campaign goes to a segment_id or to fan_ids, one of them")
+    if send_at is not None and local_send_at is not None:
+        raise InvalidState("a campaign goes at a send_at or at a local_send_at, one of them")
+    if local_send_at is not None and local_send_at.tzinfo is not None:
+        raise InvalidState("local_send_at is a wall-clock time: give it without an offset")
     if not 1 <= len(variants) <= MAX_VARIANTS:
         raise InvalidState(f"a campaign has 1 to {MAX_VARIANTS} variants")
     if sum(v.share for v in variants) != 100:
@@ -128,12 +146,17 @@ def create_campaign(
     if segment_id is not None:
         segment_filter(get_or_raise(session, Segment, segment_id))
     now = utcnow()
+    if local_send_at is not None:
+        # The first place on earth whose clocks reach it; each account then at its own.
+        send_at = (local_send_at - AHEAD_OF_UTC).replace(tzinfo=UTC)
     campaign = Campaign(
         name=name,
         status=CampaignStatus.scheduled,
         segment_id=segment_id,
         fan_ids=list(dict.fromkeys(fan_ids)),
         send_at=send_at or now,
+        local_send_at=None if local_send_at is None else local_send_at.isoformat(),
+        launched_accounts=[],
         created_by=actor,
         variants=[
             CampaignVariant(
@@ -160,23 +183,56 @@ def create_campaign(
         fans_listed=len(campaign.fan_ids),
         variants=[v.name for v in variants],
         send_at=campaign.send_at.isoformat(),
+        local_send_at=campaign.local_send_at,
     )
     session.commit()
-    if campaign.send_at <= now:
-        launch_campaign(session, redis, settings, campaign.id, actor=actor)
+    if _due(session, campaign, now):
+        return launch_or_fail(session, redis, settings, campaign.id, actor=actor, now=now)
     return campaign
 
 
-def _audience(session: Session, campaign: Campaign) -> list[int]:
-    """The campaign's fans now, in one query: its segment's, or its list without the
-    erased."""
+def _audience(session: Session, campaign: Campaign, accounts: Sequence[int] | None) -> list[int]:
+    """The campaign's fans now (of `accounts` only, unless None), in one query: its
+    segment's, or its list without the erased. `InvalidState` when its segment was
+    deleted."""
     if campaign.segment_id is not None:
         segment = get_or_raise(session, Segment, campaign.segment_id)
         fans = select_fans(session, segment_filter(segment)).with_only_columns(Fan.id)
-    else:
+    elif campaign.fan_ids:
         fans = select_fans(session, FanFilter()).with_only_columns(Fan.id)
         fans = fans.where(one_of(session, Fan.id, campaign.fan_ids))
+    else:
+        raise InvalidState(f"campaign {campaign.id}'s segment was deleted")
+    if accounts is not None:
+        fans = fans.where(one_of(session, Fan.account_id, accounts))
     return list(session.scalars(fans.order_by(Fan.id)))
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """The accounts a launch reaches (None: every one), and whether it is the last."""
+
+    accounts: list[int] | None
+    complete: bool
+
+
+def _reach(session: Session, campaign: Campaign, now: datetime) -> _Reach:
+    """Whom a launch at `now` reaches: every account at once, or, in account time, the
+    accounts not yet reached whose clocks have come to the campaign's time; the last
+    launch is the one after which no account is left to reach."""
+    if campaign.local_send_at is None:
+        return _Reach(None, complete=True)
+    wall = datetime.fromisoformat(campaign.local_send_at)
+    done = set(campaign.launched_accounts)
+    due, waiting = [], 0
+    for account_id, time_zone in session.execute(select(Account.id, Account.time_zone)):
+        if account_id in done:
+            continue
+        if at_wall_clock(wall, account_zone(time_zone)) <= now:
+            due.append(account_id)
+        else:
+            waiting += 1
+    return _Reach(due, complete=waiting == 0)
 
 
 def _newest_conversations(session: Session, fan_ids: Sequence[int]) -> dict[int, Conversation]:
@@ -191,19 +247,51 @@ def _newest_conversations(session: Session, fan_ids: Sequence[int]) -> dict[int,
     return newest
 
 
+def _due(session: Session, campaign: Campaign, now: datetime) -> bool:
+    """Whether a launch at `now` has accounts to reach: the campaign's time has come, and
+    in account time, some account's clocks have come to it since the last launch (or
+    none is left to wait for)."""
+    if campaign.send_at > now or not _still_launching(campaign):
+        return False
+    reach = _reach(session, campaign, now)
+    return reach.accounts != [] or reach.complete
+
+
+def _still_launching(campaign: Campaign) -> bool:
+    """Whether the campaign has accounts left to reach: one not launched yet, or one in
+    account time some of whose accounts' clocks have not come to its time."""
+    if campaign.status == CampaignStatus.scheduled:
+        return True
+    return (
+        campaign.local_send_at is not None
+        and campaign.launched_at is None
+        and campaign.status in (CampaignStatus.running, CampaignStatus.paused)
+    )
+
+
 def launch_campaign(
-    session: Session, redis: Redis, settings: Settings, campaign_id: int, *, actor: str
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    campaign_id: int,
+    *,
+    actor: str,
+    now: datetime | None = None,
 ) -> Campaign:
-    """Send a scheduled campaign (see the module doc) and commit; release the first send
-    of each account it reaches."""
+    """Send a due campaign (see the module doc) to the accounts its time has come for, and
+    commit; release the first send of each account it reaches. A campaign in account
+    time is launched once per zone as each zone's clocks come to its time: it runs from
+    the first and is `launched_at` the last."""
     campaign = get_or_raise(session, Campaign, campaign_id, for_update=True)
-    if campaign.status != CampaignStatus.scheduled:
+    if not _still_launching(campaign):
         raise InvalidState(f"campaign {campaign.id} is {campaign.status.value}, not scheduled")
-    fan_ids = _audience(session, campaign)
+    now = now or utcnow()
+    reach = _reach(session, campaign, now)
+    fan_ids = [] if reach.accounts == [] else _audience(session, campaign, reach.accounts)
     conversations = _newest_conversations(session, fan_ids)
     requests: list[SendRequest] = []
-    skipped: dict[int, Counter[str]] = {v.id: Counter() for v in campaign.variants}
-    targeted: Counter[int] = Counter()
+    skipped: dict[int, Counter[str]] = {v.id: Counter(v.skipped) for v in campaign.variants}
+    targeted: Counter[int] = Counter({v.id: v.targeted for v in campaign.variants})
     for fan_id in fan_ids:
         variant = variant_for(fan_id, campaign.variants)
         targeted[variant.id] += 1
@@ -225,7 +313,7 @@ def launch_campaign(
     accounts: set[int] = set()
     sends = 0
     for request, result in zip(
-        requests, admit_many(session, settings, requests, now=utcnow()), strict=True
+        requests, admit_many(session, settings, requests, now=now), strict=True
     ):
         if isinstance(result, SendRefused):
             skipped[request.campaign_variant_id or 0].update(result.reasons)
@@ -235,8 +323,12 @@ def launch_campaign(
     for variant in campaign.variants:
         variant.targeted = targeted[variant.id]
         variant.skipped = dict(sorted(skipped[variant.id].items()))
-    campaign.status = CampaignStatus.running
-    campaign.launched_at = utcnow()
+    if campaign.status == CampaignStatus.scheduled:
+        campaign.status = CampaignStatus.running
+    if reach.accounts is not None:
+        campaign.launched_accounts = sorted({*campaign.launched_accounts, *reach.accounts})
+    if reach.complete:
+        campaign.launched_at = now
     audit.record(
         session,
         actor,
@@ -245,6 +337,8 @@ def launch_campaign(
         campaign.id,
         targeted=len(fan_ids),
         sends=sends,
+        accounts=reach.accounts,
+        complete=reach.complete,
     )
     session.commit()
     for account_id in sorted(accounts):
@@ -252,18 +346,65 @@ def launch_campaign(
     return campaign
 
 
-def launch_due_campaigns(session: Session, redis: Redis, settings: Settings, *, actor: str) -> int:
-    """Launch every scheduled campaign whose time has come; how many were launched."""
-    due = list(
-        session.scalars(
-            select(Campaign.id).where(
-                Campaign.status == CampaignStatus.scheduled, Campaign.send_at <= utcnow()
-            )
+def launch_or_fail(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    campaign_id: int,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> Campaign:
+    """`launch_campaign`, and when the domain refuses it (its segment deleted, or its
+    filter no longer holding), the campaign `failed` with the reason, audited and
+    committed: a campaign that cannot launch says so once instead of being tried again
+    at every tick."""
+    try:
+        return launch_campaign(session, redis, settings, campaign_id, actor=actor, now=now)
+    except DomainError as exc:
+        session.rollback()
+        campaign = get_or_raise(session, Campaign, campaign_id, for_update=True)
+        campaign.status = CampaignStatus.failed
+        campaign.failure = str(exc)
+        campaign.failed_at = now or utcnow()
+        audit.record(session, actor, "campaign.failed", "campaign", campaign.id, reason=str(exc))
+        session.commit()
+        logger.bind(campaign_id=campaign.id).warning("campaign failed to launch")
+        return campaign
+
+
+def launch_due_campaigns(
+    session: Session,
+    redis: Redis,
+    settings: Settings,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> int:
+    """Launch every campaign whose time has come by `now` (default: the current time), and
+    each zone of those in account time whose clocks have come to it since the last tick;
+    how many campaigns it launched to some account (or that failed). One that cannot
+    launch fails (`launch_or_fail`) and the others still go."""
+    now = now or utcnow()
+    candidates = session.scalars(
+        select(Campaign)
+        .where(
+            Campaign.send_at <= now,
+            or_(
+                Campaign.status == CampaignStatus.scheduled,
+                and_(
+                    Campaign.local_send_at.is_not(None),
+                    Campaign.launched_at.is_(None),
+                    Campaign.status.in_((CampaignStatus.running, CampaignStatus.paused)),
+                ),
+            ),
         )
-    )
+        .order_by(Campaign.id)
+    ).all()
+    due = [campaign.id for campaign in candidates if _due(session, campaign, now)]
     session.rollback()
     for campaign_id in due:
-        launch_campaign(session, redis, settings, campaign_id, actor=actor)
+        launch_or_fail(session, redis, settings, campaign_id, actor=actor, now=now)
     return len(due)
 
 
@@ -401,3 +542,36 @@ def campaign_results(session: Session, campaign: Campaign) -> list[VariantResult
         results[variant_id].purchases = int(purchases)
         results[variant_id].revenue_cents = int(revenue)
     return list(results.values())
+
+
+@dataclass(frozen=True)
+class CampaignTrouble:
+    """Campaigns that need an operator: failed to launch in the window asked about, and
+    past their time but not launched (no scheduler running?)."""
+
+    failed: list[int]
+    overdue: list[int]
+
+
+def campaign_trouble(session: Session, settings: Settings, now: datetime) -> CampaignTrouble:
+    """The campaigns that failed to launch in the last `failure_window_s`, and those still
+    `scheduled` past their time by longer than a job may wait
+    (`max_job_wait_s`, and at least two scheduler ticks)."""
+    failed_since = now - timedelta(seconds=settings.scaled(settings.failure_window_s))
+    late = max(
+        settings.scaled(settings.max_job_wait_s), 2 * settings.scaled(settings.scheduler_tick_s)
+    )
+    failed = session.scalars(
+        select(Campaign.id)
+        .where(Campaign.status == CampaignStatus.failed, Campaign.failed_at >= failed_since)
+        .order_by(Campaign.id)
+    )
+    overdue = session.scalars(
+        select(Campaign.id)
+        .where(
+            Campaign.status == CampaignStatus.scheduled,
+            Campaign.send_at < now - timedelta(seconds=late),
+        )
+        .order_by(Campaign.id)
+    )
+    return CampaignTrouble(failed=list(failed), overdue=list(overdue))

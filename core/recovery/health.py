@@ -4,7 +4,8 @@ Two readings: `service_health`, what `GET /health` answers load balancers and op
 control plane reach its database and Redis, what waits, which accounts are held, which AI
 budgets are spent); and `fleet_status`, the fuller picture of `GET /v1/fleet`, judged from
 Redis (workers' heartbeats, leases, queues, the reconciler's last pass) and the database
-(sends by status, work stuck with a dead worker, accounts needing a login)."""
+(sends by status, work stuck with a dead worker, accounts needing a login, campaigns
+that failed to launch or are past their time)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from core.fleet.lease import MIN_WINDOW_S, held_accounts
 from core.fleet.queue_stats import QueueStats, queue_depths, queue_stats
 from core.fleet.queues import QueueName
 from core.models import Account, Send
+from core.outbox.campaigns import CampaignTrouble, campaign_trouble
 from core.recovery.abandoned import find_abandoned
 from core.recovery.failures import FailingWork, failing_work
 from core.recovery.marks import last_pass
@@ -122,6 +124,7 @@ class FleetStatus:
     stuck_sweeps: list[int]
     failing: FailingWork
     last_reconciled_at: datetime | None
+    campaigns: CampaignTrouble
 
 
 def _ids(ids: list[int]) -> str:
@@ -159,6 +162,7 @@ def fleet_status(
         )
     )
     failing = failing_work(session, settings, now)
+    campaigns = campaign_trouble(session, settings, now)
     session.rollback()
     last_ran = last_pass(redis, settings)
 
@@ -198,6 +202,13 @@ def fleet_status(
         reasons.append(f"{stats[ai].waiting} job(s) wait on {ai} but no worker listens on it")
     if needs_login:
         reasons.append(f"accounts need a login: {_ids(needs_login)}")
+    if campaigns.failed:
+        reasons.append(f"campaigns failed to launch: {_ids(campaigns.failed)} (each says why)")
+    if campaigns.overdue:
+        reasons.append(
+            f"campaigns past their time, not launched: {_ids(campaigns.overdue)} "
+            "(is `fleet scheduler` running, and a worker on the ai queue?)"
+        )
     stale_after = max(3 * interval_s(settings), MIN_WINDOW_S)
     if last_ran is None:
         reasons.append("the reconciler has never run against this Redis")
@@ -216,4 +227,5 @@ def fleet_status(
         stuck_sweeps=stuck_sweeps,
         failing=failing,
         last_reconciled_at=last_ran,
+        campaigns=campaigns,
     )

@@ -25,6 +25,7 @@ CHANGES: dict[str, Any] = {
     "persona": {"tone": "professional", "emoji_style": "none"},
     "auto_send": True,
     "status": "paused",
+    "time_zone": "America/New_York",
 }
 
 
@@ -119,6 +120,7 @@ def test_patch_changes_every_field_it_is_given(patched: Response) -> None:
     assert body["persona"]["tone"] == "professional"
     assert body["auto_send"] is True
     assert body["status"] == "paused"
+    assert body["time_zone"] == "America/New_York"
 
 
 def test_patch_answers_without_the_old_or_the_new_password(patched: Response) -> None:
@@ -154,7 +156,7 @@ def test_a_patch_is_audited_with_the_names_of_the_fields_it_changed(db: Database
     event = _update_audited(db)
     assert event.actor == "admin"
     assert event.detail["fields"] == sorted(
-        ["auto_send", "base_url", "name", "password", "persona", "status", "username"]
+        ["auto_send", "base_url", "name", "password", "persona", "status", "time_zone", "username"]
     )
 
 

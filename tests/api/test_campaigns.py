@@ -4,12 +4,14 @@ does not allow a 409."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from core.db import Database
+from core.outbox.campaigns import launch_due_campaigns
 from tests.helpers.crm import FanSpec, add_fans
 
 VARIANTS = [
@@ -64,6 +66,50 @@ def test_a_campaign_for_later_waits(
     assert sum(v["queued"] for v in campaign["variants"]) == 0
 
 
+def test_a_campaign_in_account_time_waits_for_the_first_zone_to_reach_it(
+    client: TestClient, operator: dict[str, str], segment_id: int
+) -> None:
+    body = {
+        "name": "Friday 8pm",
+        "segment_id": segment_id,
+        "local_send_at": "2099-06-05T20:00:00",
+        "variants": VARIANTS,
+    }
+    campaign = client.post("/v1/campaigns", headers=operator, json=body).json()
+    assert campaign["status"] == "scheduled"
+    assert campaign["local_send_at"] == "2099-06-05T20:00:00"
+    # Clocks at UTC+14 read 20:00 at 06:00 UTC.
+    assert campaign["send_at"].startswith("2099-06-05T06:00:00")
+    assert (campaign["launched_accounts"], campaign["launched_at"]) == ([], None)
+
+
+def test_a_campaign_that_cannot_launch_fails_and_shows_in_the_fleet(
+    client: TestClient, operator: dict[str, str], admin: dict[str, str], segment_id: int
+) -> None:
+    body = {
+        "name": "Later",
+        "segment_id": segment_id,
+        "send_at": "2099-01-01T00:00:00Z",
+        "variants": VARIANTS,
+    }
+    campaign = client.post("/v1/campaigns", headers=operator, json=body).json()
+    client.delete(f"/v1/segments/{segment_id}", headers=operator).raise_for_status()
+    with client.app.state.database.session() as session:
+        launch_due_campaigns(
+            session,
+            client.app.state.redis,
+            client.app.state.settings,
+            actor="scheduler",
+            now=datetime(2099, 1, 1, tzinfo=UTC),
+        )
+    failed = client.get(f"/v1/campaigns/{campaign['id']}", headers=operator).json()
+    assert failed["status"] == "failed"
+    assert failed["failure"] == f"campaign {campaign['id']}'s segment was deleted"
+    fleet = client.get("/v1/fleet", headers=admin).json()
+    assert fleet["failed_campaigns"] == [campaign["id"]]
+    assert "campaigns failed to launch" in " ".join(fleet["reasons"])
+
+
 @pytest.mark.parametrize(
     ("change", "detail"),
     [
@@ -71,6 +117,12 @@ def test_a_campaign_for_later_waits(
         ({"fan_ids": [1]}, "give segment_id or fan_ids"),
         ({"variants": []}, "body.variants"),
         ({"send_at": "1999-01-01T00:00:00Z"}, "body.send_at"),
+        ({"local_send_at": "2030-06-07T20:00:00+02:00"}, "body.local_send_at"),
+        ({"local_send_at": "1999-06-07T20:00:00"}, "body.local_send_at"),
+        (
+            {"send_at": "2030-06-07T20:00:00Z", "local_send_at": "2030-06-07T20:00:00"},
+            "give send_at or local_send_at, not both",
+        ),
         ({"variants": [{**VARIANTS[0], "name": "a b"}, VARIANTS[1]]}, "body.variants.0.name"),
     ],
 )

@@ -72,7 +72,7 @@ def test_a_stored_setting_that_no_longer_holds_is_reported_and_breaks_no_read(
         session.execute(
             update(Account)
             .where(Account.id == account["id"])
-            .values(policy=type_coerce(broken, JSON), profile="gone")
+            .values(policy=type_coerce(broken, JSON), profile="gone", time_zone="Mars/Olympus")
         )
         session.commit()
     problems = _still_reads(client, admin, account["id"], pacing=False)["problems"]
@@ -80,14 +80,18 @@ def test_a_stored_setting_that_no_longer_holds_is_reported_and_breaks_no_read(
     pacing = client.get(f"/v1/accounts/{account['id']}/pacing", headers=admin)
     assert pacing.status_code == 409
     assert "no profile 'gone'" in pacing.json()["detail"]
-    assert {tuple(p["loc"]) for p in problems} == {("policy", "re_engage_after_days"), ("profile",)}
+    assert {tuple(p["loc"]) for p in problems} == {
+        ("policy", "re_engage_after_days"),
+        ("profile",),
+        ("time_zone",),
+    }
     health = client.get("/health").json()
     assert health["status"] == "ok"
     assert [a["id"] for a in health["invalid_accounts"]] == [account["id"]]
     fixed = client.patch(
         f"/v1/accounts/{account['id']}",
         headers=admin,
-        json={"policy": {"follow_up_after_h": 24}, "profile": "sandbox"},
+        json={"policy": {"follow_up_after_h": 24}, "profile": "sandbox", "time_zone": "UTC"},
     )
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["problems"] == []

@@ -21,6 +21,15 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
             {"name": "x", "segment_id": 1, "variants": [{"name": "A", "text": "hi", "share": 90}]},
             "the variants' shares must add up to 100",
         ),
+        (
+            {
+                "name": "x",
+                "segment_id": 1,
+                "local_send_at": "2030-06-07T20:00:00Z",
+                "variants": [{"name": "A", "text": "hi", "share": 100}],
+            },
+            "body.local_send_at: Input should not have timezone info",
+        ),
     ],
     ("POST", "/v1/segments"): [
         ({"filter": {}}, "body.name: Field required"),
@@ -53,6 +62,10 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
         ({"name": "A", "username": "u", "password": "p", "base_url": "ftp://x"}, "body.base_url"),
         ({"name": "A", "username": "u", "password": "p", "profile": "../etc"}, "body.profile"),
         (
+            {"name": "A", "username": "u", "password": "p", "time_zone": "Europe/Atlantis"},
+            "body.time_zone: Value error, 'Europe/Atlantis' is not a time zone",
+        ),
+        (
             {"name": "A", "username": "u", "password": "p", "policy": {"nudges": "often"}},
             "body.policy.nudges: Input should be a valid boolean",
         ),
@@ -77,6 +90,7 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
     ],
     ("PATCH", "/v1/accounts/{account_id}"): [
         ({}, "give at least one field to change"),
+        ({"time_zone": "../../etc/passwd"}, "body.time_zone: Value error"),
         ({"name": None}, "name cannot be null"),
         ({"status": "deleted"}, "body.status: Input should be"),
         ({"credentials": {"username": "u"}}, "body.credentials.password: Field required"),

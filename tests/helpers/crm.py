@@ -43,10 +43,12 @@ class FanSpec:
     erased: bool = False
 
 
-def add_account(db: Database, name: str = "Mia") -> int:
+def add_account(db: Database, name: str = "Mia", time_zone: str = "UTC") -> int:
     """An account row, its id."""
     with db.session() as session:
-        account = Account(name=name, username=name.lower(), password="secret-password")
+        account = Account(
+            name=name, username=name.lower(), password="secret-password", time_zone=time_zone
+        )
         session.add(account)
         session.commit()
         return account.id

@@ -6,18 +6,18 @@ for few."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from redis import Redis
 
 from core.clock import utcnow
-from core.crm import FanFilter, create_segment
+from core.crm import FanFilter, create_segment, delete_segment
 from core.db import Database
 from core.enums import CampaignStatus, Direction, SendStatus
 from core.errors import InvalidState
-from core.models import Campaign, CampaignVariant, Message, Send
+from core.models import AuditEvent, Campaign, CampaignVariant, Message, Send
 from core.outbox.bulk import release_next_bulk
 from core.outbox.campaigns import (
     NO_CONVERSATION,
@@ -25,6 +25,7 @@ from core.outbox.campaigns import (
     VariantSpec,
     bucket_of,
     campaign_results,
+    campaign_trouble,
     cancel_campaign,
     create_campaign,
     launch_due_campaigns,
@@ -35,6 +36,7 @@ from core.outbox.campaigns import (
 from core.settings import Settings
 from tests.helpers.crm import FanSpec, add_account, add_fans
 
+MINUTE = timedelta(minutes=1)
 AB = [
     VariantSpec("A", "New set tonight 🔥", 50, 1500),
     VariantSpec("B", "Made this for you", 50, 1500),
@@ -256,3 +258,134 @@ def test_a_campaign_costs_the_same_queries_for_many_fans_as_for_few(
             sa.event.remove(db.engine, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[1] == counts[2], counts
+
+
+@pytest.fixture
+def zones(db: Database) -> dict[str, int]:
+    """Two tagged fans in Tokyo (UTC+9, no daylight saving) and two in Lima (UTC-5, none
+    either): the same wall-clock time comes 14 hours apart."""
+    found = {}
+    for city, zone in (("tokyo", "Asia/Tokyo"), ("lima", "America/Lima")):
+        found[city] = add_account(db, city.title(), time_zone=zone)
+        add_fans(db, found[city], *(FanSpec(f"{city}{n}", tags=["vip"]) for n in range(2)))
+    return found
+
+
+def _in_account_time(
+    db: Database, redis: Redis, settings: Settings, wall: datetime, now: datetime
+) -> Campaign:
+    with db.session() as session:
+        segment = create_segment(
+            session, name="VIPs", fan_filter=FanFilter(tags=["vip"]), actor="op"
+        )
+        campaign = create_campaign(
+            session,
+            redis,
+            settings,
+            name="Friday 8pm",
+            variants=AB,
+            actor="op",
+            segment_id=segment.id,
+            local_send_at=wall,
+        )
+        launch_due_campaigns(session, redis, settings, actor="scheduler", now=now)
+        session.refresh(campaign)
+        return campaign
+
+
+def _accounts_sent_to(db: Database, campaign_id: int) -> set[int]:
+    return {send.account_id for send in _sends(db, campaign_id)}
+
+
+def test_in_account_time_each_account_gets_the_campaign_when_its_clocks_read_it(
+    db: Database, redis: Redis, settings: Settings, zones: dict[str, int]
+) -> None:
+    wall = datetime(2030, 6, 7, 20, 0)
+    tokyo_8pm = datetime(2030, 6, 7, 11, 0, tzinfo=UTC)
+    lima_8pm = datetime(2030, 6, 8, 1, 0, tzinfo=UTC)
+    campaign = _in_account_time(db, redis, settings, wall, now=tokyo_8pm - timedelta(minutes=1))
+    assert campaign.send_at == datetime(2030, 6, 7, 6, 0, tzinfo=UTC)  # UTC+14's 8pm
+    assert _sends(db, campaign.id) == []
+
+    with db.session() as session:
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=tokyo_8pm) == 1
+        # Nothing new until Lima's clocks come to it: no launch, nothing audited.
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=lima_8pm - MINUTE) == 0
+        reached = session.get(Campaign, campaign.id)
+        assert reached is not None
+        assert (reached.status, reached.launched_accounts) == (
+            CampaignStatus.running,
+            [zones["tokyo"]],
+        )
+        assert reached.launched_at is None
+    assert _accounts_sent_to(db, campaign.id) == {zones["tokyo"]}
+
+    with db.session() as session:
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=lima_8pm) == 1
+        done = session.get(Campaign, campaign.id)
+        assert done is not None and done.launched_at == lima_8pm
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=lima_8pm + MINUTE) == 0
+    assert _accounts_sent_to(db, campaign.id) == {zones["tokyo"], zones["lima"]}
+    assert sum(r.variant.targeted for r in _results(db, campaign.id).values()) == 4
+
+
+def test_a_campaign_in_account_time_is_read_in_daylight_saving_time_where_it_applies(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    new_york = add_account(db, "Ny", time_zone="America/New_York")
+    add_fans(db, new_york, FanSpec("ny", tags=["vip"]))
+    # 8pm on a July evening in New York is 00:00 UTC (EDT, UTC-4), not 01:00 (EST).
+    campaign = _in_account_time(
+        db, redis, settings, datetime(2030, 7, 5, 20, 0), datetime(2030, 7, 6, 0, 0, tzinfo=UTC)
+    )
+    assert _accounts_sent_to(db, campaign.id) == {new_york}
+
+
+def test_an_account_with_a_zone_the_machine_does_not_know_is_read_in_utc(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    lost = add_account(db, "Lost", time_zone="Mars/Olympus_Mons")
+    add_fans(db, lost, FanSpec("m", tags=["vip"]))
+    wall = datetime(2030, 6, 7, 20, 0)
+    utc_8pm = datetime(2030, 6, 7, 20, 0, tzinfo=UTC)
+    campaign = _in_account_time(db, redis, settings, wall, now=utc_8pm - MINUTE)
+    assert _sends(db, campaign.id) == []
+    with db.session() as session:
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=utc_8pm) == 1
+    assert _accounts_sent_to(db, campaign.id) == {lost}
+
+
+def test_a_campaign_whose_segment_was_deleted_fails_once_and_the_others_still_go(
+    db: Database, redis: Redis, settings: Settings, segment_id: int
+) -> None:
+    later = utcnow() + timedelta(hours=1)
+    doomed = _launch(db, redis, settings, segment_id, send_at=later)
+    with db.session() as session:
+        other = create_segment(session, name="all", fan_filter=FanFilter(), actor="op").id
+    fine = _launch(db, redis, settings, other, send_at=later)
+    with db.session() as session:
+        delete_segment(session, segment_id, actor="op")
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=later) == 2
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=later) == 0
+        failed = session.get(Campaign, doomed.id)
+        assert failed is not None and failed.status == CampaignStatus.failed
+        assert failed.failure == f"campaign {doomed.id}'s segment was deleted"
+        assert failed.failed_at == later
+        trouble = campaign_trouble(session, settings, later)
+        actions = session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.subject_id == doomed.id)
+        ).all()
+    assert trouble.failed == [doomed.id]
+    assert actions.count("campaign.failed") == 1
+    assert len(_sends(db, fine.id)) == 7
+
+
+def test_a_campaign_left_scheduled_past_its_time_is_overdue(
+    db: Database, redis: Redis, settings: Settings, segment_id: int
+) -> None:
+    send_at = utcnow() + timedelta(hours=1)
+    campaign = _launch(db, redis, settings, segment_id, send_at=send_at)
+    late = timedelta(seconds=settings.scaled(settings.max_job_wait_s)) + timedelta(hours=1)
+    with db.session() as session:
+        assert campaign_trouble(session, settings, send_at).overdue == []
+        assert campaign_trouble(session, settings, send_at + late).overdue == [campaign.id]
