@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import utcnow
+from core.db import one_of
 from core.enums import ON_ITS_WAY, CampaignStatus, SendPriority, SendStatus
 from core.errors import NotFound
 from core.fleet.dispatch import dispatch_send
@@ -88,7 +89,7 @@ def create_bulk_sends(
         )
         for cid in unique_ids
     ]
-    sends: list[Send] = []
+    made: list[int] = []
     skipped: list[BulkSkip] = []
     for cid, result in zip(
         unique_ids, admit_many(session, settings, requests, now=utcnow()), strict=True
@@ -96,7 +97,10 @@ def create_bulk_sends(
         if isinstance(result, SendRefused):
             skipped.append(BulkSkip(conversation_id=cid, reasons=result.reasons))
         else:
-            sends.append(result.send)
+            made.append(result.send_id)
+    sends = list(
+        session.scalars(select(Send).where(one_of(session, Send.id, made)).order_by(Send.id))
+    )
     if sends:
         audit.record(
             session,

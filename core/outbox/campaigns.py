@@ -319,7 +319,7 @@ def launch_campaign(
             skipped[request.campaign_variant_id or 0].update(result.reasons)
         else:
             sends += 1
-            accounts.add(result.send.account_id)
+            accounts.add(result.account_id)
     for variant in campaign.variants:
         variant.targeted = targeted[variant.id]
         variant.skipped = dict(sorted(skipped[variant.id].items()))

@@ -26,7 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -103,6 +105,15 @@ class Admitted:
     overrode: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A send `admit_many` made, as a row: its id and account. A mass message makes
+    thousands; objects for each would cost more than the rows."""
+
+    send_id: int
+    account_id: int
+
+
 def _refusal_message(request: SendRequest, reasons: tuple[str, ...]) -> str:
     listed = ", ".join(reasons)
     if request.draft is not None:
@@ -169,11 +180,12 @@ def admit_send(
 
 def admit_many(
     session: Session, settings: Settings, requests: Sequence[SendRequest], *, now: datetime
-) -> list[Admitted | SendRefused]:
+) -> list[Queued | SendRefused]:
     """`admit_send` for many requests (a mass message: no draft, no override), each
-    answered in order with its send or its refusal (recorded: commit it). The fans are read
-    once for all, in a constant number of queries (`core.crm.fans`); a PPV admitted counts
-    as an open offer for the requests after it to the same fan, as a flushed send does for
+    answered in order with its send's row or its refusal (recorded: commit it). The fans
+    are read once for all, in a constant number of queries (`core.crm.fans`), and the
+    sends inserted and audited in one statement each; a PPV admitted counts as an open
+    offer for the requests after it to the same fan, as a flushed send does for
     `admit_send`."""
     for request in requests:
         _check(request)
@@ -182,7 +194,7 @@ def admit_many(
     priced = {r.conversation.fan_id for r in requests if r.ppv_price_cents is not None}
     committed = fans.committed_many(session, priced, now)
     offered: dict[int, int] = {}
-    results: list[Admitted | SendRefused] = []
+    results: list[Queued | SendRefused | None] = []
     made: list[_Made] = []
     for request in requests:
         fan_id = request.conversation.fan_id
@@ -190,25 +202,40 @@ def admit_many(
         so_far = Committed(held.spent_cents, held.open_offers_cents + offered.get(fan_id, 0))
         verdict = _verdict(request, guards[request.conversation.id], so_far)
         try:
-            made.append(_make(session, settings, request, verdict))
+            made.append(_Made(request, verdict, _allowed_by(session, request, verdict)))
         except SendRefused as refused:
             results.append(refused)
             continue
-        results.append(made[-1].admitted)
+        results.append(None)
         if request.ppv_price_cents is not None:
             offered[fan_id] = offered.get(fan_id, 0) + request.ppv_price_cents
-    ids = reserve_ids(session, Send, len(made))
-    if ids is not None:
-        for each, send_id in zip(made, ids, strict=True):
-            each.admitted.send.id = send_id
-    # One flush makes every send (one batched INSERT), then each is audited with its id.
-    session.flush()
+    ids = _insert_sends(session, [_send_values(settings, each.request) for each in made])
     by_actor: dict[str, list[tuple[int, dict[str, object]]]] = {}
-    for each in made:
-        by_actor.setdefault(each.request.actor, []).append((each.admitted.send.id, each.detail()))
+    for each, send_id in zip(made, ids, strict=True):
+        by_actor.setdefault(each.request.actor, []).append((send_id, each.detail()))
     for actor, entries in by_actor.items():
         audit.record_many(session, actor, "send.created", "send", entries)
-    return results
+    queued = iter(
+        Queued(send_id, each.request.conversation.account_id)
+        for each, send_id in zip(made, ids, strict=True)
+    )
+    return [next(queued) if result is None else result for result in results]
+
+
+def _insert_sends(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` into `sends` in one statement, and their ids in order. On PostgreSQL
+    the ids are taken first (`core.db.reserve_ids`) and the rows go in one pipelined
+    executemany; SQLite hands them back as it inserts."""
+    if not rows:
+        return []
+    ids = reserve_ids(session, Send, len(rows))
+    if ids is None:
+        returning = insert(Send).returning(Send.id, sort_by_parameter_order=True)
+        return list(session.scalars(returning, rows))
+    session.execute(
+        insert(Send), [{**row, "id": send_id} for row, send_id in zip(rows, ids, strict=True)]
+    )
+    return ids
 
 
 def _check(request: SendRequest) -> None:
@@ -229,10 +256,9 @@ def _check(request: SendRequest) -> None:
 
 @dataclass(frozen=True)
 class _Made:
-    """A send made and added, and what its `send.created` audit entry will say once the
+    """A send the gate allows, and what its `send.created` audit entry will say once the
     send has an id."""
 
-    admitted: Admitted
     request: SendRequest
     verdict: Verdict
     allowed_by: str
@@ -243,14 +269,9 @@ class _Made:
             "allowed_by": self.allowed_by,
             "checks": list(self.verdict.checks),
             "override": not self.verdict.allowed,
-            "priority": self.admitted.send.priority.value,
+            "priority": _PRIORITY[self.request.source].value,
             **_common(self.request),
         }
-
-    def record(self, session: Session) -> None:
-        """Audit the send, once it has an id."""
-        send = self.admitted.send
-        audit.record(session, self.request.actor, "send.created", "send", send.id, **self.detail())
 
 
 def _common(request: SendRequest) -> dict[str, object]:
@@ -268,57 +289,61 @@ def _admit(
 ) -> Admitted:
     """Make the send the verdict allows (or an admin's override sends past it), flushed
     and audited; `SendRefused`, audited, when it does not."""
-    made = _make(session, settings, request, verdict)
+    made = _Made(request, verdict, _allowed_by(session, request, verdict))
+    send = Send(**_send_values(settings, request))
+    session.add(send)
     session.flush()
-    made.record(session)
-    return made.admitted
+    audit.record(session, request.actor, "send.created", "send", send.id, **made.detail())
+    return Admitted(send, verdict.reasons)
 
 
-def _make(session: Session, settings: Settings, request: SendRequest, verdict: Verdict) -> _Made:
-    """Add the send the verdict allows (not flushed: its audit waits for its id);
-    `SendRefused`, audited, when it does not allow it and no admin overrides."""
+def _allowed_by(session: Session, request: SendRequest, verdict: Verdict) -> str:
+    """Who lets the send go: the requester when the verdict allows it, the admin whose
+    override sends it past the reasons (audited); `SendRefused`, audited, otherwise."""
+    if verdict.allowed:
+        return request.actor
     subject_type, subject_id = _subject(request)
-    allowed_by = request.actor
-    if not verdict.allowed:
-        if request.override is None:
-            audit.record(
-                session,
-                request.actor,
-                "send.refused",
-                subject_type,
-                subject_id,
-                reasons=list(verdict.reasons),
-                **_common(request),
-            )
-            raise SendRefused(_refusal_message(request, verdict.reasons), verdict.reasons)
-        allowed_by = request.override.by.name
+    if request.override is None:
         audit.record(
             session,
-            request.override.by.name,
-            "send.override",
+            request.actor,
+            "send.refused",
             subject_type,
             subject_id,
             reasons=list(verdict.reasons),
-            override_reason=request.override.reason,
             **_common(request),
         )
-    conversation = request.conversation
-    send = Send(
-        account_id=conversation.account_id,
-        conversation_id=conversation.id,
-        draft_id=None if request.draft is None else request.draft.id,
-        text=request.text,
-        ppv_price_cents=request.ppv_price_cents,
-        media=list(request.media),
-        status=SendStatus.queued,
-        priority=_PRIORITY[request.source],
-        attempt=1,
-        max_attempts=settings.max_attempts,
-        # Set here, not by the server: a value the server sets is read back, row by row.
-        failed_attempts=0,
-        artifacts={},
-        created_by=request.actor,
-        campaign_variant_id=request.campaign_variant_id,
+        raise SendRefused(_refusal_message(request, verdict.reasons), verdict.reasons)
+    audit.record(
+        session,
+        request.override.by.name,
+        "send.override",
+        subject_type,
+        subject_id,
+        reasons=list(verdict.reasons),
+        override_reason=request.override.reason,
+        **_common(request),
     )
-    session.add(send)
-    return _Made(Admitted(send, verdict.reasons), request, verdict, allowed_by)
+    return request.override.by.name
+
+
+def _send_values(settings: Settings, request: SendRequest) -> dict[str, Any]:
+    """The columns of the send `request` makes, queued for its first attempt."""
+    conversation = request.conversation
+    return {
+        "account_id": conversation.account_id,
+        "conversation_id": conversation.id,
+        "draft_id": None if request.draft is None else request.draft.id,
+        "text": request.text,
+        "ppv_price_cents": request.ppv_price_cents,
+        "media": list(request.media),
+        "status": SendStatus.queued,
+        "priority": _PRIORITY[request.source],
+        "attempt": 1,
+        "max_attempts": settings.max_attempts,
+        # Set here, not by the server: a value the server sets is read back, row by row.
+        "failed_attempts": 0,
+        "artifacts": {},
+        "created_by": request.actor,
+        "campaign_variant_id": request.campaign_variant_id,
+    }
