@@ -5,9 +5,11 @@ An offset makes the database walk past every skipped row, so page 2,000 of a lis
 keys); the next page asks for the rows after it, which an index on the same keys finds
 directly. Rows added or removed between two pages never shift the rest.
 
-A cursor is opaque to clients: a URL-safe base64 of the key values in JSON. It is checked
-as it is read, so a forged or corrupt one is an `InvalidCursor` (a 422 naming `cursor`),
-never a database error.
+A cursor is opaque to clients: a URL-safe base64 of the key values in JSON, after the
+order they are keys of. It is checked as it is read, so a forged or corrupt one, or one a
+listing wrote in another order (the fans by spend, then by activity), is an
+`InvalidCursor` (a 422 naming `cursor`), never a database error or a page of the wrong
+rows.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def encode_cursor(values: Sequence[int | float | bool | datetime | None]) -> str:
+def encode_cursor(values: Sequence[str | int | float | bool | datetime | None]) -> str:
     """The cursor naming a row by its sort key `values`."""
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
     raw = json.dumps(plain, separators=(",", ":")).encode()
@@ -59,7 +61,7 @@ def encode_cursor(values: Sequence[int | float | bool | datetime | None]) -> str
 
 
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
-    """The key values in `cursor`, one of each type in `kinds` (int, float, bool or
+    """The key values in `cursor`, one of each type in `kinds` (str, int, float, bool or
     datetime; None stands for a NULL key); `InvalidCursor` when it is anything else."""
     if len(cursor) > MAX_CURSOR_CHARS:
         raise InvalidCursor("cursor: too long")
@@ -77,6 +79,8 @@ def _typed(value: Any, kind: type) -> Any:
     if value is None:
         return None
     if kind is bool and isinstance(value, bool):
+        return value
+    if kind is str and isinstance(value, str):
         return value
     if kind is int and type(value) is int and abs(value) <= _MAX_KEY_INT:
         return value
@@ -160,16 +164,24 @@ def paginate(
     """One page of `stmt` (unordered: `keys` order it; the last key must be unique) after
     `cursor`."""
     ordered = stmt.order_by(*(key.ordering() for key in keys))
+    order = _order_name(keys)
     if cursor is not None:
-        values = decode_cursor(cursor, [key.kind for key in keys])
+        written_for, *values = decode_cursor(cursor, [str, *(key.kind for key in keys)])
+        if written_for != order:
+            raise InvalidCursor("cursor: written for another order of this listing")
         ordered = ordered.where(after(keys, values))
     rows = session.scalars(ordered.limit(limit + 1)).all()
     items = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = encode_cursor([getattr(last, key.column.key) for key in keys])
+        next_cursor = encode_cursor([order, *(getattr(last, key.column.key) for key in keys)])
     return Page(items=items, limit=limit, next_cursor=next_cursor)
+
+
+def _order_name(keys: Sequence[SortKey]) -> str:
+    """The order `keys` make, as a cursor names it: "-total_spend_cents,id"."""
+    return ",".join(("-" if key.descending else "") + key.column.key for key in keys)
 
 
 __all__ = [

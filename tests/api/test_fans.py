@@ -245,6 +245,22 @@ def test_operators_list_fans_by_filter_a_page_at_a_time(
     assert second["next_cursor"] is None
 
 
+def test_a_cursor_of_one_sort_is_a_422_in_the_other(
+    client: TestClient, operator: dict[str, str], db: Database, account: dict[str, Any]
+) -> None:
+    add_fans(db, account["id"], FanSpec("f1", spend_cents=100), FanSpec("f2", spend_cents=300))
+    by_spend = client.get("/v1/fans?limit=1", headers=operator).json()
+    response = client.get(
+        f"/v1/fans?sort=last_active&limit=1&cursor={by_spend['next_cursor']}", headers=operator
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["loc"], error["msg"]) == (
+        ["query", "cursor"],
+        "written for another order of this listing",
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "loc"),
     [

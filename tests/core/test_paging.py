@@ -78,3 +78,18 @@ def test_a_walk_by_cursor_meets_every_row_once_with_null_keys_last(db: Database)
                 break
     assert walked == [row.id for row in everything]
     assert [row.last_message_at for row in everything][-2:] == [None, None]
+
+
+def test_a_cursor_written_in_one_order_is_refused_in_another(db: Database) -> None:
+    # Keys of the same types: without the order in the cursor, it would read as valid and
+    # page through the wrong rows.
+    seed(db, [Line("inbound", "hi"), Line("inbound", "there")])
+    by_fan = [SortKey(Conversation.fan_id), SortKey(Conversation.id)]
+    by_account = [SortKey(Conversation.account_id), SortKey(Conversation.id)]
+    with db.session() as session:
+        session.add(Conversation(account_id=1, fan_id=1, platform_conversation_id="second"))
+        session.commit()
+        page = paginate(session, select(Conversation), by_fan, limit=1, cursor=None)
+        assert page.next_cursor is not None
+        with pytest.raises(InvalidCursor, match="cursor: written for another order"):
+            paginate(session, select(Conversation), by_account, limit=1, cursor=page.next_cursor)

@@ -102,6 +102,8 @@ def test_fleet_reports_workers_leases_queues_sends_and_stuck_work(
         "failing_sweeps",
         "failures_by_class",
         "failing_accounts",
+        "failed_campaigns",
+        "overdue_campaigns",
         "last_reconciled_at",
     }
 
