@@ -51,9 +51,10 @@ def record_many(
     would flood the log with thousands."""
     if not entries:
         return
-    # One executemany, no objects: nothing reads these events back in the transaction.
+    # One executemany of the table's rows, no objects: nothing reads these events back in
+    # the transaction.
     session.execute(
-        insert(AuditEvent),
+        insert(AuditEvent.__table__),
         [
             {
                 "actor": actor,

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from loguru import logger
 from redis import Redis
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core import audit
 from core.clock import AHEAD_OF_UTC, at_wall_clock, utcnow
@@ -240,6 +240,9 @@ def _newest_conversations(session: Session, fan_ids: Sequence[int]) -> dict[int,
     newest: dict[int, Conversation] = {}
     for conversation in session.scalars(
         select(Conversation)
+        # Of the fan, the gate reads only whether they were erased: not their tags and
+        # fields, JSON to parse for thousands of fans.
+        .options(joinedload(Conversation.fan).load_only(Fan.erased_at))
         .where(one_of(session, Conversation.fan_id, fan_ids))
         .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
     ):

@@ -228,12 +228,14 @@ def _insert_sends(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     executemany; SQLite hands them back as it inserts."""
     if not rows:
         return []
+    # The table, not the class: the ORM's bulk path would go over every row again.
+    sends = Send.__table__
     ids = reserve_ids(session, Send, len(rows))
     if ids is None:
-        returning = insert(Send).returning(Send.id, sort_by_parameter_order=True)
+        returning = insert(sends).returning(sends.c.id, sort_by_parameter_order=True)
         return list(session.scalars(returning, rows))
     session.execute(
-        insert(Send), [{**row, "id": send_id} for row, send_id in zip(rows, ids, strict=True)]
+        insert(sends), [{**row, "id": send_id} for row, send_id in zip(rows, ids, strict=True)]
     )
     return ids
 
