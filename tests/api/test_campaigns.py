@@ -52,16 +52,20 @@ def test_a_campaign_goes_out_and_shows_its_record(
     assert [c["status"] for c in listed] == ["cancelled"]
 
 
+def _later(
+    client: TestClient, operator: dict[str, str], segment_id: int, **when: str
+) -> dict[str, Any]:
+    """A campaign to the segment at a time to come (`send_at` or `local_send_at`)."""
+    body = {"name": "Later", "segment_id": segment_id, "variants": VARIANTS, **when}
+    made = client.post("/v1/campaigns", headers=operator, json=body)
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
 def test_a_campaign_for_later_waits(
     client: TestClient, operator: dict[str, str], segment_id: int
 ) -> None:
-    body = {
-        "name": "Later",
-        "segment_id": segment_id,
-        "send_at": "2099-01-01T00:00:00Z",
-        "variants": VARIANTS,
-    }
-    campaign = client.post("/v1/campaigns", headers=operator, json=body).json()
+    campaign = _later(client, operator, segment_id, send_at="2099-01-01T00:00:00Z")
     assert campaign["status"] == "scheduled"
     assert sum(v["queued"] for v in campaign["variants"]) == 0
 
@@ -69,13 +73,7 @@ def test_a_campaign_for_later_waits(
 def test_a_campaign_in_account_time_waits_for_the_first_zone_to_reach_it(
     client: TestClient, operator: dict[str, str], segment_id: int
 ) -> None:
-    body = {
-        "name": "Friday 8pm",
-        "segment_id": segment_id,
-        "local_send_at": "2099-06-05T20:00:00",
-        "variants": VARIANTS,
-    }
-    campaign = client.post("/v1/campaigns", headers=operator, json=body).json()
+    campaign = _later(client, operator, segment_id, local_send_at="2099-06-05T20:00:00")
     assert campaign["status"] == "scheduled"
     assert campaign["local_send_at"] == "2099-06-05T20:00:00"
     # Clocks at UTC+14 read 20:00 at 06:00 UTC.
@@ -86,13 +84,7 @@ def test_a_campaign_in_account_time_waits_for_the_first_zone_to_reach_it(
 def test_a_campaign_that_cannot_launch_fails_and_shows_in_the_fleet(
     client: TestClient, operator: dict[str, str], admin: dict[str, str], segment_id: int
 ) -> None:
-    body = {
-        "name": "Later",
-        "segment_id": segment_id,
-        "send_at": "2099-01-01T00:00:00Z",
-        "variants": VARIANTS,
-    }
-    campaign = client.post("/v1/campaigns", headers=operator, json=body).json()
+    campaign = _later(client, operator, segment_id, send_at="2099-01-01T00:00:00Z")
     client.delete(f"/v1/segments/{segment_id}", headers=operator).raise_for_status()
     with client.app.state.database.session() as session:
         launch_due_campaigns(
