@@ -42,7 +42,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from core import audit
-from core.clock import AHEAD_OF_UTC, at_wall_clock, utcnow
+from core.clock import AHEAD_OF_UTC, BEHIND_UTC, at_wall_clock, utcnow
 from core.crm import FanFilter, account_zone, segment_filter, select_fans
 from core.db import one_of
 from core.enums import ON_ITS_WAY, CampaignStatus, SendStatus
@@ -260,6 +260,17 @@ def _due(session: Session, campaign: Campaign, now: datetime) -> bool:
     return reach.accounts != [] or reach.complete
 
 
+# In SQL, what `_still_launching` says of a row.
+_LAUNCHING = or_(
+    Campaign.status == CampaignStatus.scheduled,
+    and_(
+        Campaign.local_send_at.is_not(None),
+        Campaign.launched_at.is_(None),
+        Campaign.status.in_((CampaignStatus.running, CampaignStatus.paused)),
+    ),
+)
+
+
 def _still_launching(campaign: Campaign) -> bool:
     """Whether the campaign has accounts left to reach: one not launched yet, or one in
     account time some of whose accounts' clocks have not come to its time."""
@@ -390,19 +401,7 @@ def launch_due_campaigns(
     launch fails (`launch_or_fail`) and the others still go."""
     now = now or utcnow()
     candidates = session.scalars(
-        select(Campaign)
-        .where(
-            Campaign.send_at <= now,
-            or_(
-                Campaign.status == CampaignStatus.scheduled,
-                and_(
-                    Campaign.local_send_at.is_not(None),
-                    Campaign.launched_at.is_(None),
-                    Campaign.status.in_((CampaignStatus.running, CampaignStatus.paused)),
-                ),
-            ),
-        )
-        .order_by(Campaign.id)
+        select(Campaign).where(Campaign.send_at <= now, _LAUNCHING).order_by(Campaign.id)
     ).all()
     due = [campaign.id for campaign in candidates if _due(session, campaign, now)]
     session.rollback()
@@ -557,9 +556,9 @@ class CampaignTrouble:
 
 
 def campaign_trouble(session: Session, settings: Settings, now: datetime) -> CampaignTrouble:
-    """The campaigns that failed to launch in the last `failure_window_s`, and those still
-    `scheduled` past their time by longer than a job may wait
-    (`max_job_wait_s`, and at least two scheduler ticks)."""
+    """The campaigns that failed to launch in the last `failure_window_s`, and those with
+    accounts left to reach past their time (in account time, the last zone's) by longer
+    than a job may wait (`max_job_wait_s`, and at least two scheduler ticks)."""
     failed_since = now - timedelta(seconds=settings.scaled(settings.failure_window_s))
     late = max(
         settings.scaled(settings.max_job_wait_s), 2 * settings.scaled(settings.scheduler_tick_s)
@@ -569,11 +568,20 @@ def campaign_trouble(session: Session, settings: Settings, now: datetime) -> Cam
         .where(Campaign.status == CampaignStatus.failed, Campaign.failed_at >= failed_since)
         .order_by(Campaign.id)
     )
+    cutoff = now - timedelta(seconds=late)
     overdue = session.scalars(
         select(Campaign.id)
         .where(
-            Campaign.status == CampaignStatus.scheduled,
-            Campaign.send_at < now - timedelta(seconds=late),
+            _LAUNCHING,
+            or_(
+                and_(Campaign.local_send_at.is_(None), Campaign.send_at < cutoff),
+                # In account time, the last zone comes to it a day and two hours after the
+                # first (`send_at`): not late before then.
+                and_(
+                    Campaign.local_send_at.is_not(None),
+                    Campaign.send_at < cutoff - AHEAD_OF_UTC - BEHIND_UTC,
+                ),
+            ),
         )
         .order_by(Campaign.id)
     )

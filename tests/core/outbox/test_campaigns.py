@@ -389,3 +389,17 @@ def test_a_campaign_left_scheduled_past_its_time_is_overdue(
     with db.session() as session:
         assert campaign_trouble(session, settings, send_at).overdue == []
         assert campaign_trouble(session, settings, send_at + late).overdue == [campaign.id]
+
+
+def test_a_campaign_in_account_time_is_not_overdue_before_the_last_zone_reaches_it(
+    db: Database, redis: Redis, settings: Settings, zones: dict[str, int]
+) -> None:
+    wall = datetime(2030, 6, 7, 20, 0)
+    campaign = _in_account_time(db, redis, settings, wall, now=datetime(2030, 6, 7, tzinfo=UTC))
+    late = timedelta(seconds=settings.scaled(settings.max_job_wait_s)) + MINUTE
+    last_zone = datetime(2030, 6, 8, 8, 0, tzinfo=UTC)  # UTC-12's 8pm
+    with db.session() as session:
+        # Past UTC+14's 8pm, Tokyo's and Lima's, and no tick has run since: nothing is
+        # overdue until the last place on earth has come to it.
+        assert campaign_trouble(session, settings, last_zone - MINUTE).overdue == []
+        assert campaign_trouble(session, settings, last_zone + late).overdue == [campaign.id]
