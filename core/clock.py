@@ -9,7 +9,8 @@ the years the fleet deals in (`in_window`): year 1 overflows the arithmetic arou
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 # How far ahead of UTC, and behind it, a place's clock may be (Kiribati, Baker Island): a
 # wall-clock time comes first at UTC+14 and last at UTC-12.
@@ -56,12 +57,18 @@ def from_epoch_ms(value: int) -> datetime:
 def zone_named(name: str) -> ZoneInfo:
     """The IANA time zone called `name` ("Europe/Berlin"), or `ValueError` saying there is
     none by that name."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    if name not in _zone_names():
         raise ValueError(
             f"{name!r} is not a time zone: give an IANA name such as Europe/Berlin or UTC"
-        ) from exc
+        )
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    # The IANA names only: not the machine's own zone (`localtime`), which would follow the
+    # host, nor `Factory`, nor the `posix/` and `right/` copies.
+    return frozenset(available_timezones() - {"localtime", "Factory"})
 
 
 def at_wall_clock(wall: datetime, zone: ZoneInfo) -> datetime:

@@ -570,7 +570,8 @@ class Campaign(Base):
     local_send_at: Mapped[str | None] = mapped_column(String(19))
     # The accounts whose fans it was sent to so far: all of them at once, or zone by zone.
     launched_accounts: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
-    # Why it could not launch, and when (status `failed`).
+    # Why it could not launch, and when: `failed` before any account was reached; midway
+    # through its zones, it runs on for the accounts it reached.
     failure: Mapped[str | None] = mapped_column(Text)
     failed_at: Mapped[datetime | None]
 

@@ -19,9 +19,10 @@ zone: at each scheduler tick, to the accounts whose clocks have come to its time
 last (`Account.time_zone`), from the first zone on earth to reach it (UTC+14) to the last
 (UTC-12). It runs from its first launch and is `launched_at` its last.
 
-A campaign that cannot launch (its segment deleted, its filter no longer valid) is
-`failed` with the reason (`launch_or_fail`), once, and shows under `GET /v1/fleet`; the
-other campaigns due still go.
+A campaign that cannot launch (its segment deleted, its filter no longer valid) says why
+(`failure`, `launch_or_fail`), once, and shows under `GET /v1/fleet`: it is `failed` if no
+account was reached yet; midway through its zones it goes on for the accounts it reached
+and reaches no more. The other campaigns due still go.
 
 Pausing holds the sends not yet released (the one already out per account finishes);
 resuming releases again; cancelling calls off every send not yet being typed. A campaign's
@@ -147,6 +148,8 @@ def create_campaign(
         segment_filter(get_or_raise(session, Segment, segment_id))
     now = utcnow()
     if local_send_at is not None:
+        # A clock's reading to the second, as it is stored.
+        local_send_at = local_send_at.replace(microsecond=0)
         # The first place on earth whose clocks reach it; each account then at its own.
         send_at = (local_send_at - AHEAD_OF_UTC).replace(tzinfo=UTC)
     campaign = Campaign(
@@ -155,7 +158,7 @@ def create_campaign(
         segment_id=segment_id,
         fan_ids=list(dict.fromkeys(fan_ids)),
         send_at=send_at or now,
-        local_send_at=None if local_send_at is None else local_send_at.isoformat(),
+        local_send_at=None if local_send_at is None else local_send_at.isoformat("T", "seconds"),
         launched_accounts=[],
         created_by=actor,
         variants=[
@@ -301,6 +304,10 @@ def launch_campaign(
         raise InvalidState(f"campaign {campaign.id} is {campaign.status.value}, not scheduled")
     now = now or utcnow()
     reach = _reach(session, campaign, now)
+    if reach.accounts == [] and not reach.complete:
+        # Another launcher reached this zone first: nothing new to send, nothing to audit.
+        session.rollback()
+        return campaign
     fan_ids = [] if reach.accounts == [] else _audience(session, campaign, reach.accounts)
     conversations = _newest_conversations(session, fan_ids)
     requests: list[SendRequest] = []
@@ -370,17 +377,27 @@ def launch_or_fail(
     now: datetime | None = None,
 ) -> Campaign:
     """`launch_campaign`, and when the domain refuses it (its segment deleted, or its
-    filter no longer holding), the campaign `failed` with the reason, audited and
-    committed: a campaign that cannot launch says so once instead of being tried again
-    at every tick."""
+    filter no longer holding), the campaign's `failure` with the reason, audited and
+    committed, once, instead of being tried again at every tick: a campaign not launched
+    yet is `failed`; one midway through its zones keeps what it sent to the accounts it
+    reached and reaches no more (it is `launched_at` then). A campaign no longer launching
+    by the time it is read again (cancelled, or launched by another caller) is left as it
+    is."""
     try:
         return launch_campaign(session, redis, settings, campaign_id, actor=actor, now=now)
     except DomainError as exc:
         session.rollback()
         campaign = get_or_raise(session, Campaign, campaign_id, for_update=True)
-        campaign.status = CampaignStatus.failed
+        if not _still_launching(campaign):
+            session.rollback()
+            return campaign
+        now = now or utcnow()
+        if campaign.status == CampaignStatus.scheduled:
+            campaign.status = CampaignStatus.failed
+        else:
+            campaign.launched_at = now
         campaign.failure = str(exc)
-        campaign.failed_at = now or utcnow()
+        campaign.failed_at = now
         audit.record(session, actor, "campaign.failed", "campaign", campaign.id, reason=str(exc))
         session.commit()
         logger.bind(campaign_id=campaign.id).warning("campaign failed to launch")
@@ -564,9 +581,7 @@ def campaign_trouble(session: Session, settings: Settings, now: datetime) -> Cam
         settings.scaled(settings.max_job_wait_s), 2 * settings.scaled(settings.scheduler_tick_s)
     )
     failed = session.scalars(
-        select(Campaign.id)
-        .where(Campaign.status == CampaignStatus.failed, Campaign.failed_at >= failed_since)
-        .order_by(Campaign.id)
+        select(Campaign.id).where(Campaign.failed_at >= failed_since).order_by(Campaign.id)
     )
     cutoff = now - timedelta(seconds=late)
     overdue = session.scalars(

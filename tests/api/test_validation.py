@@ -91,6 +91,8 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
     ("PATCH", "/v1/accounts/{account_id}"): [
         ({}, "give at least one field to change"),
         ({"time_zone": "../../etc/passwd"}, "body.time_zone: Value error"),
+        # The machine's own zone, whatever the host: not a zone a creator lives in.
+        ({"time_zone": "localtime"}, "body.time_zone: Value error, 'localtime' is not"),
         ({"name": None}, "name cannot be null"),
         ({"status": "deleted"}, "body.status: Input should be"),
         ({"credentials": {"username": "u"}}, "body.credentials.password: Field required"),

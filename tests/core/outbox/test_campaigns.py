@@ -29,6 +29,7 @@ from core.outbox.campaigns import (
     cancel_campaign,
     create_campaign,
     launch_due_campaigns,
+    launch_or_fail,
     pause_campaign,
     resume_campaign,
     variant_for,
@@ -403,3 +404,42 @@ def test_a_campaign_in_account_time_is_not_overdue_before_the_last_zone_reaches_
         # overdue until the last place on earth has come to it.
         assert campaign_trouble(session, settings, last_zone - MINUTE).overdue == []
         assert campaign_trouble(session, settings, last_zone + late).overdue == [campaign.id]
+
+
+def test_a_campaign_cancelled_before_its_launch_runs_stays_cancelled(
+    db: Database, redis: Redis, settings: Settings, segment_id: int
+) -> None:
+    later = utcnow() + timedelta(hours=1)
+    campaign = _launch(db, redis, settings, segment_id, send_at=later)
+    with db.session() as session:
+        cancel_campaign(session, redis, settings, campaign.id, actor="op")
+        # As a scheduler tick that read the campaign as due just before the cancel would.
+        kept = launch_or_fail(session, redis, settings, campaign.id, actor="s", now=later)
+        assert (kept.status, kept.failure) == (CampaignStatus.cancelled, None)
+
+
+def test_a_campaign_failing_midway_through_its_zones_goes_on_for_the_accounts_it_reached(
+    db: Database, redis: Redis, settings: Settings, zones: dict[str, int]
+) -> None:
+    tokyo_8pm = datetime(2030, 6, 7, 11, 0, tzinfo=UTC)
+    lima_8pm = datetime(2030, 6, 8, 1, 0, tzinfo=UTC)
+    campaign = _in_account_time(db, redis, settings, datetime(2030, 6, 7, 20, 0), tokyo_8pm)
+    assert campaign.segment_id is not None
+    with db.session() as session:
+        delete_segment(session, campaign.segment_id, actor="op")
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=lima_8pm) == 1
+        halted = session.get(Campaign, campaign.id)
+        assert halted is not None
+        assert (halted.status, halted.launched_at) == (CampaignStatus.running, lima_8pm)
+        assert halted.failure == f"campaign {campaign.id}'s segment was deleted"
+        assert campaign_trouble(session, settings, lima_8pm).failed == [campaign.id]
+        assert launch_due_campaigns(session, redis, settings, actor="s", now=lima_8pm) == 0
+    assert _accounts_sent_to(db, campaign.id) == {zones["tokyo"]}
+
+
+def test_a_wall_clock_time_is_kept_to_the_second(
+    db: Database, redis: Redis, settings: Settings, zones: dict[str, int]
+) -> None:
+    wall = datetime(2030, 6, 7, 20, 0, 0, 500_000)
+    campaign = _in_account_time(db, redis, settings, wall, datetime(2030, 6, 7, tzinfo=UTC))
+    assert campaign.local_send_at == "2030-06-07T20:00:00"
