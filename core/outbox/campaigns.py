@@ -218,6 +218,12 @@ class _Reach:
     accounts: list[int] | None
     complete: bool
 
+    @property
+    def empty(self) -> bool:
+        """Whether the launch would change nothing: no account to reach, some still to
+        wait for."""
+        return self.accounts == [] and not self.complete
+
 
 def _reach(session: Session, campaign: Campaign, now: datetime) -> _Reach:
     """Whom a launch at `now` reaches: every account at once, or, in account time, the
@@ -259,8 +265,7 @@ def _due(session: Session, campaign: Campaign, now: datetime) -> bool:
     none is left to wait for)."""
     if campaign.send_at > now or not _still_launching(campaign):
         return False
-    reach = _reach(session, campaign, now)
-    return reach.accounts != [] or reach.complete
+    return not _reach(session, campaign, now).empty
 
 
 # In SQL, what `_still_launching` says of a row.
@@ -304,7 +309,7 @@ def launch_campaign(
         raise InvalidState(f"campaign {campaign.id} is {campaign.status.value}, not scheduled")
     now = now or utcnow()
     reach = _reach(session, campaign, now)
-    if reach.accounts == [] and not reach.complete:
+    if reach.empty:
         # Another launcher reached this zone first: nothing new to send, nothing to audit.
         session.rollback()
         return campaign
