@@ -10,7 +10,7 @@ from redis import Redis
 from core.db import Database
 from core.fleet import queues, rq_repairs
 from tests.helpers.api import claim, make_account, make_conversation, make_send, progress, result
-from tests.helpers.rows import Reconcile, send_row
+from tests.helpers.rows import Reconcile, audit_details, send_row
 from tests.helpers.scraped import conv, ingest, msg
 
 
@@ -43,6 +43,24 @@ def _deliver(client: TestClient, worker: dict, send_id: int, worker_id: str = "w
 
 def _jobs(redis: Redis, sends: list[dict]) -> list[bool]:
     return [rq_repairs.job_exists(redis, queues.send_job_id(s["id"], s["attempt"])) for s in sends]
+
+
+def test_each_bulk_send_is_audited_with_who_allowed_it_and_the_checks_that_ran(
+    client: TestClient, admin: dict, operator: dict, worker: dict, db: Database
+) -> None:
+    account = make_account(client, admin)
+    conversations = [
+        make_conversation(client, worker, admin, account["id"], f"c-{n}")["id"] for n in range(3)
+    ]
+    sends = _bulk(client, operator, conversations)
+    created = audit_details(db, "send.created")
+    assert [(e["subject_id"], e["conversation_id"]) for e in created] == [
+        (s["id"], s["conversation_id"]) for s in sends
+    ]
+    assert {(e["actor"], e["allowed_by"], e["source"], e["priority"]) for e in created} == {
+        ("operator", "operator", "bulk", "bulk")
+    }
+    assert {tuple(e["checks"]) for e in created} == {("content_filter", "wellbeing_guard")}
 
 
 def test_bulk_sends_go_out_one_at_a_time_per_account(
