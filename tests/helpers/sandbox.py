@@ -62,3 +62,5 @@ class Sandbox(SandboxControl):
         page.fill(login.password, account.password)
         page.click(login.submit)
         page.wait_for_selector(login.logged_in)
+        # The landing page's scripts have run: a click before they bind does nothing.
+        page.wait_for_load_state("domcontentloaded")
