@@ -13,6 +13,7 @@ from redis import Redis
 from core.fleet.metrics import THROTTLE_EVENTS, count, record_job
 from core.settings import Settings
 from tests.helpers.api import beat, claim, make_account, make_conversation, make_send, result
+from tests.helpers.rows import keep_heartbeats
 
 
 def _scrape(client: TestClient, headers: dict[str, str]) -> dict[tuple[str, tuple], float]:
@@ -48,6 +49,7 @@ def test_metrics_parse_and_show_the_fleet(
     make_conversation(client, worker, admin, account, "c2")
     run_draft_jobs()
     beat(client, worker)
+    keep_heartbeats(redis, settings)
     prefix = settings.redis_key_prefix
     record_job(redis, prefix, "send", 3.0, pacer_wait_s=0.2)
     record_job(redis, prefix, "send", 45.0, pacer_wait_s=12.0)

@@ -9,7 +9,9 @@ from redis import Redis
 from rq import Queue
 
 from core.db import Database
+from core.fleet.heartbeats import store_heartbeat
 from core.fleet.lease import AccountLease
+from core.fleet.protocol import WorkerHeartbeat
 from core.fleet.queues import QueueName
 from core.models import AuditEvent, DraftFeedback, Message, Send
 from core.recovery.reconcile import ReconcileReport
@@ -24,6 +26,24 @@ def hold_lease(redis: Redis, settings: Settings, account_id: int, owner: str) ->
     test ends long before it could expire)."""
     lease = AccountLease(redis, settings.redis_key_prefix, account_id, owner, 60)
     assert lease.acquire()
+
+
+def beat(redis: Redis, settings: Settings, worker_id: str, current_job: str | None = None) -> None:
+    """A current heartbeat of `worker_id`, doing `current_job`, as a live worker stores it;
+    kept a real minute, so that a slow machine cannot let it lapse before a pass reads it."""
+    lasting = settings.model_copy(update={"heartbeat_ttl_s": 60 / settings.time_scale})
+    store_heartbeat(
+        redis,
+        lasting,
+        WorkerHeartbeat(worker_id=worker_id, host="h", pid=1, current_job=current_job, rss_bytes=1),
+    )
+
+
+def keep_heartbeats(redis: Redis, settings: Settings) -> None:
+    """Make every heartbeat stored so far last a real minute, so that a slow machine cannot
+    let one lapse before the test reads it."""
+    for key in redis.scan_iter(match=f"{settings.redis_key_prefix}heartbeat:*"):
+        redis.pexpire(key, 60_000)
 
 
 def send_row(db: Database, send_id: int) -> Send:

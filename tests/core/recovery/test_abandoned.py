@@ -15,16 +15,14 @@ from rq.rate_limit import RateLimitRegistry
 
 from core.clock import utcnow
 from core.db import Database
-from core.fleet.heartbeats import store_heartbeat
 from core.fleet.lease import lease_ttl_s
-from core.fleet.protocol import WorkerHeartbeat
 from core.fleet.queues import QueueName, account_rate_limit, send_job_id, sweep_job_id
 from core.fleet.rq_repairs import abandon_started, job_status
 from core.models import Sweep
 from core.recovery.abandoned import stall_grace_s
 from core.settings import Settings
 from tests.helpers.api import claim, make_account, make_conversation, make_send, progress, result
-from tests.helpers.rows import Reconcile, audit_actions, send_row
+from tests.helpers.rows import Reconcile, audit_actions, beat, send_row
 
 
 def take_next_job(redis: Redis, queue: QueueName, worker_name: str) -> str:
@@ -180,9 +178,7 @@ def test_a_cancelled_send_or_finished_sweep_frees_the_account_only_from_a_dead_w
 
     # A live worker runs the sweep to the end; until its heartbeat lapses, its job is its own.
     sweep_job = take_next_job(redis, QueueName.scrape, "w-live")
-    store_heartbeat(
-        redis, settings, WorkerHeartbeat(worker_id="w-live", host="h", pid=1, rss_bytes=1)
-    )
+    beat(redis, settings, "w-live")
     path = f"/v1/worker/sweeps/{sweep_id}"
     body = {"worker_id": "w-live"}
     assert client.post(f"{path}/start", headers=worker, json=body).status_code == 200
@@ -210,9 +206,7 @@ def test_a_live_workers_unclaimed_job_is_left_alone(
     send = make_send(client, operator, conversation)
     stalled = take_next_job(redis, QueueName.send, "w-slow")
     # Slow to claim (the control plane was briefly away, say), but its heartbeat is current.
-    store_heartbeat(
-        redis, settings, WorkerHeartbeat(worker_id="w-slow", host="h", pid=1, rss_bytes=1)
-    )
+    beat(redis, settings, "w-slow")
     report = run_pass(past_grace(settings, utcnow()))
     assert report.sends_recovered == []
     assert send_row(db, send["id"]).attempt == 1

@@ -13,9 +13,7 @@ from rq import SimpleWorker
 
 from core.clock import utcnow
 from core.db import Database
-from core.fleet.heartbeats import store_heartbeat
 from core.fleet.lease import lease_ttl_s
-from core.fleet.protocol import WorkerHeartbeat
 from core.fleet.queues import QueueName, send_job_id, sweep_job_id
 from core.models import Sweep
 from core.settings import Settings
@@ -27,18 +25,7 @@ from tests.helpers.api import (
     queue_sweep,
     start_sweep,
 )
-from tests.helpers.rows import Reconcile, audit_actions, hold_lease, send_row
-
-
-def beat(redis: Redis, settings: Settings, worker_id: str, current_job: str | None) -> None:
-    """A current heartbeat of `worker_id`, doing `current_job`; kept a minute, so that a
-    slow machine cannot let it lapse before the pass reads it."""
-    lasting = settings.model_copy(update={"heartbeat_ttl_s": 60 / settings.time_scale})
-    store_heartbeat(
-        redis,
-        lasting,
-        WorkerHeartbeat(worker_id=worker_id, host="h", pid=1, current_job=current_job, rss_bytes=1),
-    )
+from tests.helpers.rows import Reconcile, audit_actions, beat, hold_lease, send_row
 
 
 def past_lease(settings: Settings, run_pass: Reconcile) -> datetime:
