@@ -8,10 +8,11 @@ SQLite is the one-machine default and PostgreSQL the production database; every 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +20,27 @@ from loguru import logger
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import (
     JSON,
+    ColumnDefault,
     ColumnElement,
     DateTime,
     Dialect,
     Engine,
     Integer,
+    Table,
     any_,
     bindparam,
     create_engine,
     event,
     func,
+    insert,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from core.clock import as_utc
 
@@ -264,21 +269,64 @@ def one_of(session: Session, column: Any, ids: Collection[int]) -> ColumnElement
     return column.in_(select(each.c.value))  # type: ignore[no-any-return]
 
 
-def reserve_ids(session: Session, model: type[Base], count: int) -> list[int] | None:
-    """`count` new ids from the id sequence of `model`'s table, in one query, on PostgreSQL; None on
-    SQLite, where the rows get theirs as they are inserted.
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert `rows` (each naming the same columns) into `table` in one statement, filling
+    the columns' Python defaults, and hand back the new rows' ids in the order of `rows`.
 
-    Rows added with their ids (and every column with a server default set) are inserted
-    by one executemany, which psycopg pipelines. Rows whose ids the database must send
-    back make SQLAlchemy build, and psycopg parse, statements of a thousand rows' worth
-    of placeholders: three times slower for a mass message's thousands of sends."""
-    if count == 0 or session.get_bind().dialect.name != "postgresql":
-        return None
-    sequence = func.pg_get_serial_sequence(model.__tablename__, "id")
-    # Not flushed first: the rows waiting in the session are those the ids are for.
-    with session.no_autoflush:
-        return list(
-            session.scalars(
-                select(func.nextval(sequence)).select_from(func.generate_series(1, count))
-            )
+    PostgreSQL reads every row from one JSON parameter (`json_populate_recordset`): an
+    executemany binds and sends each row, three times slower for a mass message's thousands
+    of sends, and a multi-row VALUES is a statement thousands of placeholders long. SQLite,
+    in-process, takes the executemany."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.scalars(returning, list(rows)))
+    dialect = session.get_bind().dialect
+    ready = {column.name: _json_ready(column.type, dialect) for column in table.columns}
+    # Evaluated and made ready once for all the rows.
+    defaults = {
+        column.name: ready[column.name](
+            column.default.arg(None) if column.default.is_callable else column.default.arg
         )
+        for column in table.columns
+        if isinstance(column.default, ColumnDefault) and column.name not in rows[0]
+    }
+    names = [*rows[0], *defaults]
+    processed = [(name, ready[name]) for name in rows[0] if ready[name] is not _as_is]
+    payload = []
+    for row in rows:
+        values = {**row, **defaults}
+        for name, process in processed:
+            values[name] = process(values[name])
+        payload.append(values)
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    statement = text(
+        f"INSERT INTO {quote(table.name)} ({columns}) "
+        f"SELECT {columns} FROM json_populate_recordset(NULL::{quote(table.name)}, "
+        "CAST(:rows AS json)) WITH ORDINALITY ORDER BY ordinality RETURNING id"
+    )
+    # A sequence hands out its values in the order the SELECT yields the rows, as
+    # SQLAlchemy's own ordered RETURNING relies on: sorted, the ids follow `rows`.
+    return sorted(session.scalars(statement, {"rows": json.dumps(payload, default=_json_default)}))
+
+
+def _json_ready(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """How a value of the column goes into the JSON rows: as the column binds it (an enum's
+    stored string, a UTC datetime), JSON columns as JSON, not as a string of it."""
+    if isinstance(column_type, TypeDecorator) and isinstance(column_type.impl_instance, JSON):
+        return partial(column_type.process_bind_param, dialect=dialect)
+    processor = None if isinstance(column_type, JSON) else column_type.bind_processor(dialect)
+    return processor or _as_is
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _json_default(value: Any) -> str:
+    """What `json` cannot write itself: times, as PostgreSQL reads them."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value")

@@ -42,7 +42,7 @@ from core.db import one_of
 from core.enums import ON_ITS_WAY, Direction
 from core.guardrails import offers, wellbeing
 from core.guardrails.wellbeing import GuardResult, SpendEvent
-from core.models import Conversation, Message, Send
+from core.models import Conversation, Fan, Message, Send
 
 CAP_WINDOW = timedelta(hours=24)
 # The conversation's last messages the guard reads, and a draft's prompt shows.
@@ -64,6 +64,17 @@ def _sums(
         .group_by(Conversation.fan_id)
     )
     return {fan_id: int(total or 0) for fan_id, total in rows}
+
+
+def erased_among(session: Session, fan_ids: Collection[int]) -> set[int]:
+    """The fans of `fan_ids` erased at their request, in one query whatever their number."""
+    if not fan_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Fan.id).where(one_of(session, Fan.id, fan_ids), Fan.erased_at.is_not(None))
+        )
+    )
 
 
 def committed_many(

@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from loguru import logger
 from redis import Redis
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, load_only, raiseload, selectinload
 
 from core import audit
 from core.clock import AHEAD_OF_UTC, BEHIND_UTC, at_wall_clock, utcnow
@@ -249,9 +249,20 @@ def _newest_conversations(session: Session, fan_ids: Sequence[int]) -> dict[int,
     newest: dict[int, Conversation] = {}
     for conversation in session.scalars(
         select(Conversation)
-        # Of the fan, the gate reads only whether they were erased: not their tags and
-        # fields, JSON to parse for thousands of fans.
-        .options(joinedload(Conversation.fan).load_only(Fan.erased_at))
+        # What the gate reads of each: its standing flag and its account (persona and
+        # policy; the fleet's few accounts in one more query). Not the fan, joined by
+        # default: thousands of fans' tags and fields, JSON to parse for nothing (the gate
+        # reads who was erased in one query of its own).
+        .options(
+            load_only(
+                Conversation.account_id,
+                Conversation.fan_id,
+                Conversation.flagged_for_review,
+                Conversation.flag_reason,
+            ),
+            selectinload(Conversation.account),
+            raiseload(Conversation.fan),
+        )
         .where(one_of(session, Conversation.fan_id, fan_ids))
         .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
     ):

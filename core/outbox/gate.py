@@ -22,20 +22,19 @@ The gate adds and flushes; it never commits or enqueues. Callers commit, then di
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.auth import Principal
 from core.clock import utcnow
 from core.crm import fans
-from core.db import reserve_ids
+from core.db import insert_rows
 from core.enums import Role, SendPriority, SendStatus
 from core.errors import Forbidden, InvalidState, Refused
 from core.guardrails.offers import Committed
@@ -174,7 +173,7 @@ def admit_send(
     the gate refuses and no admin overrides (the refusal is recorded first: commit it);
     `Forbidden` for an override by anyone but an admin; `InvalidState` for a text longer
     than `MAX_TEXT_CHARS` or a fan erased at their request."""
-    _check(request)
+    _check(request, fans.erased_among(session, [request.conversation.fan_id]))
     return _admit(session, settings, request, screen(session, request, now or utcnow()))
 
 
@@ -187,8 +186,9 @@ def admit_many(
     sends inserted and audited in one statement each; a PPV admitted counts as an open
     offer for the requests after it to the same fan, as a flushed send does for
     `admit_send`."""
+    erased = fans.erased_among(session, {request.conversation.fan_id for request in requests})
     for request in requests:
-        _check(request)
+        _check(request, erased)
     conversations = [request.conversation for request in requests]
     guards = fans.guards(session, conversations, now)
     priced = {r.conversation.fan_id for r in requests if r.ppv_price_cents is not None}
@@ -209,7 +209,9 @@ def admit_many(
         results.append(None)
         if request.ppv_price_cents is not None:
             offered[fan_id] = offered.get(fan_id, 0) + request.ppv_price_cents
-    ids = _insert_sends(session, [_send_values(settings, each.request) for each in made])
+    # The table, not the class: the ORM's bulk path would go over every row again.
+    values = [_send_values(settings, each.request) for each in made]
+    ids = insert_rows(session, Send.__table__, values)
     by_actor: dict[str, list[tuple[int, dict[str, object]]]] = {}
     for each, send_id in zip(made, ids, strict=True):
         by_actor.setdefault(each.request.actor, []).append((send_id, each.detail()))
@@ -222,29 +224,11 @@ def admit_many(
     return [next(queued) if result is None else result for result in results]
 
 
-def _insert_sends(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` into `sends` in one statement, and their ids in order. On PostgreSQL
-    the ids are taken first (`core.db.reserve_ids`) and the rows go in one pipelined
-    executemany; SQLite hands them back as it inserts."""
-    if not rows:
-        return []
-    # The table, not the class: the ORM's bulk path would go over every row again.
-    sends = Send.__table__
-    ids = reserve_ids(session, Send, len(rows))
-    if ids is None:
-        returning = insert(sends).returning(sends.c.id, sort_by_parameter_order=True)
-        return list(session.scalars(returning, rows))
-    session.execute(
-        insert(sends), [{**row, "id": send_id} for row, send_id in zip(rows, ids, strict=True)]
-    )
-    return ids
-
-
-def _check(request: SendRequest) -> None:
-    """What no guardrail verdict can change: who may override, an erased fan, the text's
-    length."""
+def _check(request: SendRequest, erased: Collection[int]) -> None:
+    """What no guardrail verdict can change: who may override, a fan erased (one of
+    `erased`, `fans.erased_among`), the text's length."""
     check_override(request.override)
-    if request.conversation.fan.erased_at is not None:
+    if request.conversation.fan_id in erased:
         # Not a guardrail an admin may override: the fan asked to be forgotten.
         raise InvalidState(
             f"fan {request.conversation.fan_id} was erased at their request; nothing is sent "

@@ -1,17 +1,22 @@
 """Typed JSON columns: rows hand back models, a dict set on a row is validated at once, and a
-stored value that no longer validates never breaks a read."""
+stored value that no longer validates never breaks a read. Rows inserted in one statement
+(`insert_rows`) read back as the ORM's do."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from loguru import logger
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
-from core.db import Database, reserve_ids
+from core.db import Database, insert_rows
+from core.drafting.persona import Persona
+from core.enums import AccountStatus
 from core.guardrails.content_filter import FilterHit
 from core.guardrails.policy import ApprovalPolicy
 from core.models import Account, Draft
@@ -121,18 +126,52 @@ def test_a_failed_statement_never_carries_its_parameters(db: Database) -> None:
     assert marker not in str(caught.value)
 
 
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_ids_reserved_on_postgresql_are_new_and_never_handed_out_again(db: Database) -> None:
+def test_inserted_rows_get_their_ids_in_the_order_given(db: Database) -> None:
+    names = [f"account-{n}" for n in (5, 1, 4, 2, 3)]
     with db.session() as session:
-        reserved = reserve_ids(session, Account, 3)
-        assert reserved is not None and len(set(reserved)) == 3
-        account = Account(name="later", username="later", password="pw")
-        session.add(account)
+        session.add(Account(name="before", username="u", password="pw"))
         session.flush()
-        assert account.id > max(reserved)
-
-
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_sqlite_reserves_no_ids_its_rows_get_theirs_as_they_are_inserted(db: Database) -> None:
+        rows = [{"name": name, "username": "u", "password": "pw"} for name in names]
+        ids = insert_rows(session, Account.__table__, rows)
+        session.commit()
     with db.session() as session:
-        assert reserve_ids(session, Account, 3) is None
+        assert [session.get_one(Account, i).name for i in ids] == names
+
+
+def test_inserted_rows_read_back_as_rows_the_orm_added(db: Database) -> None:
+    # A zone other than UTC, an enum, typed JSON, and the columns' Python defaults.
+    at = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    columns = {
+        "name": "n",
+        "username": "u",
+        "password": "pw",
+        "status": AccountStatus.paused,
+        "persona": {"name": "Mia", "tone": "playful"},
+        "last_sweep_at": at,
+    }
+    with db.session() as session:
+        session.add(Account(**columns))
+        session.flush()
+        (inserted,) = insert_rows(session, Account.__table__, [columns])
+        session.commit()
+    with db.session() as session:
+        added, made = session.scalars(select(Account).order_by(Account.id)).all()
+        assert made.id == inserted
+        assert (made.status, made.persona, made.last_sweep_at) == (
+            AccountStatus.paused,
+            Persona(name="Mia", tone="playful"),
+            at,
+        )
+        assert (made.profile, made.auto_send, made.pacing, made.policy) == (
+            added.profile,
+            added.auto_send,
+            added.pacing,
+            added.policy,
+        )
+        assert made.created_at is not None
+
+
+def test_inserting_no_rows_inserts_nothing(db: Database) -> None:
+    with db.session() as session:
+        assert insert_rows(session, Account.__table__, []) == []
+        assert session.scalar(select(func.count()).select_from(Account)) == 0
