@@ -123,12 +123,15 @@ def api(
     import uvicorn
 
     from api.app import create_app
+    from core.heap import freeze_startup_objects
 
     settings = _settings_with_redis("api")
     _check_start(settings)
     _open_database(settings).dispose()
+    app = create_app(settings)
+    freeze_startup_objects()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host or settings.api_host,
         port=port or settings.api_port,
         # uvicorn's own lines go through the fleet's logging (configure_logging).
@@ -168,8 +171,12 @@ def worker(
     except ConfigurationError as exc:
         _fail(str(exc))
     if QueueName.ai in names:
+        from core.heap import freeze_startup_objects
+
         # Drafting jobs read and write the database; browser workers never open it.
         _open_database(settings).dispose()
+        # Its scheduled campaigns are mass messages, as the control plane's are.
+        freeze_startup_objects()
     logger.bind(worker=rq_worker.name, queues=names).info("worker ready")
     rq_worker.work(burst=burst, logging_level=settings.log_level)
 
