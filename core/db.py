@@ -26,9 +26,11 @@ from sqlalchemy import (
     Dialect,
     Engine,
     Integer,
+    String,
     Table,
     any_,
     bindparam,
+    cast,
     create_engine,
     event,
     func,
@@ -264,7 +266,10 @@ def one_of(session: Session, column: Any, ids: Collection[int]) -> ColumnElement
     parse, and SQLite refuses one past 32,766. PostgreSQL reads an array (`= ANY`), SQLite
     a JSON array (`json_each`)."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
+        # In the array's text form: psycopg writes a list element by element, five times
+        # slower for a mass message's thousands of ids than PostgreSQL takes to read it.
+        written = "{" + ",".join(map(str, map(int, ids))) + "}"
+        return column == any_(cast(bindparam(None, written, type_=String), ARRAY(Integer)))  # type: ignore[no-any-return]
     each = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
     return column.in_(select(each.c.value))  # type: ignore[no-any-return]
 

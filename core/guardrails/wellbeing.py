@@ -85,6 +85,11 @@ TEXT_SIGNALS: dict[str, tuple[str, ...]] = {
 _COMPILED = {
     name: content_filter.any_of(patterns, re.IGNORECASE) for name, patterns in TEXT_SIGNALS.items()
 }
+_MINOR_PATTERNS = next(rule.patterns for rule in content_filter.RULES if rule.name == MINOR)
+# Whether a message shows any text signal at all, in one search: most show none.
+_ANY_SIGNAL = content_filter.any_of(
+    [*(p for patterns in TEXT_SIGNALS.values() for p in patterns), *_MINOR_PATTERNS], re.IGNORECASE
+)
 
 
 class GuardSignal(BaseModel):
@@ -161,6 +166,8 @@ def spend_spike(window: SpendWindow) -> GuardSignal | None:
 
 def text_signals(text: str) -> list[str]:
     """The names of the text signals (distress, financial strain, minor) in one message."""
+    if _ANY_SIGNAL.search(text) is None:
+        return []
     names = [name for name, pattern in _COMPILED.items() if pattern.search(text)]
     if content_filter.mentions(content_filter.Category.minor.value, text):
         names.append(MINOR)

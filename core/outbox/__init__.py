@@ -6,7 +6,13 @@ behind replies (`bulk`), and is held while its account needs a login (`holds`). 
 campaign sends one message in variants to a segment's fans, at its time (`campaigns`).
 """
 
-from core.outbox.bulk import BulkCreated, BulkSkip, create_bulk_sends, release_next_bulk
+from core.outbox.bulk import (
+    BulkCreated,
+    BulkSkip,
+    create_bulk_sends,
+    release_next_bulk,
+    release_next_bulks,
+)
 from core.outbox.gate import (
     Admitted,
     Override,
@@ -52,5 +58,6 @@ __all__ = [
     "record_progress",
     "record_result",
     "release_next_bulk",
+    "release_next_bulks",
     "requeue_sends",
 ]

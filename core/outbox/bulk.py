@@ -11,7 +11,7 @@ one bulk send already being typed, then one pacing gap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from loguru import logger
@@ -113,8 +113,7 @@ def create_bulk_sends(
             ppv_price_cents=ppv_price_cents,
         )
     session.commit()
-    for account_id in sorted({send.account_id for send in sends}):
-        release_next_bulk(session, redis, settings, account_id)
+    release_next_bulks(session, redis, settings, {send.account_id for send in sends})
     return BulkCreated(sends=sends, skipped=skipped)
 
 
@@ -139,8 +138,38 @@ def release_next_bulk(
 ) -> Send | None:
     """Hand the account's oldest waiting bulk send to the workers, unless a reply or direct
     send is waiting or another bulk send is already out; return it, or None."""
-    if priority_send_waiting(session, account_id):
+    released = release_next_bulks(session, redis, settings, [account_id])
+    return released[0] if released else None
+
+
+def release_next_bulks(
+    session: Session, redis: Redis, settings: Settings, account_ids: Iterable[int]
+) -> list[Send]:
+    """`release_next_bulk` for each of the accounts, in one transaction: a campaign
+    reaches every account of the fleet, and a commit each would be a disk flush each.
+    The sends are locked in the accounts' order, so two releases never deadlock."""
+    released = [
+        send
+        for account_id in sorted(set(account_ids))
+        if (send := _next_bulk(session, account_id)) is not None
+    ]
+    if not released:
         session.rollback()
+        return []
+    now = utcnow()
+    for send in released:
+        send.released_at = now
+    session.commit()
+    for send in released:
+        dispatch_send(redis, settings, send)
+        logger.bind(account_id=send.account_id, send_id=send.id).debug("bulk send released")
+    return released
+
+
+def _next_bulk(session: Session, account_id: int) -> Send | None:
+    """The account's bulk send to release now, locked: its oldest waiting one, unless a
+    reply or direct send is waiting or another bulk send is already out."""
+    if priority_send_waiting(session, account_id):
         return None
     out = session.scalar(
         select(Send.id)
@@ -153,9 +182,8 @@ def release_next_bulk(
         .limit(1)
     )
     if out is not None:
-        session.rollback()
         return None
-    send = session.scalar(
+    return session.scalar(
         select(Send)
         .where(
             Send.account_id == account_id,
@@ -173,14 +201,6 @@ def release_next_bulk(
         .limit(1)
         .with_for_update(of=Send)
     )
-    if send is None:
-        session.rollback()
-        return None
-    send.released_at = utcnow()
-    session.commit()
-    dispatch_send(redis, settings, send)
-    logger.bind(account_id=account_id, send_id=send.id).debug("bulk send released")
-    return send
 
 
 def step_aside(session: Session, send: Send) -> None:

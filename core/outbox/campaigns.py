@@ -59,7 +59,7 @@ from core.models import (
     Segment,
     Send,
 )
-from core.outbox.bulk import release_next_bulk
+from core.outbox.bulk import release_next_bulks
 from core.outbox.gate import SendRefused, SendRequest, SendSource, admit_many
 from core.paging import Page, SortKey, paginate
 from core.settings import Settings
@@ -378,8 +378,7 @@ def launch_campaign(
         complete=reach.complete,
     )
     session.commit()
-    for account_id in sorted(accounts):
-        release_next_bulk(session, redis, settings, account_id)
+    release_next_bulks(session, redis, settings, accounts)
     return campaign
 
 
@@ -484,8 +483,7 @@ def resume_campaign(
     """Let a paused campaign's sends go again, and commit."""
     campaign = _move(session, campaign_id, (CampaignStatus.paused,), CampaignStatus.running, actor)
     session.commit()
-    for account_id in _accounts_of(session, campaign_id):
-        release_next_bulk(session, redis, settings, account_id)
+    release_next_bulks(session, redis, settings, _accounts_of(session, campaign_id))
     return campaign
 
 
@@ -514,8 +512,7 @@ def cancel_campaign(
     )
     session.commit()
     # Each account's bulk line moves on to what waits behind the campaign.
-    for account_id in accounts:
-        release_next_bulk(session, redis, settings, account_id)
+    release_next_bulks(session, redis, settings, accounts)
     return campaign
 
 

@@ -324,10 +324,9 @@ def reconcile(
         alive = alive_workers(redis, settings)
         report.jobs_released += release_moved_on(session, redis, settings, now, alive)
         _restore_sends(session, redis, settings, now, alive, report)
-        for account_id in bulk.accounts_with_unreleased_bulk(session):
-            released = bulk.release_next_bulk(session, redis, settings, account_id)
-            if released is not None:
-                report.bulk_released.append(released.id)
+        waiting = bulk.accounts_with_unreleased_bulk(session)
+        for released in bulk.release_next_bulks(session, redis, settings, waiting):
+            report.bulk_released.append(released.id)
         _restore_sweeps(session, redis, settings, now, alive, report)
         _restore_drafts(session, redis, report)
         mark_pass(redis, settings, now)

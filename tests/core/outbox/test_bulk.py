@@ -78,6 +78,21 @@ def test_bulk_sends_go_out_one_at_a_time_per_account(
     assert _jobs(redis, sends) == [True, True, False, False]
 
 
+def test_a_mass_message_to_many_accounts_releases_the_first_send_of_each_at_once(
+    client: TestClient, admin: dict, operator: dict, worker: dict, redis: Redis
+) -> None:
+    accounts = [make_account(client, admin, name=f"a-{n}")["id"] for n in range(3)]
+    conversations = [
+        make_conversation(client, worker, admin, account, f"c-{n}")["id"]
+        for account in accounts
+        for n in range(2)
+    ]
+    # The last account has a direct send waiting: its bulk line waits behind it.
+    make_send(client, operator, conversations[-1], "answering you first")
+    sends = _bulk(client, operator, conversations)
+    assert _jobs(redis, sends) == [True, False, True, False, False, False]
+
+
 def test_a_waiting_reply_goes_before_the_next_bulk_send(
     client: TestClient,
     admin: dict,
