@@ -289,10 +289,12 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return list(session.scalars(returning, list(rows)))
     dialect = session.get_bind().dialect
     ready = {column.name: _json_ready(column.type, dialect) for column in table.columns}
-    # Evaluated and made ready once for all the rows.
+    # Evaluated, made ready and written out once for all the rows.
     defaults = {
-        column.name: ready[column.name](
-            column.default.arg(None) if column.default.is_callable else column.default.arg
+        column.name: _written(
+            ready[column.name](
+                column.default.arg(None) if column.default.is_callable else column.default.arg
+            )
         )
         for column in table.columns
         if isinstance(column.default, ColumnDefault) and column.name not in rows[0]
@@ -335,3 +337,8 @@ def _json_default(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not a column value")
+
+
+def _written(value: Any) -> Any:
+    """A value as `json` will write it, times already written."""
+    return _json_default(value) if isinstance(value, datetime) else value
