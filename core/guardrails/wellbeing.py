@@ -86,10 +86,14 @@ _COMPILED = {
     name: content_filter.any_of(patterns, re.IGNORECASE) for name, patterns in TEXT_SIGNALS.items()
 }
 _MINOR_PATTERNS = next(rule.patterns for rule in content_filter.RULES if rule.name == MINOR)
-# Whether a message shows any text signal at all, in one search: most show none.
-_ANY_SIGNAL = content_filter.any_of(
-    [*(p for patterns in TEXT_SIGNALS.values() for p in patterns), *_MINOR_PATTERNS], re.IGNORECASE
-)
+# Every pattern of every text signal, written in lower case (a test holds them to it).
+SIGNAL_PATTERNS = (*(p for patterns in TEXT_SIGNALS.values() for p in patterns), *_MINOR_PATTERNS)
+# Whether a message shows any text signal at all, in one search: most show none. Python's
+# `re` ignores case five times slower than it matches an ASCII text put in lower case (47
+# against 10 µs for a 70-character sentence), so such a text is searched that way; any
+# other keeps the case-blind search, whose folding of other scripts `lower` does not match.
+_ANY_SIGNAL = content_filter.any_of(SIGNAL_PATTERNS, re.IGNORECASE)
+_ANY_SIGNAL_LOWER = content_filter.any_of(SIGNAL_PATTERNS, re.NOFLAG)
 
 
 class GuardSignal(BaseModel):
@@ -166,7 +170,10 @@ def spend_spike(window: SpendWindow) -> GuardSignal | None:
 
 def text_signals(text: str) -> list[str]:
     """The names of the text signals (distress, financial strain, minor) in one message."""
-    if _ANY_SIGNAL.search(text) is None:
+    if text.isascii():
+        if _ANY_SIGNAL_LOWER.search(text.lower()) is None:
+            return []
+    elif _ANY_SIGNAL.search(text) is None:
         return []
     names = [name for name, pattern in _COMPILED.items() if pattern.search(text)]
     if content_filter.mentions(content_filter.Category.minor.value, text):

@@ -3,12 +3,14 @@ into a plain reply, and an assessment that names messages, never their text."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from core.enums import DraftKind
 from core.guardrails.wellbeing import (
+    SIGNAL_PATTERNS,
     SPEND_SPIKE,
     STANDING_FLAG,
     GuardResult,
@@ -60,12 +62,22 @@ TEXT_CASES: list[tuple[str, set[str]]] = [
     ("I'm 34", set()),
     ("I'm 15 and I can't afford this", {"minor", "financial_strain"}),
     ("hey gorgeous, what's new?", set()),
+    ("I JUST WANT TO DIE", {"distress"}),
+    ("I'm So Broke", {"financial_strain"}),
+    ("I’m 16 😅", {"minor"}),
 ]
 
 
 @pytest.mark.parametrize(("text", "signals"), TEXT_CASES, ids=[t for t, _ in TEXT_CASES])
 def test_text_signals(text: str, signals: set[str]) -> None:
     assert set(text_signals(text)) == signals
+
+
+def test_every_signal_pattern_is_written_in_lower_case() -> None:
+    # An ASCII message is searched in lower case: a capital letter in a pattern (outside
+    # an escape such as \\S) would never match one.
+    capitals = [p for p in SIGNAL_PATTERNS if re.search(r"(?<!\\)[A-Z]", p)]
+    assert capitals == []
 
 
 # (cents in the last 24 h, cents in the 30 days before, whether it is a spike)
