@@ -35,6 +35,8 @@ db_app = typer.Typer(help="The control plane's database schema.", no_args_is_hel
 app.add_typer(db_app, name="db")
 secrets_app = typer.Typer(help="Sealed platform credentials.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
+users_app = typer.Typer(help="People who sign in to the console at /console.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 _debug = False
@@ -307,6 +309,64 @@ def keys_create(
     finally:
         database.dispose()
     typer.echo(minted.plaintext)
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Option(help="The name the person signs in with.")],
+    role: Annotated[str, typer.Option(help="admin or operator.")] = "operator",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+    ] = False,
+) -> None:
+    """Create a console user; the password is asked for twice (or read from stdin) and
+    only its argon2 hash is stored."""
+    import sys
+
+    from core.enums import Role
+    from core.errors import DomainError
+    from core.people import MIN_PASSWORD_CHARS, create_user
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise typer.BadParameter(
+            f"unknown role {role!r}; choose admin or operator", param_hint="--role"
+        ) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(
+            f"Password (at least {MIN_PASSWORD_CHARS} characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    database = _open_database(settings)
+    try:
+        with database.session() as session:
+            user = create_user(session, name, parsed, password, actor="cli")
+    except DomainError as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
+    typer.echo(f"user {user.name} ({user.role.value}) created")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List console users: name, role, created, and whether disabled (never a password)."""
+    from core.people import list_users
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    database = _open_database(settings)
+    with database.session() as session:
+        for user in list_users(session):
+            state = "disabled" if user.disabled_at is not None else "active"
+            typer.echo(f"{user.name}\t{user.role.value}\t{user.created_at:%Y-%m-%d %H:%M}\t{state}")
+    database.dispose()
 
 
 @keys_app.command("list")

@@ -530,6 +530,40 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class User(Base):
+    """A person who signs in to the console (`core.people`): only an argon2 hash of the
+    password is stored. The role is an API key's: admin or operator."""
+
+    __tablename__ = "users"
+    label: ClassVar[str] = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when an admin turns the user off: they sign in no more, their sessions end.
+    disabled_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: only the sha256 of its cookie's token is stored, with the token
+    its forms must carry (CSRF). It ends at `expires_at`, or when signed out."""
+
+    __tablename__ = "console_sessions"
+    label: ClassVar[str] = "console session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class Segment(Base):
     """A saved fan filter (`core.crm.segments`), named. The filter is stored as the JSON the
     fan list reads (`core.crm.fan_list.FanFilter`), checked when it is read: a filter that

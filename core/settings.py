@@ -144,6 +144,25 @@ class Settings(BaseSettings):
         description="Failed jobs this recent (unscaled) make the fleet unhealthy, by error "
         "class and by account.",
     )
+    console_session_s: float = Field(
+        default=43_200.0,
+        gt=0,
+        description="How long a console sign-in lasts, in real seconds (12 hours).",
+    )
+    console_secure_cookie: bool = Field(
+        default=True,
+        description="The console's session cookie goes over HTTPS only (browsers take it "
+        "from http://localhost too). Off only to serve the console over plain HTTP.",
+    )
+    sign_in_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed console sign-ins allowed per name, and per address, in a "
+        "FLEET_SIGN_IN_WINDOW_S; more are refused before the password is checked.",
+    )
+    sign_in_window_s: float = Field(
+        default=900.0, gt=0, description="The window failed sign-ins are counted in (real s)."
+    )
     api_docs: bool = Field(
         default=True,
         description="Serve /docs, /redoc and /openapi.json without a key (the schema only; "

@@ -27,6 +27,28 @@ def test_keys_create_prints_a_key_once_and_refuses_an_unknown_role(tmp_path: Pat
     assert "unknown role 'overlord'; choose admin, operator or worker" in said(bad.stderr)
 
 
+def test_users_are_created_from_the_cli_with_a_password_read_not_echoed(tmp_path: Path) -> None:
+    env = {"FLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'fleet.db'}"}
+    assert fleet("db", "upgrade", env=env).returncode == 0
+    password = "correct horse battery"
+    made = fleet(
+        "users", "create", "--name", "mia", "--role", "admin", "--password-stdin",
+        env=env, stdin=password + "\n",
+    )  # fmt: skip
+    assert (made.returncode, made.stdout.strip()) == (0, "user mia (admin) created"), made.stderr
+    assert password not in made.stdout + made.stderr
+    listed = fleet("users", "list", env=env)
+    assert listed.stdout.split()[:2] == ["mia", "admin"]
+    short = fleet("users", "create", "--name", "sam", "--password-stdin", env=env, stdin="short\n")
+    assert short.returncode == 1
+    assert one_error(short) == "error: a password is 12 to 1000 characters"
+    worker = fleet(
+        "users", "create", "--name", "w", "--role", "worker", "--password-stdin",
+        env=env, stdin=password + "\n",
+    )  # fmt: skip
+    assert "a person is an admin or an operator, not a worker" in said(worker.stderr)
+
+
 def test_keys_are_listed_and_revoked_from_the_cli_and_may_expire(tmp_path: Path) -> None:
     env = {"FLEET_DATABASE_URL": f"sqlite:///{tmp_path / 'fleet.db'}"}
     assert fleet("db", "upgrade", env=env).returncode == 0

@@ -11,13 +11,15 @@ from tests.helpers.stores import REPO
 
 
 def fleet(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`fleet *args` in a child process, with `env` over this one's environment."""
+    """`fleet *args` in a child process, with `env` over this one's environment and
+    `stdin` as its input."""
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         cwd=REPO,
         env={**os.environ, **(env or {})},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

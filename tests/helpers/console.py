@@ -1,0 +1,44 @@
+"""People and their browsers for the console's tests: users made in the database, and a
+client signed in through the sign-in form as a browser is."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from core.db import Database
+from core.enums import Role
+from core.people import create_user
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(db: Database, name: str = "mia", role: Role = Role.operator) -> None:
+    """A console user `name` with `role`, whose password is `PASSWORD`."""
+    with db.session() as session:
+        create_user(session, name, role, PASSWORD, actor="test")
+
+
+def form_token(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "the page has no form token"
+    return found.group(1)
+
+
+def browser(app: FastAPI) -> TestClient:
+    """A client as a browser on HTTPS (the session cookie is Secure): cookies kept."""
+    return TestClient(app, base_url="https://testserver")
+
+
+def sign_in(client: TestClient, name: str = "mia", password: str = PASSWORD) -> int:
+    """Sign in through the form; the status the form's post was answered with."""
+    token = form_token(client.get("/console/sign-in").text)
+    response = client.post(
+        "/console/sign-in",
+        data={"name": name, "password": password, "csrf": token},
+        follow_redirects=False,
+    )
+    return response.status_code
