@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from redis import Redis
 
+from api.console import install_console
 from api.deps import PrincipalDep
 from api.docs import app_with_docs
 from api.errors import install_error_handlers
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = CollectorRegistry(auto_describe=False)
     app.state.metrics.register(FleetCollector(database, redis, settings))
     install_error_handlers(app)
+    install_console(app)
     app.add_middleware(TooLargeAsJsonMiddleware)
     app.add_middleware(RequestLogMiddleware)
     for group in _route_groups(

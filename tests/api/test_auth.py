@@ -19,6 +19,8 @@ PUBLIC = {"/health"}
 DOCS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 # Where Prometheus looks, with a key like any caller (`test_metrics`).
 METRICS = {"/metrics"}
+# The console, for people signed in by a session cookie, not a key (`test_console`).
+CONSOLE = {"/console", "/console/sign-in", "/console/sign-out"}
 ANY_KEY = {"/v1/openapi.json"}
 ADMIN_ONLY = {
     ("POST", "/v1/accounts"),
@@ -56,10 +58,11 @@ def allowed_roles(method: str, path: str) -> set[str]:
     return {"admin", "operator"}
 
 
-def test_only_health_lives_outside_v1(app: FastAPI) -> None:
+def test_only_health_docs_metrics_and_the_console_live_outside_v1(app: FastAPI) -> None:
     routes = api_routes(app)
     assert len(routes) >= 20
-    assert {path for _, path in routes if not path.startswith("/v1/")} == PUBLIC | DOCS | METRICS
+    outside = {path for _, path in routes if not path.startswith("/v1/")}
+    assert outside == PUBLIC | DOCS | METRICS | CONSOLE
 
 
 def test_schema_is_served_to_key_holders(client: TestClient, api_keys: ApiKeys) -> None:

@@ -274,10 +274,12 @@ def test_every_string_and_list_a_client_sends_is_bounded(app: FastAPI) -> None:
 
 
 def test_every_route_with_a_body_is_covered(app: FastAPI) -> None:
+    # The console's HTML forms answer on the form, not in JSON (`test_console`).
     with_body = {
         (method, route.path_format)
         for route in iter_route_contexts(app.routes)
         if getattr(route, "body_field", None) is not None
+        and not route.path_format.startswith("/console")
         for method in route.methods or ()
     }
     assert with_body == set(BAD_BODIES)

@@ -1,0 +1,24 @@
+"""The operator console at `/console`: server-rendered pages for the people who approve
+drafts, signed in with a name and password (`core.people`), not an API key."""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.console.auth import NotSignedIn
+from api.console.pages import STATIC_DIR, router
+
+
+def install_console(app: FastAPI) -> None:
+    """Serve the console: its pages, its static files, and the sign-in page for any
+    request without a live session."""
+
+    async def to_sign_in(_request: Request, _exc: Exception) -> RedirectResponse:
+        return RedirectResponse("/console/sign-in", status_code=303)
+
+    app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    app.add_exception_handler(NotSignedIn, to_sign_in)
+
+
+__all__ = ["install_console"]

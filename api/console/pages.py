@@ -1,0 +1,137 @@
+"""The console's pages: sign-in, sign-out and the approval queue.
+
+Pages are rendered on the server (Jinja2, autoescaped); a form posts and is answered with a
+redirect (303), so a reload never posts twice. A request without a live session is sent
+to the sign-in page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.console.auth import (
+    SESSION_COOKIE,
+    SIGN_IN_COOKIE,
+    PersonDep,
+    client_address,
+    require_csrf,
+    same_token,
+    set_cookie,
+    sign_in_token,
+)
+from api.deps import RedisDep, SessionDep, SettingsDep
+from api.schemas.drafts import QueuedDraftOut
+from core import review
+from core.drafting.fan import SpendTier
+from core.enums import DraftKind, DraftStatus
+from core.people import SignInRefused, TooManySignIns, end_session, sign_in
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+QUEUE_PAGE = 50
+# The sign-in form's token lives as long as someone may leave the page open.
+SIGN_IN_TOKEN_S = 3_600
+
+
+def _sign_in_page(
+    request: Request, token: str, error: str | None = None, code: int = status.HTTP_200_OK
+) -> Response:
+    response = templates.TemplateResponse(
+        request, "sign_in.html", {"csrf": token, "error": error}, status_code=code
+    )
+    settings = request.app.state.settings
+    set_cookie(response, settings, SIGN_IN_COOKIE, token, SIGN_IN_TOKEN_S)
+    return response
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request) -> Response:
+    """The sign-in page."""
+    return _sign_in_page(request, sign_in_token(request))
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in_submit(
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1_000)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Sign in: to the queue with a session cookie, or back to the form saying why."""
+    token = sign_in_token(request)
+    if not same_token(request.cookies.get(SIGN_IN_COOKIE), csrf):
+        return _sign_in_page(
+            request, token, "csrf: the form was stale; try again", status.HTTP_403_FORBIDDEN
+        )
+    if not name.strip() or not password:
+        missing = "name" if not name.strip() else "password"
+        return _sign_in_page(request, token, f"{missing}: required", status.HTTP_400_BAD_REQUEST)
+    try:
+        opened = sign_in(session, redis, settings, name, password, client_address(request))
+    except TooManySignIns as exc:
+        return _sign_in_page(request, token, str(exc), status.HTTP_429_TOO_MANY_REQUESTS)
+    except SignInRefused as exc:
+        return _sign_in_page(request, token, str(exc), status.HTTP_401_UNAUTHORIZED)
+    response = RedirectResponse("/console", status_code=status.HTTP_303_SEE_OTHER)
+    set_cookie(response, settings, SESSION_COOKIE, opened.token, round(settings.console_session_s))
+    response.delete_cookie(SIGN_IN_COOKIE, path="/console")
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(
+    request: Request,
+    session: SessionDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Sign out: the session ends on the server, and its cookie is cleared."""
+    require_csrf(person, csrf)
+    end_session(session, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/console/sign-in", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    account_id: int | None = None,
+    tier: SpendTier | None = None,
+    kind: DraftKind | None = None,
+) -> Response:
+    """The approval queue, in priority order, filterable by account, tier and kind."""
+    page = review.list_drafts(
+        session,
+        settings,
+        status=DraftStatus.pending,
+        account_id=account_id,
+        tier=tier,
+        kind=kind,
+        limit=QUEUE_PAGE,
+    )
+    rows = [QueuedDraftOut.of(queued) for queued in page.items]
+    context: dict[str, Any] = {
+        "person": person.principal,
+        "csrf": person.csrf_token,
+        "rows": rows,
+        "more": page.next_cursor is not None,
+        "filters": {"account_id": account_id, "tier": tier, "kind": kind},
+        "tiers": list(SpendTier),
+        "kinds": list(DraftKind),
+    }
+    return templates.TemplateResponse(request, "queue.html", context)

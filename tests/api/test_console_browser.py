@@ -1,0 +1,62 @@
+"""The console in Debian's Chromium: a person signs in by keyboard alone, sees the queue,
+and signs out; the page holds at a phone's width."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core.db import Database
+from tests.helpers.api import LiveApi
+from tests.helpers.console import PASSWORD, make_user
+from tests.helpers.seeding import Line, seed, seed_draft
+
+# The pages read what the API reads, on either database (`test_console`): one will do.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+def _sign_in_by_keyboard(page: Page, url: str) -> None:
+    page.goto(f"{url}/console")
+    expect(page).to_have_url(f"{url}/console/sign-in")
+    # The name field has the focus; Tab reaches the password, Enter submits.
+    page.keyboard.type("mia")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{url}/console")
+
+
+def test_a_person_signs_in_by_keyboard_sees_the_queue_and_signs_out(
+    page: Page, live_api: LiveApi, db: Database
+) -> None:
+    seeded = seed(db, [Line("inbound", "are you up?")])
+    seed_draft(db, seeded, "Always, for you 💕\nwhat's up?")
+    make_user(db)
+
+    _sign_in_by_keyboard(page, live_api.url)
+
+    expect(page.get_by_role("heading", name="Approval queue")).to_be_visible()
+    cell = page.get_by_role("cell", name="Always, for you 💕")
+    expect(cell).to_be_visible()
+    # The line break is shown as written.
+    assert cell.evaluate("node => node.innerText") == "Always, for you 💕\nwhat's up?"
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{live_api.url}/console/sign-in")
+    page.goto(f"{live_api.url}/console")
+    expect(page).to_have_url(f"{live_api.url}/console/sign-in")
+
+
+def test_the_queue_fits_a_phones_width(page: Page, live_api: LiveApi, db: Database) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
+    seed_draft(db, seeded, "A reply long enough to wrap on a small screen, as real ones do")
+    make_user(db)
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    _sign_in_by_keyboard(page, live_api.url)
+
+    expect(page.get_by_role("heading", name="Approval queue")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than the phone"
