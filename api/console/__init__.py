@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.console.auth import NotSignedIn
 from api.console.pages import STATIC_DIR, router
+from api.console.review import router as review_router
 
 
 def install_console(app: FastAPI) -> None:
@@ -17,6 +18,7 @@ def install_console(app: FastAPI) -> None:
         return RedirectResponse("/console/sign-in", status_code=303)
 
     app.include_router(router)
+    app.include_router(review_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(NotSignedIn, to_sign_in)
 

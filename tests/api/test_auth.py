@@ -20,7 +20,15 @@ DOCS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 # Where Prometheus looks, with a key like any caller (`test_metrics`).
 METRICS = {"/metrics"}
 # The console, for people signed in by a session cookie, not a key (`test_console`).
-CONSOLE = {"/console", "/console/sign-in", "/console/sign-out"}
+CONSOLE = {
+    "/console",
+    "/console/sign-in",
+    "/console/sign-out",
+    "/console/drafts/{draft_id}",
+    "/console/drafts/{draft_id}/approve",
+    "/console/drafts/{draft_id}/reject",
+    "/console/drafts/{draft_id}/release",
+}
 ANY_KEY = {"/v1/openapi.json"}
 ADMIN_ONLY = {
     ("POST", "/v1/accounts"),

@@ -3,10 +3,13 @@ and signs out; the page holds at a phone's width."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from core.db import Database
+from core.models import Send
 from tests.helpers.api import LiveApi
 from tests.helpers.console import PASSWORD, make_user
 from tests.helpers.seeding import Line, seed, seed_draft
@@ -47,6 +50,36 @@ def test_a_person_signs_in_by_keyboard_sees_the_queue_and_signs_out(
     expect(page).to_have_url(f"{live_api.url}/console/sign-in")
     page.goto(f"{live_api.url}/console")
     expect(page).to_have_url(f"{live_api.url}/console/sign-in")
+
+
+def test_drafts_are_approved_by_keyboard_alone_one_edited_with_a_line_break_and_an_emoji(
+    page: Page, live_api: LiveApi, db: Database
+) -> None:
+    texts = ["First reply", "Second reply", "Third reply"]
+    for n, text in enumerate(texts):
+        seed_draft(db, seed(db, [Line("inbound", f"message {n}")], fan_name=f"Fan {n}"), text)
+    make_user(db)
+    _sign_in_by_keyboard(page, live_api.url)
+
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("^Draft"))).to_be_visible()
+    page.keyboard.press("a")
+    # Approved, the next draft opens: edit it, leave the editor, approve.
+    expect(page.locator("#text")).to_have_value(texts[1])
+    page.keyboard.press("e")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Line one 👩‍👩‍👧\nline two")
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")
+    expect(page.locator("#text")).to_have_value(texts[2])
+    page.keyboard.press("a")
+    expect(page).to_have_url(f"{live_api.url}/console")
+    expect(page.get_by_text("No draft is waiting.")).to_be_visible()
+
+    with db.session() as session:
+        sent = [send.text for send in session.query(Send).order_by(Send.id)]
+    assert sent == ["First reply", "Line one 👩‍👩‍👧\nline two", "Third reply"]
 
 
 def test_the_queue_fits_a_phones_width(page: Page, live_api: LiveApi, db: Database) -> None:

@@ -1,0 +1,200 @@
+"""The console's review screen: opening a draft claims it; the page shows the thread's
+recent messages, the variants, an editor and the fan; its forms approve (as written, as
+another variant, or edited; an admin may override a refusal with a reason) or reject with
+a reason. Each decision goes through `core.review` as the API's does, and the browser is
+sent on to the next draft in the queue.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from api.console.auth import PersonDep, require_csrf
+from api.console.pages import templates
+from api.deps import IdPath, RedisDep, SessionDep, SettingsDep
+from api.schemas.drafts import QueuedDraftOut
+from core import review
+from core.crm import fans
+from core.drafting.fan import spend_tier
+from core.enums import DraftStatus, Role
+from core.errors import InvalidState
+from core.outbox import Override, SendRefused
+from core.people import SignedIn
+from core.settings import Settings
+
+router = APIRouter(prefix="/console/drafts", include_in_schema=False)
+
+MAX_TEXT = 5_000
+
+
+def _next_pending(session: Session, settings: Settings, after: int) -> int | None:
+    """The first draft of the queue other than `after`, or None."""
+    page = review.list_drafts(
+        session, settings, status=DraftStatus.pending, account_id=None, limit=2
+    )
+    return next((queued.draft.id for queued in page.items if queued.draft.id != after), None)
+
+
+def _page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    person: SignedIn,
+    draft_id: int,
+    *,
+    held_by: str | None = None,
+    problem: str | None = None,
+    refused: list[str] | None = None,
+    text: str | None = None,
+    code: int = status.HTTP_200_OK,
+) -> Response:
+    queued = review.queued_draft(session, settings, draft_id)
+    draft = queued.draft
+    conversation = draft.conversation
+    fan = conversation.fan
+    context: dict[str, Any] = {
+        "person": person.principal,
+        "csrf": person.csrf_token,
+        "draft": QueuedDraftOut.of(queued),
+        "thread": fans.recent_messages(session, conversation.id),
+        "fan": fan,
+        "tier": spend_tier(fan.total_spend_cents),
+        "held_by": held_by,
+        "problem": problem,
+        "refused": refused or [],
+        "text": draft.text if text is None else text,
+        "admin": person.principal.role == Role.admin,
+        "next_id": _next_pending(session, settings, draft_id),
+    }
+    return templates.TemplateResponse(request, "review.html", context, status_code=code)
+
+
+@router.get("/{draft_id:int}", response_class=HTMLResponse)
+def open_draft(
+    request: Request,
+    draft_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    person: PersonDep,
+) -> Response:
+    """A draft to review, claimed for the person opening it; held by another, it is shown
+    without its forms, naming the holder."""
+    held_by = None
+    try:
+        review.claim_draft(session, settings, draft_id, actor=person.principal.name)
+    except InvalidState as exc:
+        session.rollback()
+        held_by = str(exc)
+    return _page(request, session, settings, person, draft_id, held_by=held_by)
+
+
+def _onward(session: Session, settings: Settings, decided: int) -> RedirectResponse:
+    following = _next_pending(session, settings, decided)
+    where = "/console" if following is None else f"/console/drafts/{following}"
+    return RedirectResponse(where, status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/{draft_id:int}/approve")
+def approve(
+    request: Request,
+    draft_id: IdPath,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    variant: Annotated[int | None, Form(ge=0, le=4)] = None,
+    override_reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Approve the draft as the editor holds it; a refusal is shown on the page with its
+    reasons, and an admin may send it past them with a reason."""
+    require_csrf(person, csrf)
+    principal = person.principal
+    chosen = review.queued_draft(session, settings, draft_id).draft
+    if variant is not None and variant >= len(chosen.variants):
+        return _page(
+            request, session, settings, person, draft_id,
+            problem=f"variant: this draft has {len(chosen.variants)}",
+            code=status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
+    written = chosen.variants[variant].text if variant is not None else chosen.text
+    # Browsers send a textarea's line breaks as CRLF.
+    edited = text.replace("\r\n", "\n")
+    override = None
+    if override_reason.strip():
+        override = Override(by=principal, reason=override_reason.strip())
+    try:
+        review.approve_draft(
+            session,
+            redis,
+            settings,
+            draft_id,
+            actor=principal.name,
+            text=None if not edited or edited == written else edited,
+            variant=variant,
+            override=override,
+        )
+    except SendRefused as exc:
+        return _page(
+            request, session, settings, person, draft_id,
+            refused=list(exc.reasons), text=edited or None, code=status.HTTP_409_CONFLICT,
+        )  # fmt: skip
+    except InvalidState as exc:
+        session.rollback()
+        return _page(
+            request, session, settings, person, draft_id,
+            problem=str(exc), text=edited or None, code=status.HTTP_409_CONFLICT,
+        )  # fmt: skip
+    return _onward(session, settings, draft_id)
+
+
+@router.post("/{draft_id:int}/reject")
+def reject(
+    request: Request,
+    draft_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Reject the draft with the reason given; none is refused on the page."""
+    require_csrf(person, csrf)
+    if not reason.strip():
+        return _page(
+            request, session, settings, person, draft_id,
+            problem="reason: a rejection needs one", code=status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
+    try:
+        review.reject_draft(session, draft_id, actor=person.principal.name, reason=reason)
+    except InvalidState as exc:
+        session.rollback()
+        return _page(
+            request, session, settings, person, draft_id,
+            problem=str(exc), code=status.HTTP_409_CONFLICT,
+        )  # fmt: skip
+    return _onward(session, settings, draft_id)
+
+
+@router.post("/{draft_id:int}/release")
+def release(
+    draft_id: IdPath,
+    session: SessionDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Let go of the draft, back to the queue for anyone; an admin may free another's."""
+    require_csrf(person, csrf)
+    principal = person.principal
+    try:
+        review.release_draft(
+            session, draft_id, actor=principal.name, admin=principal.role == Role.admin
+        )
+    except InvalidState:
+        session.rollback()
+    return RedirectResponse("/console", status_code=status.HTTP_303_SEE_OTHER)

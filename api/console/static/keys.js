@@ -1,0 +1,43 @@
+// The console's keys: on the queue, j/k move through the drafts; on a draft, the review
+// keys. Never while typing in a field: Esc leaves it first.
+(function () {
+  "use strict";
+  const typing = (el) => el && (el.tagName === "TEXTAREA" || el.tagName === "INPUT" || el.isContentEditable);
+  const editor = document.getElementById("text");
+  const rows = Array.from(document.querySelectorAll("a.open-draft"));
+  const move = (step) => {
+    const at = rows.indexOf(document.activeElement);
+    const to = at < 0 ? 0 : Math.min(Math.max(at + step, 0), rows.length - 1);
+    rows[to].focus();
+  };
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape" && typing(document.activeElement)) {
+      document.activeElement.blur();
+      return;
+    }
+    if (typing(document.activeElement)) return;
+    const key = event.key;
+    if (rows.length && (key === "j" || key === "k")) {
+      move(key === "j" ? 1 : -1);
+    } else if (key === "?") {
+      document.getElementById("keys")?.showModal();
+    } else if (key === "a") {
+      document.getElementById("approve")?.requestSubmit();
+    } else if (key === "e" || key === "r") {
+      const field = document.querySelector(`[data-key="${key}"]`);
+      if (field) { field.focus(); if (key === "e") field.setSelectionRange(field.value.length, field.value.length); }
+    } else if (key === "j") {
+      const next = document.querySelector('a[data-key="j"]');
+      window.location.href = next ? next.href : "/console";
+    } else if (key === "k") {
+      window.location.href = "/console";
+    } else if (/^[1-5]$/.test(key)) {
+      const choice = document.querySelectorAll('input[name="variant"]')[Number(key) - 1];
+      if (choice && editor) { choice.checked = true; editor.value = choice.dataset.text; }
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+})();
