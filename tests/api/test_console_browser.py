@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from core.db import Database
 from core.models import Send
 from tests.helpers.api import LiveApi
-from tests.helpers.console import PASSWORD, make_user
+from tests.helpers.console import PASSWORD, make_user, serious_violations
 from tests.helpers.seeding import Line, seed, seed_draft
 
 # The pages read what the API reads, on either database (`test_console`): one will do.
@@ -80,6 +80,24 @@ def test_drafts_are_approved_by_keyboard_alone_one_edited_with_a_line_break_and_
     with db.session() as session:
         sent = [send.text for send in session.query(Send).order_by(Send.id)]
     assert sent == ["First reply", "Line one 👩‍👩‍👧\nline two", "Third reply"]
+
+
+def test_each_page_passes_axe_core_with_no_serious_violation(
+    page: Page, live_api: LiveApi, db: Database
+) -> None:
+    seed_draft(db, seed(db, [Line("inbound", "hi there")]), "Hey! 💕")
+    seed_draft(db, seed(db, [Line("inbound", "hi")]), "let's meet up irl, come over to my place")
+    make_user(db)
+    page.goto(f"{live_api.url}/console/sign-in")
+    assert serious_violations(page) == [], "sign-in"
+    _sign_in_by_keyboard(page, live_api.url)
+    assert serious_violations(page) == [], "queue"
+    page.get_by_role("link", name="Hey! 💕").click()
+    expect(page.get_by_role("heading", name=re.compile("^Draft"))).to_be_visible()
+    assert serious_violations(page) == [], "review"
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keys")).to_be_visible()
+    assert serious_violations(page) == [], "keys dialog"
 
 
 def test_the_queue_fits_a_phones_width(page: Page, live_api: LiveApi, db: Database) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+from axe_playwright_python.sync_playwright import Axe
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page
 
 from core.db import Database
 from core.enums import Role
@@ -42,3 +44,14 @@ def sign_in(client: TestClient, name: str = "mia", password: str = PASSWORD) -> 
         follow_redirects=False,
     )
     return response.status_code
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe-core finds seriously or critically wrong with the page as it stands: each
+    rule, with how many elements break it."""
+    results = Axe().run(page)
+    return [
+        f"{violation['id']} ({len(violation['nodes'])}): {violation['help']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
