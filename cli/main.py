@@ -116,6 +116,10 @@ def _open_database(settings: Settings) -> Database:
     return database
 
 
+# How long `fleet api` lets requests finish when told to stop.
+GRACEFUL_STOP_S = 5
+
+
 @app.command()
 def api(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
@@ -138,6 +142,8 @@ def api(
         port=port or settings.api_port,
         # uvicorn's own lines go through the fleet's logging (configure_logging).
         log_config=None,
+        # An open console holds an event stream, which would hold a stop forever.
+        timeout_graceful_shutdown=GRACEFUL_STOP_S,
         log_level=settings.log_level.lower(),
     )
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from api.console.auth import (
     SESSION_COOKIE,
@@ -29,7 +31,9 @@ from api.schemas.drafts import QueuedDraftOut
 from core import review
 from core.drafting.fan import SpendTier
 from core.enums import DraftKind, DraftStatus
+from core.errors import MAX_ID
 from core.people import SignInRefused, TooManySignIns, end_session, sign_in
+from core.settings import Settings
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -104,17 +108,14 @@ def sign_out(
     return response
 
 
-@router.get("", response_class=HTMLResponse)
-def queue(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    person: PersonDep,
-    account_id: int | None = None,
-    tier: SpendTier | None = None,
-    kind: DraftKind | None = None,
-) -> Response:
-    """The approval queue, in priority order, filterable by account, tier and kind."""
+def _queue_context(
+    session: Session,
+    settings: Settings,
+    account_id: int | None,
+    tier: SpendTier | None,
+    kind: DraftKind | None,
+) -> dict[str, Any]:
+    """What the queue's rows show, filtered."""
     page = review.list_drafts(
         session,
         settings,
@@ -124,14 +125,50 @@ def queue(
         kind=kind,
         limit=QUEUE_PAGE,
     )
-    rows = [QueuedDraftOut.of(queued) for queued in page.items]
+    filters = {"account_id": account_id, "tier": tier, "kind": kind}
+    return {
+        "rows": [QueuedDraftOut.of(queued) for queued in page.items],
+        "more": page.next_cursor is not None,
+        "filters": filters,
+        "query": urlencode({k: v for k, v in filters.items() if v is not None}),
+    }
+
+
+AccountQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+@router.get("", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    account_id: AccountQuery = None,
+    tier: SpendTier | None = None,
+    kind: DraftKind | None = None,
+) -> Response:
+    """The approval queue, in priority order, filterable by account, tier and kind; its
+    rows follow every change live."""
     context: dict[str, Any] = {
         "person": person.principal,
         "csrf": person.csrf_token,
-        "rows": rows,
-        "more": page.next_cursor is not None,
-        "filters": {"account_id": account_id, "tier": tier, "kind": kind},
         "tiers": list(SpendTier),
         "kinds": list(DraftKind),
+        **_queue_context(session, settings, account_id, tier, kind),
     }
     return templates.TemplateResponse(request, "queue.html", context)
+
+
+@router.get("/queue/rows", response_class=HTMLResponse)
+def queue_rows(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _person: PersonDep,
+    account_id: AccountQuery = None,
+    tier: SpendTier | None = None,
+    kind: DraftKind | None = None,
+) -> Response:
+    """The queue's rows alone, as the open queue page re-fetches them."""
+    context = _queue_context(session, settings, account_id, tier, kind)
+    return templates.TemplateResponse(request, "_rows.html", context)

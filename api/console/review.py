@@ -7,6 +7,7 @@ sent on to the next draft in the queue.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
@@ -90,6 +91,16 @@ def open_draft(
         session.rollback()
         held_by = str(exc)
     return _page(request, session, settings, person, draft_id, held_by=held_by)
+
+
+@router.get("/{draft_id:int}/holder", response_class=HTMLResponse)
+def holder(draft_id: IdPath, session: SessionDep, person: PersonDep) -> Response:
+    """Who holds the draft now, for a page showing it held: once nobody does, a link
+    that takes it."""
+    held = review.claim_holder(session, draft_id)
+    if held is not None and held != person.principal.name:
+        return HTMLResponse(f"draft {draft_id} is claimed by {escape(held)}")
+    return HTMLResponse(f'Nobody holds it now. <a href="/console/drafts/{draft_id}">Take it</a>')
 
 
 def _onward(session: Session, settings: Settings, decided: int) -> RedirectResponse:

@@ -15,10 +15,11 @@ from core.review.decisions import (
     approve_draft,
     approve_many,
     claim_draft,
+    claim_holder,
     reject_draft,
     release_draft,
 )
-from core.review.listing import QueuedDraft, list_drafts, queued_draft
+from core.review.listing import QueuedDraft, list_drafts, queue_version, queued_draft
 from core.review.nudges import QueuedPass, queue_pass, run_nudges
 from core.review.writing import create_draft_for_message, redraft_draft, write_draft
 
@@ -33,9 +34,11 @@ __all__ = [
     "approve_draft",
     "approve_many",
     "claim_draft",
+    "claim_holder",
     "create_draft_for_message",
     "list_drafts",
     "queue_pass",
+    "queue_version",
     "queued_draft",
     "redraft_draft",
     "reject_draft",

@@ -49,6 +49,12 @@ def _claimed_elsewhere(draft: Draft, actor: str) -> InvalidState | None:
     return InvalidState(f"draft {draft.id} is claimed by {holder} for another {left:.1f}s")
 
 
+def claim_holder(session: Session, draft_id: int) -> str | None:
+    """Who holds a live review lock on the draft now, or None."""
+    claim = _live_claim(get_or_raise(session, Draft, draft_id), utcnow())
+    return None if claim is None else claim[0]
+
+
 def pending_draft(session: Session, draft_id: int, actor: str) -> Draft:
     """The draft, locked for this transaction, when it is pending and nobody but `actor`
     holds a live claim on it; else `InvalidState`."""

@@ -37,7 +37,7 @@ from core.clock import epoch_ms, utcnow
 from core.drafting.fan import SpendTier
 from core.enums import DraftStatus
 from core.errors import get_or_raise
-from core.models import DRAFT_IS_NUDGE, DRAFT_IS_PENDING, Draft
+from core.models import DRAFT_IS_NUDGE, DRAFT_IS_PENDING, AuditEvent, Draft
 from core.paging import InvalidCursor, Page, SortKey, after, decode_cursor, encode_cursor, paginate
 from core.priority import Standing, standing, waited_ms
 from core.priority.order import POINT_SCALE, WAIT_POINTS
@@ -245,6 +245,19 @@ def _filters(
     if kind is not None:
         clauses.append(Draft.kind == kind)
     return clauses
+
+
+def queue_version(session: Session) -> int:
+    """A number that grows whenever the approval queue may have changed: the latest draft
+    and the latest audit event about one (claimed, released, approved, rejected), added up
+    (each only grows). Every process that changes a draft writes one or the other, so a
+    console polling this sees them all."""
+    latest_event = (
+        select(func.max(AuditEvent.id)).where(AuditEvent.subject_type == "draft").scalar_subquery()
+    )
+    latest_draft = select(func.max(Draft.id)).scalar_subquery()
+    total = session.scalar(select(func.coalesce(latest_event, 0) + func.coalesce(latest_draft, 0)))
+    return int(total or 0)
 
 
 def list_drafts(

@@ -128,3 +128,19 @@ def test_the_queue_shows_each_pending_draft_with_its_wait_kind_and_reasons(
     assert "Hi Sam &lt;b&gt;bold&lt;/b&gt;\nsecond line" in page
     assert "<td>reply</td>" in page and "<td>77</td>" in page
     assert 'class="wait" data-waiting-s=' in page
+
+
+def test_the_live_parts_need_a_session_too(app: FastAPI) -> None:
+    with browser(app) as client:
+        for path in ("/console/events", "/console/queue/rows", "/console/drafts/1/holder"):
+            assert client.get(path).url.path == "/console/sign-in", path
+
+
+def test_the_queue_rows_alone_follow_the_pages_filters(app: FastAPI, db: Database) -> None:
+    seed_draft(db, seed(db, [Line("inbound", "hi")]), "A reply")
+    make_user(db)
+    with browser(app) as client:
+        assert sign_in(client) == 303
+        rows = client.get("/console/queue/rows").text
+        assert "A reply" in rows and "<table" not in rows
+        assert "No draft is waiting." in client.get("/console/queue/rows?kind=ppv_offer").text

@@ -4,9 +4,10 @@ and signs out; the page holds at a phone's width."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from core.db import Database
 from core.models import Send
@@ -21,11 +22,19 @@ pytestmark = [
 ]
 
 
-def _sign_in_by_keyboard(page: Page, url: str) -> None:
+@pytest.fixture
+def console(page: Page, live_api: LiveApi) -> Iterator[Page]:
+    """The test's page, closed before the control plane stops: an open page holds an
+    event stream, which a stopping server would wait for."""
+    yield page
+    page.close()
+
+
+def _sign_in_by_keyboard(page: Page, url: str, name: str = "mia") -> None:
     page.goto(f"{url}/console")
     expect(page).to_have_url(f"{url}/console/sign-in")
     # The name field has the focus; Tab reaches the password, Enter submits.
-    page.keyboard.type("mia")
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
@@ -33,8 +42,9 @@ def _sign_in_by_keyboard(page: Page, url: str) -> None:
 
 
 def test_a_person_signs_in_by_keyboard_sees_the_queue_and_signs_out(
-    page: Page, live_api: LiveApi, db: Database
+    console: Page, live_api: LiveApi, db: Database
 ) -> None:
+    page = console
     seeded = seed(db, [Line("inbound", "are you up?")])
     seed_draft(db, seeded, "Always, for you 💕\nwhat's up?")
     make_user(db)
@@ -53,8 +63,9 @@ def test_a_person_signs_in_by_keyboard_sees_the_queue_and_signs_out(
 
 
 def test_drafts_are_approved_by_keyboard_alone_one_edited_with_a_line_break_and_an_emoji(
-    page: Page, live_api: LiveApi, db: Database
+    console: Page, live_api: LiveApi, db: Database
 ) -> None:
+    page = console
     texts = ["First reply", "Second reply", "Third reply"]
     for n, text in enumerate(texts):
         seed_draft(db, seed(db, [Line("inbound", f"message {n}")], fan_name=f"Fan {n}"), text)
@@ -83,8 +94,9 @@ def test_drafts_are_approved_by_keyboard_alone_one_edited_with_a_line_break_and_
 
 
 def test_each_page_passes_axe_core_with_no_serious_violation(
-    page: Page, live_api: LiveApi, db: Database
+    console: Page, live_api: LiveApi, db: Database
 ) -> None:
+    page = console
     seed_draft(db, seed(db, [Line("inbound", "hi there")]), "Hey! 💕")
     seed_draft(db, seed(db, [Line("inbound", "hi")]), "let's meet up irl, come over to my place")
     make_user(db)
@@ -100,7 +112,55 @@ def test_each_page_passes_axe_core_with_no_serious_violation(
     assert serious_violations(page) == [], "keys dialog"
 
 
-def test_the_queue_fits_a_phones_width(page: Page, live_api: LiveApi, db: Database) -> None:
+def test_a_new_draft_appears_in_an_open_queue_without_a_reload(
+    console: Page, live_api: LiveApi, db: Database
+) -> None:
+    page = console
+    make_user(db)
+    _sign_in_by_keyboard(page, live_api.url)
+    expect(page.get_by_text("No draft is waiting.")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+
+    seed_draft(db, seed(db, [Line("inbound", "still up?")]), "Always for you")
+
+    expect(page.get_by_role("link", name="Always for you")).to_be_visible()
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_draft_held_by_one_operator_frees_live_for_another(
+    browser: Browser, live_api: LiveApi, db: Database
+) -> None:
+    draft_id = seed_draft(db, seed(db, [Line("inbound", "hey")]), "Hey you")
+    make_user(db, "mia")
+    make_user(db, "sam")
+    mia = browser.new_context().new_page()
+    sam = browser.new_context().new_page()
+    try:
+        _held_then_freed(mia, sam, live_api.url, draft_id)
+    finally:
+        # Before the control plane stops: each page holds an event stream.
+        mia.context.close()
+        sam.context.close()
+
+
+def _held_then_freed(mia: Page, sam: Page, url: str, draft_id: int) -> None:
+    _sign_in_by_keyboard(mia, url, "mia")
+    _sign_in_by_keyboard(sam, url, "sam")
+
+    mia.goto(f"{url}/console/drafts/{draft_id}")
+    expect(mia.get_by_role("button", name="Approve")).to_be_visible()
+    sam.goto(f"{url}/console/drafts/{draft_id}")
+    expect(sam.get_by_role("status")).to_contain_text(f"draft {draft_id} is claimed by mia")
+    expect(sam.get_by_role("button", name="Approve")).to_have_count(0)
+
+    mia.get_by_role("button", name="Release it to the queue").click()
+
+    sam.get_by_role("link", name="Take it").click()
+    expect(sam.get_by_role("button", name="Approve")).to_be_visible()
+
+
+def test_the_queue_fits_a_phones_width(console: Page, live_api: LiveApi, db: Database) -> None:
+    page = console
     seeded = seed(db, [Line("inbound", "hi")])
     seed_draft(db, seeded, "A reply long enough to wrap on a small screen, as real ones do")
     make_user(db)

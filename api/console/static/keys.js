@@ -1,14 +1,16 @@
-// The console's keys: on the queue, j/k move through the drafts; on a draft, the review
-// keys. Never while typing in a field: Esc leaves it first.
+// The console's keys, and its wait times counting up. On the queue, j/k move through the
+// drafts; on a draft, the review keys. Never while typing in a field: Esc leaves it first.
 (function () {
   "use strict";
   const typing = (el) => el && (el.tagName === "TEXTAREA" || el.tagName === "INPUT" || el.isContentEditable);
   const editor = document.getElementById("text");
-  const rows = Array.from(document.querySelectorAll("a.open-draft"));
+  // Rows are replaced live (SSE): read them at each key press.
+  const rows = () => Array.from(document.querySelectorAll("a.open-draft"));
   const move = (step) => {
-    const at = rows.indexOf(document.activeElement);
-    const to = at < 0 ? 0 : Math.min(Math.max(at + step, 0), rows.length - 1);
-    rows[to].focus();
+    const all = rows();
+    const at = all.indexOf(document.activeElement);
+    const to = at < 0 ? 0 : Math.min(Math.max(at + step, 0), all.length - 1);
+    all[to].focus();
   };
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -18,7 +20,7 @@
     }
     if (typing(document.activeElement)) return;
     const key = event.key;
-    if (rows.length && (key === "j" || key === "k")) {
+    if (rows().length && (key === "j" || key === "k")) {
       move(key === "j" ? 1 : -1);
     } else if (key === "?") {
       document.getElementById("keys")?.showModal();
@@ -40,4 +42,15 @@
     }
     event.preventDefault();
   });
+  // A wait shown at render time keeps counting up while the page is open.
+  const tick = () => {
+    const now = Date.now();
+    for (const wait of document.querySelectorAll(".wait[data-waiting-s]")) {
+      wait.dataset.since ??= String(now);
+      const waited = Number(wait.dataset.waitingS) + (now - Number(wait.dataset.since)) / 1000;
+      wait.textContent = `${Math.floor(waited / 60)} min`;
+    }
+  };
+  tick();
+  setInterval(tick, 1000);
 })();
