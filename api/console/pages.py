@@ -32,7 +32,7 @@ from core import review
 from core.drafting.fan import SpendTier
 from core.enums import DraftKind, DraftStatus
 from core.errors import MAX_ID
-from core.people import SignInRefused, TooManySignIns, end_session, sign_in
+from core.people import SignedIn, SignInRefused, TooManySignIns, end_session, sign_in
 from core.settings import Settings
 
 HERE = Path(__file__).parent
@@ -41,6 +41,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 QUEUE_PAGE = 50
+# As many drafts as `POST /v1/drafts/approve` takes at once.
+BULK_MAX = 100
 # The sign-in form's token lives as long as someone may leave the page open.
 SIGN_IN_TOKEN_S = 3_600
 
@@ -149,14 +151,58 @@ def queue(
 ) -> Response:
     """The approval queue, in priority order, filterable by account, tier and kind; its
     rows follow every change live."""
+    return _queue_page(request, session, settings, person, account_id, tier, kind)
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    person: SignedIn,
+    account_id: int | None = None,
+    tier: SpendTier | None = None,
+    kind: DraftKind | None = None,
+    *,
+    outcome: dict[str, Any] | None = None,
+    code: int = status.HTTP_200_OK,
+) -> Response:
     context: dict[str, Any] = {
         "person": person.principal,
         "csrf": person.csrf_token,
         "tiers": list(SpendTier),
         "kinds": list(DraftKind),
+        "outcome": outcome,
         **_queue_context(session, settings, account_id, tier, kind),
     }
-    return templates.TemplateResponse(request, "queue.html", context)
+    return templates.TemplateResponse(request, "queue.html", context, status_code=code)
+
+
+@router.post("/approve", response_class=HTMLResponse)
+def approve_selected(
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    ids: Annotated[list[int] | None, Form(max_length=BULK_MAX)] = None,
+) -> Response:
+    """Approve the selected drafts as written, each through the send gate; the queue
+    comes back saying what went and what was skipped, and why."""
+    require_csrf(person, csrf)
+    if not ids:
+        outcome: dict[str, Any] = {"problem": "ids: select at least one draft"}
+        return _queue_page(
+            request, session, settings, person, outcome=outcome,
+            code=status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
+    chosen = [i for i in dict.fromkeys(ids) if 1 <= i <= MAX_ID]
+    results = review.approve_many(session, redis, settings, chosen, actor=person.principal.name)
+    outcome = {
+        "approved": sum(result.send_id is not None for result in results),
+        "skipped": [(r.draft_id, r.skipped) for r in results if r.skipped is not None],
+    }
+    return _queue_page(request, session, settings, person, outcome=outcome)
 
 
 @router.get("/queue/rows", response_class=HTMLResponse)

@@ -26,6 +26,7 @@ CONSOLE = {
     "/console/sign-out",
     "/console/events",
     "/console/queue/rows",
+    "/console/approve",
     "/console/drafts/{draft_id}/holder",
     "/console/drafts/{draft_id}",
     "/console/drafts/{draft_id}/approve",

@@ -117,3 +117,28 @@ def test_a_decision_without_the_sessions_token_is_refused(app: FastAPI, db: Data
             )
             assert forged.status_code == 403
     assert _sends(db) == []
+
+
+def test_a_selection_is_approved_as_written_and_what_is_skipped_says_why(
+    app: FastAPI, db: Database
+) -> None:
+    clean, blocked = _draft(db), _draft(db, MEETUP)
+    with _signed_in(app, db, "mia") as mia:
+        token = form_token(mia.get("/console").text)
+        done = mia.post("/console/approve", data={"csrf": token, "ids": [clean, blocked]})
+    assert done.status_code == 200
+    assert "Approved 1; skipped 1:" in done.text
+    assert f"draft {blocked}: " in done.text
+    assert _sends(db) == ["Hi Sam, missed you"]
+
+
+def test_approving_a_selection_needs_one_and_the_sessions_token(app: FastAPI, db: Database) -> None:
+    draft_id = _draft(db)
+    with _signed_in(app, db, "mia") as mia:
+        token = form_token(mia.get("/console").text)
+        empty = mia.post("/console/approve", data={"csrf": token})
+        assert empty.status_code == 400
+        assert "ids: select at least one draft" in empty.text
+        forged = mia.post("/console/approve", data={"csrf": "x", "ids": [draft_id]})
+        assert forged.status_code == 403
+    assert _sends(db) == []

@@ -42,6 +42,16 @@
     }
     event.preventDefault();
   });
+  // A selection for bulk approval survives the rows being replaced live.
+  const selected = new Set();
+  document.addEventListener("change", (event) => {
+    const box = event.target;
+    if (box.name !== "ids") return;
+    if (box.checked) selected.add(box.value); else selected.delete(box.value);
+  });
+  document.body.addEventListener("htmx:afterSwap", () => {
+    for (const box of document.querySelectorAll('input[name="ids"]')) box.checked = selected.has(box.value);
+  });
   // A wait shown at render time keeps counting up while the page is open.
   const tick = () => {
     const now = Date.now();
