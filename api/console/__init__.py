@@ -6,6 +6,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.console.auth import NotSignedIn
+from api.console.fleet import router as fleet_router
 from api.console.live import router as live_router
 from api.console.pages import STATIC_DIR, router
 from api.console.review import router as review_router
@@ -21,6 +22,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(review_router)
     app.include_router(live_router)
+    app.include_router(fleet_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(NotSignedIn, to_sign_in)
 

@@ -107,6 +107,15 @@ def list_accounts(session: Session, *, limit: int, cursor: str | None) -> Page[A
     return paginate(session, select(Account), [SortKey(Account.id)], limit=limit, cursor=cursor)
 
 
+def held_accounts_of(session: Session) -> list[Account]:
+    """Accounts whose work is held for an operator (paused, or needing a login), by id."""
+    return list(
+        session.scalars(
+            select(Account).where(Account.status != AccountStatus.active).order_by(Account.id)
+        )
+    )
+
+
 def get_account(session: Session, account_id: int) -> Account:
     """One account, or `NotFound`."""
     return get_or_raise(session, Account, account_id)

@@ -110,6 +110,9 @@ def test_each_page_passes_axe_core_with_no_serious_violation(
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keys")).to_be_visible()
     assert serious_violations(page) == [], "keys dialog"
+    page.goto(f"{live_api.url}/console/fleet")
+    expect(page.get_by_role("heading", name="Dead letters")).to_be_visible()
+    assert serious_violations(page) == [], "fleet"
 
 
 def test_a_new_draft_appears_in_an_open_queue_without_a_reload(

@@ -1,0 +1,112 @@
+"""The console's fleet page over HTTP: the fleet as `/v1/fleet` has it, accounts held for
+someone (resumed, or given credentials, by an admin) and dead letters requeued."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from core.db import Database
+from core.enums import AccountStatus, Role, SendStatus
+from core.models import Account, Send
+from tests.helpers.console import browser, form_token, make_user, sign_in
+from tests.helpers.seeding import Line, seed
+
+
+def _signed_in(app: FastAPI, db: Database, name: str, role: Role) -> TestClient:
+    make_user(db, name, role)
+    client = browser(app)
+    assert sign_in(client, name) == 303
+    return client
+
+
+def _held(db: Database, status: AccountStatus) -> int:
+    seeded = seed(db, [Line("inbound", "hi")])
+    with db.session() as session:
+        session.get_one(Account, seeded.account_id).status = status
+        session.commit()
+    return seeded.account_id
+
+
+def _status(db: Database, account_id: int) -> AccountStatus:
+    with db.session() as session:
+        return session.get_one(Account, account_id).status
+
+
+def test_the_fleet_page_shows_the_fleets_state_and_what_waits_for_someone(
+    app: FastAPI, db: Database
+) -> None:
+    account_id = _held(db, AccountStatus.paused)
+    with _signed_in(app, db, "mia", Role.operator) as mia:
+        page = mia.get("/console/fleet").text
+        fragment = mia.get("/console/fleet/status").text
+    assert "No worker is running." in page and "<h2>Queues</h2>" in page
+    assert f"(account {account_id}): paused" in page
+    # Resuming is an admin's: an operator sees no button.
+    assert "Resume" not in page
+    assert "<h2>Workers</h2>" in fragment and "<html" not in fragment
+
+
+def test_an_admin_resumes_a_paused_account_and_an_operator_may_not(
+    app: FastAPI, db: Database
+) -> None:
+    account_id = _held(db, AccountStatus.paused)
+    path = f"/console/fleet/accounts/{account_id}/resume"
+    with _signed_in(app, db, "mia", Role.operator) as mia:
+        token = form_token(mia.get("/console/fleet").text)
+        assert mia.post(path, data={"csrf": token}).status_code == 403
+    assert _status(db, account_id) == AccountStatus.paused
+    with _signed_in(app, db, "ada", Role.admin) as ada:
+        token = form_token(ada.get("/console/fleet").text)
+        assert ada.post(path, data={"csrf": "x"}).status_code == 403
+        done = ada.post(path, data={"csrf": token}, follow_redirects=False)
+        assert (done.status_code, done.headers["location"]) == (303, "/console/fleet")
+    assert _status(db, account_id) == AccountStatus.active
+
+
+def test_new_credentials_let_a_needs_login_account_run_again_sealed(
+    app: FastAPI, db: Database
+) -> None:
+    account_id = _held(db, AccountStatus.needs_login)
+    with _signed_in(app, db, "ada", Role.admin) as ada:
+        token = form_token(ada.get("/console/fleet").text)
+        done = ada.post(
+            f"/console/fleet/accounts/{account_id}/credentials",
+            data={"csrf": token, "username": "mia2", "password": "n3w-Secret!"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+    with db.session() as session:
+        account = session.get_one(Account, account_id)
+        assert (account.status, account.username) == (AccountStatus.active, "mia2")
+        assert "n3w-Secret!" not in account.password
+
+
+def test_dead_letters_are_listed_and_requeued(app: FastAPI, db: Database) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
+    with db.session() as session:
+        dead = Send(
+            account_id=seeded.account_id,
+            conversation_id=seeded.conversation_id,
+            text="lost",
+            status=SendStatus.failed,
+            priority="reply",
+            attempt=3,
+            failed_attempts=3,
+            last_error="TimeoutError: the thread never rendered",
+            created_by="mia",
+        )
+        session.add(dead)
+        session.commit()
+        dead_id = dead.id
+    with _signed_in(app, db, "mia", Role.operator) as mia:
+        page = mia.get("/console/fleet").text
+        assert "TimeoutError: the thread never rendered" in page
+        done = mia.post(
+            "/console/fleet/sends/requeue",
+            data={"csrf": form_token(page), "ids": [dead_id]},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+    with db.session() as session:
+        assert session.get_one(Send, dead_id).status == SendStatus.queued
