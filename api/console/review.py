@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.console.auth import PersonDep, require_csrf
@@ -19,17 +20,19 @@ from api.console.pages import templates
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep
 from api.schemas.drafts import QueuedDraftOut
 from core import review
-from core.crm import fans
+from core.crm import FanChanges, fans, update_fan
 from core.drafting.fan import spend_tier
 from core.enums import DraftStatus, Role
-from core.errors import InvalidState
-from core.outbox import Override, SendRefused
+from core.errors import DomainError, InvalidState
+from core.outbox import Override, SendRefused, sends
 from core.people import SignedIn
 from core.settings import Settings
 
 router = APIRouter(prefix="/console/drafts", include_in_schema=False)
 
 MAX_TEXT = 5_000
+# As the API's `PriceCents`.
+MAX_PPV_CENTS = 10_000_000
 
 
 def _next_pending(session: Session, settings: Settings, after: int) -> int | None:
@@ -209,3 +212,93 @@ def release(
     except InvalidState:
         session.rollback()
     return RedirectResponse("/console", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/{draft_id:int}/fan")
+def edit_fan(
+    request: Request,
+    draft_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    tags: Annotated[str, Form(max_length=2_000)] = "",
+    notes: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+) -> Response:
+    """Write the fan's tags (comma-separated, replacing theirs) and notes, audited as the
+    API's edit is; they reach the drafter's prompt."""
+    require_csrf(person, csrf)
+    fan_id = review.queued_draft(session, settings, draft_id).draft.conversation.fan_id
+    try:
+        changes = FanChanges(
+            tags=[tag.strip() for tag in tags.split(",") if tag.strip()],
+            notes=notes.replace("\r\n", "\n"),
+        )
+        update_fan(session, fan_id, changes, actor=person.principal.name)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "fan"
+        return _page(
+            request, session, settings, person, draft_id,
+            problem=f"{where}: {first['msg']}", code=status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
+    except DomainError as exc:
+        session.rollback()
+        return _page(
+            request, session, settings, person, draft_id,
+            problem=str(exc), code=status.HTTP_409_CONFLICT,
+        )  # fmt: skip
+    return RedirectResponse(f"/console/drafts/{draft_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/{draft_id:int}/send")
+def compose(
+    request: Request,
+    draft_id: IdPath,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    message: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    ppv_price_cents: Annotated[int | None, Form(ge=0, le=MAX_PPV_CENTS)] = None,
+    override_reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Send a message of one's own (a PPV with a price) into the draft's conversation,
+    through the send gate as every send; a refusal is shown with its reasons."""
+    require_csrf(person, csrf)
+    text = message.replace("\r\n", "\n")
+    if not text.strip():
+        return _page(
+            request, session, settings, person, draft_id,
+            problem="message: required", code=status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
+    principal = person.principal
+    conversation_id = review.queued_draft(session, settings, draft_id).draft.conversation_id
+    override = None
+    if override_reason.strip():
+        override = Override(by=principal, reason=override_reason.strip())
+    try:
+        sends.create_direct_send(
+            session,
+            redis,
+            settings,
+            conversation_id=conversation_id,
+            text=text,
+            ppv_price_cents=ppv_price_cents,
+            media=(),
+            actor=principal.name,
+            override=override,
+        )
+    except SendRefused as exc:
+        return _page(
+            request, session, settings, person, draft_id,
+            refused=list(exc.reasons), code=status.HTTP_409_CONFLICT,
+        )  # fmt: skip
+    except DomainError as exc:
+        session.rollback()
+        return _page(
+            request, session, settings, person, draft_id,
+            problem=str(exc), code=status.HTTP_409_CONFLICT,
+        )  # fmt: skip
+    return RedirectResponse(f"/console/drafts/{draft_id}", status_code=status.HTTP_303_SEE_OTHER)

@@ -37,6 +37,8 @@ CONSOLE = {
     "/console/drafts/{draft_id}/approve",
     "/console/drafts/{draft_id}/reject",
     "/console/drafts/{draft_id}/release",
+    "/console/drafts/{draft_id}/fan",
+    "/console/drafts/{draft_id}/send",
 }
 ANY_KEY = {"/v1/openapi.json"}
 ADMIN_ONLY = {

@@ -142,3 +142,34 @@ def test_approving_a_selection_needs_one_and_the_sessions_token(app: FastAPI, db
         forged = mia.post("/console/approve", data={"csrf": "x", "ids": [draft_id]})
         assert forged.status_code == 403
     assert _sends(db) == []
+
+
+def test_the_fan_panel_writes_tags_and_notes_audited(app: FastAPI, db: Database) -> None:
+    draft_id = _draft(db)
+    with _signed_in(app, db, "mia") as mia:
+        done = _decide(mia, draft_id, "fan", tags="vip, night owl,", notes="likes cats\r\nand rain")
+        assert (done.status_code, done.headers["location"]) == (303, f"/console/drafts/{draft_id}")
+        long_tag = _decide(mia, draft_id, "fan", tags="x" * 100, notes="")
+        assert long_tag.status_code == 400
+        assert "tags.0: " in long_tag.text
+    with db.session() as session:
+        fan = session.get_one(Draft, draft_id).conversation.fan
+        assert (fan.tags, fan.notes) == (["vip", "night owl"], "likes cats\nand rain")
+        fan_id = fan.id
+    assert ("fan.updated", "mia") in audit_actions(db, "fan", fan_id)
+
+
+def test_a_message_of_ones_own_goes_through_the_gate(app: FastAPI, db: Database) -> None:
+    draft_id = _draft(db)
+    with _signed_in(app, db, "mia") as mia:
+        sent = _decide(mia, draft_id, "send", message="A set for you", ppv_price_cents="1500")
+        assert sent.status_code == 303
+        refused = _decide(mia, draft_id, "send", message=MEETUP, ppv_price_cents="")
+        assert refused.status_code == 409
+        assert "filter:meeting" in refused.text
+        empty = _decide(mia, draft_id, "send", message="  ")
+        assert empty.status_code == 400 and "message: required" in empty.text
+    with db.session() as session:
+        assert [(s.text, s.ppv_price_cents) for s in session.query(Send)] == [
+            ("A set for you", 1500)
+        ]
