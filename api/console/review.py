@@ -24,6 +24,7 @@ from core.crm import FanChanges, fans, update_fan
 from core.drafting.fan import spend_tier
 from core.enums import DraftStatus, Role
 from core.errors import DomainError, InvalidState
+from core.guardrails import content_filter
 from core.outbox import Override, SendRefused, sends
 from core.people import SignedIn
 from core.settings import Settings
@@ -302,3 +303,22 @@ def compose(
             problem=str(exc), code=status.HTTP_409_CONFLICT,
         )  # fmt: skip
     return RedirectResponse(f"/console/drafts/{draft_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/{draft_id:int}/check", response_class=HTMLResponse)
+def check_edit(
+    request: Request,
+    draft_id: IdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    person: PersonDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+) -> Response:
+    """What the content filter says of the editor's text as it is typed, before any
+    approval: the rules it would hold the send for."""
+    require_csrf(person, csrf)
+    account = review.queued_draft(session, settings, draft_id).draft.conversation.account
+    result = content_filter.check(text.replace("\r\n", "\n"), account.persona.forbidden_words)
+    context = {"rules": sorted(result.rule_counts())}
+    return templates.TemplateResponse(request, "_check.html", context)

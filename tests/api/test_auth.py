@@ -39,6 +39,7 @@ CONSOLE = {
     "/console/drafts/{draft_id}/release",
     "/console/drafts/{draft_id}/fan",
     "/console/drafts/{draft_id}/send",
+    "/console/drafts/{draft_id}/check",
 }
 ANY_KEY = {"/v1/openapi.json"}
 ADMIN_ONLY = {

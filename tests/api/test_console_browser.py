@@ -162,6 +162,22 @@ def _held_then_freed(mia: Page, sam: Page, url: str, draft_id: int) -> None:
     expect(sam.get_by_role("button", name="Approve")).to_be_visible()
 
 
+def test_an_edit_is_checked_by_the_filter_as_it_is_typed(
+    console: Page, live_api: LiveApi, db: Database
+) -> None:
+    page = console
+    draft_id = seed_draft(db, seed(db, [Line("inbound", "hey")]), "Hey you")
+    make_user(db)
+    _sign_in_by_keyboard(page, live_api.url)
+    page.goto(f"{live_api.url}/console/drafts/{draft_id}")
+    page.keyboard.press("e")
+    page.keyboard.type(" come over to my place")
+
+    expect(page.locator("#check")).to_have_text(
+        "The filter would hold this text: meeting. Only an admin may send it past that."
+    )
+
+
 def test_the_queue_fits_a_phones_width(console: Page, live_api: LiveApi, db: Database) -> None:
     page = console
     seeded = seed(db, [Line("inbound", "hi")])

@@ -173,3 +173,16 @@ def test_a_message_of_ones_own_goes_through_the_gate(app: FastAPI, db: Database)
         assert [(s.text, s.ppv_price_cents) for s in session.query(Send)] == [
             ("A set for you", 1500)
         ]
+
+
+def test_an_edit_is_checked_by_the_filter_before_approval(app: FastAPI, db: Database) -> None:
+    draft_id = _draft(db)
+    with _signed_in(app, db, "mia") as mia:
+        held = _decide(mia, draft_id, "check", text=MEETUP)
+        assert "The filter would hold this text: meeting." in held.text
+        clean = _decide(mia, draft_id, "check", text="See you in my next post")
+        assert "The filter finds nothing to hold." in clean.text
+        assert (
+            mia.post(f"/console/drafts/{draft_id}/check", data={"text": MEETUP}).status_code == 403
+        )
+    assert _sends(db) == []
