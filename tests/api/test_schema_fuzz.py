@@ -36,7 +36,22 @@ def _routes_schema() -> dict[str, Any]:
     return create_app(settings).openapi()
 
 
-schema = schemathesis.openapi.from_dict(_routes_schema())
+ROUTES_SCHEMA = _routes_schema()
+schema = schemathesis.openapi.from_dict(ROUTES_SCHEMA)
+
+
+def _is_time(field: dict[str, Any]) -> bool:
+    return field.get("format") == "date-time" or any(_is_time(f) for f in field.get("anyOf", []))
+
+
+# Operations taking a time in the query: its year must be 2000 to 2100, a rule no JSON
+# schema states of a date-time, so a time the schema allows may be refused (422, named).
+TIMES_IN_THE_QUERY = frozenset(
+    (method.upper(), path)
+    for path, operations in ROUTES_SCHEMA["paths"].items()
+    for method, operation in operations.items()
+    if any(_is_time(parameter["schema"]) for parameter in operation.get("parameters", []))
+)
 
 
 @pytest.fixture
@@ -99,7 +114,8 @@ def test_no_input_breaks_the_api_or_its_schema(
     forged_cursor = "cursor" in (case.query or {})
     excluded = (
         [positive_data_acceptance]
-        if (case.method.upper(), case.path) in RULES_BEYOND_THE_SCHEMA or forged_cursor
+        if (case.method.upper(), case.path) in RULES_BEYOND_THE_SCHEMA | TIMES_IN_THE_QUERY
+        or forged_cursor
         else []
     )
     case.call_and_validate(headers=headers, app=app, excluded_checks=excluded)
