@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -38,8 +39,10 @@ def _read(database: Database, token: str | None, check_session: bool) -> int | N
         return review.queue_version(session)
 
 
-async def _events(request: Request, database: Database, token: str | None) -> AsyncIterator[str]:
-    seen: int | None = None
+async def _events(
+    request: Request, database: Database, token: str | None, since: int | None
+) -> AsyncIterator[str]:
+    seen = since
     polls = 0
     while not await request.is_disconnected():
         version = await run_in_threadpool(_read, database, token, polls % SESSION_CHECK_POLLS == 0)
@@ -56,16 +59,20 @@ async def _events(request: Request, database: Database, token: str | None) -> As
 
 
 @router.get("/events")
-def events(request: Request) -> StreamingResponse:
-    """The console's event stream (text/event-stream). Its session is read here and by
-    the stream in sessions of their own: a request's database session would stay open,
-    and on SQLite hold the write lock, for as long as the page does."""
+def events(
+    request: Request, since: Annotated[int | None, Query(ge=0, le=2**62)] = None
+) -> StreamingResponse:
+    """The console's event stream (text/event-stream). `since` is the queue's version the
+    page was rendered at: a change made between the render and the stream's start is told
+    at once, not missed. The session is read here and by the stream in sessions of their
+    own: a request's database session would stay open, and on SQLite hold the write lock,
+    for as long as the page does."""
     database: Database = request.app.state.database
     token = request.cookies.get(SESSION_COOKIE)
     if _read(database, token, check_session=True) is None:
         raise NotSignedIn
     return StreamingResponse(
-        _events(request, database, token),
+        _events(request, database, token, since),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -117,7 +117,9 @@ def _queue_context(
     tier: SpendTier | None,
     kind: DraftKind | None,
 ) -> dict[str, Any]:
-    """What the queue's rows show, filtered."""
+    """What the queue's rows show, filtered, and the queue's version they show (read
+    first: a change after it is told to the page's stream)."""
+    version = review.queue_version(session)
     page = review.list_drafts(
         session,
         settings,
@@ -133,6 +135,7 @@ def _queue_context(
         "more": page.next_cursor is not None,
         "filters": filters,
         "query": urlencode({k: v for k, v in filters.items() if v is not None}),
+        "version": version,
     }
 
 

@@ -7,6 +7,7 @@ sent on to the next draft in the queue.
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Annotated, Any
 
@@ -32,6 +33,8 @@ from core.settings import Settings
 router = APIRouter(prefix="/console/drafts", include_in_schema=False)
 
 MAX_TEXT = 5_000
+# As the API's `MediaId`.
+MEDIA_ID = re.compile(r"[\x21-\x7e]{1,200}")
 # As the API's `PriceCents`.
 MAX_PPV_CENTS = 10_000_000
 
@@ -57,6 +60,7 @@ def _page(
     text: str | None = None,
     code: int = status.HTTP_200_OK,
 ) -> Response:
+    version = review.queue_version(session)
     queued = review.queued_draft(session, settings, draft_id)
     draft = queued.draft
     conversation = draft.conversation
@@ -74,6 +78,7 @@ def _page(
         "text": draft.text if text is None else text,
         "admin": person.principal.role == Role.admin,
         "next_id": _next_pending(session, settings, draft_id),
+        "version": version,
     }
     return templates.TemplateResponse(request, "review.html", context, status_code=code)
 
@@ -263,16 +268,25 @@ def compose(
     csrf: Annotated[str, Form(max_length=100)] = "",
     message: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     ppv_price_cents: Annotated[int | None, Form(ge=0, le=MAX_PPV_CENTS)] = None,
+    media: Annotated[str, Form(max_length=2_000)] = "",
     override_reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Send a message of one's own (a PPV with a price) into the draft's conversation,
-    through the send gate as every send; a refusal is shown with its reasons."""
+    """Send a message of one's own (a PPV with a price, and vault media by id, in order)
+    into the draft's conversation, through the send gate as every send; a refusal is
+    shown with its reasons."""
     require_csrf(person, csrf)
     text = message.replace("\r\n", "\n")
     if not text.strip():
         return _page(
             request, session, settings, person, draft_id,
             problem="message: required", code=status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
+    items = tuple(media.replace(",", " ").split())
+    if not all(MEDIA_ID.fullmatch(item) for item in items):
+        return _page(
+            request, session, settings, person, draft_id,
+            problem="media: vault ids are 1 to 200 printable characters, no spaces",
+            code=status.HTTP_400_BAD_REQUEST,
         )  # fmt: skip
     principal = person.principal
     conversation_id = review.queued_draft(session, settings, draft_id).draft.conversation_id
@@ -287,7 +301,7 @@ def compose(
             conversation_id=conversation_id,
             text=text,
             ppv_price_cents=ppv_price_cents,
-            media=(),
+            media=items,
             actor=principal.name,
             override=override,
         )
