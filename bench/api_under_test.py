@@ -108,12 +108,13 @@ def peak_rss_mb(pid: int) -> float:
 @dataclass(frozen=True)
 class SeededApi:
     """The API answering over a seeded database: a client, a key per role, how long the
-    seeding took, and the API's process."""
+    seeding took, the API's process and its database's URL."""
 
     http: httpx.Client
     keys: dict[str, str]
     seed_s: float
     api: Child
+    database_url: str
 
     def headers(self, role: str) -> dict[str, str]:
         """The headers of a request with `role`'s key."""
@@ -144,7 +145,7 @@ def seeded_api(
             database.dispose()
             api, url = start_api(children, redis, database_url, root)
             with httpx.Client(base_url=url, timeout=300) as http:
-                yield SeededApi(http, keys, seed_s, api)
+                yield SeededApi(http, keys, seed_s, api, database_url)
         finally:
             children.stop()
             redis.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
 
 from api.console.auth import SESSION_COOKIE
@@ -13,6 +14,10 @@ from core.models import ConsoleSession
 from core.settings import Settings
 from tests.helpers.console import PASSWORD, browser, form_token, make_user, sign_in
 from tests.helpers.seeding import Line, seed, seed_draft
+
+# The pages are thin over `core`, whose own tests and the API's run on both databases:
+# one will do here.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def test_a_request_without_a_session_gets_the_sign_in_page(app: FastAPI) -> None:

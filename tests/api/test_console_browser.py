@@ -3,8 +3,10 @@ and signs out; the page holds at a phone's width."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -176,6 +178,34 @@ def test_an_edit_is_checked_by_the_filter_as_it_is_typed(
     expect(page.locator("#check")).to_have_text(
         "The filter would hold this text: meeting. Only an admin may send it past that."
     )
+
+
+def test_screenshots_of_the_queue_and_the_review_screen(
+    console: Page, live_api: LiveApi, db: Database, tmp_path: Path
+) -> None:
+    """README's pictures: `FLEET_SCREENSHOTS_DIR=docs pytest -k screenshots` remakes them."""
+    page = console
+    where = Path(os.environ.get("FLEET_SCREENSHOTS_DIR") or tmp_path)
+    talk = [
+        ("are you up? 🌙", "Always for you 💕 what's keeping you awake?"),
+        ("just tipped you $20!", "You're the sweetest, thank you so much 🥰"),
+        ("can we meet irl sometime", "let's meet up irl, come over to my place"),
+        ("what's new this week?", "New set drops Friday, want a sneak peek? 👀"),
+    ]
+    for n, (fan_says, reply) in enumerate(talk):
+        seeded = seed(db, [Line("inbound", fan_says)], fan_name=f"Fan {n}", tags=["vip"])
+        seed_draft(db, seeded, reply, confidence=70 + 5 * n)
+    make_user(db)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _sign_in_by_keyboard(page, live_api.url)
+    expect(page.get_by_role("link", name=talk[0][1])).to_be_visible()
+    page.screenshot(path=where / "console-queue.png", full_page=True)
+    page.get_by_role("link", name=talk[0][1]).click()
+    expect(page.get_by_role("button", name="Approve")).to_be_visible()
+    page.screenshot(path=where / "console-review.png", full_page=True)
+
+    for name in ("console-queue.png", "console-review.png"):
+        assert (where / name).read_bytes().startswith(b"\x89PNG"), name
 
 
 def test_the_queue_fits_a_phones_width(console: Page, live_api: LiveApi, db: Database) -> None:

@@ -3,6 +3,7 @@ someone (resumed, or given credentials, by an admin) and dead letters requeued."
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -11,6 +12,10 @@ from core.enums import AccountStatus, Role, SendStatus
 from core.models import Account, Send
 from tests.helpers.console import browser, form_token, make_user, sign_in
 from tests.helpers.seeding import Line, seed
+
+# The pages are thin over `core`, whose own tests and the API's run on both databases:
+# one will do here.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _signed_in(app: FastAPI, db: Database, name: str, role: Role) -> TestClient:

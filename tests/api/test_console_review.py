@@ -3,6 +3,7 @@ through the same review and send gate as the API's, and every form needs its tok
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -14,6 +15,10 @@ from tests.helpers.rows import audit_actions
 from tests.helpers.seeding import Line, seed, seed_draft
 
 MEETUP = "let's meet up irl, come over to my place"
+
+# The pages are thin over `core`, whose own tests and the API's run on both databases:
+# one will do here.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _draft(db: Database, text: str = "Hi Sam, missed you") -> int:
@@ -162,7 +167,10 @@ def test_the_fan_panel_writes_tags_and_notes_audited(app: FastAPI, db: Database)
 def test_a_message_of_ones_own_goes_through_the_gate(app: FastAPI, db: Database) -> None:
     draft_id = _draft(db)
     with _signed_in(app, db, "mia") as mia:
-        sent = _decide(mia, draft_id, "send", message="A set for you", ppv_price_cents="1500")
+        sent = _decide(
+            mia, draft_id, "send", message="A set for you", ppv_price_cents="1500",
+            media="vault-2, vault-1",
+        )  # fmt: skip
         assert sent.status_code == 303
         refused = _decide(mia, draft_id, "send", message=MEETUP, ppv_price_cents="")
         assert refused.status_code == 409
@@ -170,8 +178,8 @@ def test_a_message_of_ones_own_goes_through_the_gate(app: FastAPI, db: Database)
         empty = _decide(mia, draft_id, "send", message="  ")
         assert empty.status_code == 400 and "message: required" in empty.text
     with db.session() as session:
-        assert [(s.text, s.ppv_price_cents) for s in session.query(Send)] == [
-            ("A set for you", 1500)
+        assert [(s.text, s.ppv_price_cents, s.media) for s in session.query(Send)] == [
+            ("A set for you", 1500, ["vault-2", "vault-1"])
         ]
 
 

@@ -195,6 +195,8 @@ def test_sends_through_the_pacer_are_never_refused(fleet: Fleet) -> None:
     assert all(fleet.get(f"/v1/sends/{i}")["status"] == "delivered" for i in ids)
 
 
+# The sandbox's own gap check, not the profile's markup: one platform will do.
+@pytest.mark.mechanics
 def test_the_sandbox_refuses_when_the_pacer_is_bypassed(fleet: Fleet) -> None:
     fleet.sandbox.set_guards(min_send_gap_s=UNOUTWAITABLE_GAP_S)
     account, _ = _send_burst(fleet, "unpaced", ["one", "two"], gap_s=0.0)
@@ -268,6 +270,8 @@ def test_jobs_of_a_profile_the_worker_lacks_fail_with_the_reason_and_the_fleet_s
     assert status["failing_accounts"] == {str(account_id): 2}
 
 
+# The worker's failure capture, the same on every platform: one will do.
+@pytest.mark.mechanics
 def test_a_failed_job_keeps_a_screenshot_and_trace_and_the_control_plane_says_where(
     fleet: Fleet,
 ) -> None:
