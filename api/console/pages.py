@@ -38,6 +38,20 @@ from core.settings import Settings
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def waited(seconds: float) -> str:
+    """A wait as a person reads it: minutes, then hours and minutes, then days and hours
+    (`static/keys.js` counts it up the same way)."""
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} d {minutes // 60 % 24} h"
+
+
+templates.env.filters["waited"] = waited
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 QUEUE_PAGE = 50

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from core.clock import utcnow
 from core.db import Database
 from core.models import Send
 from tests.helpers.api import LiveApi
@@ -186,14 +188,21 @@ def test_screenshots_of_the_queue_and_the_review_screen(
     """README's pictures: `FLEET_SCREENSHOTS_DIR=docs pytest -k screenshots` remakes them."""
     page = console
     where = Path(os.environ.get("FLEET_SCREENSHOTS_DIR") or tmp_path)
+    # No emoji: Debian's Chromium has no colour emoji font unless one is installed.
     talk = [
-        ("are you up? 🌙", "Always for you 💕 what's keeping you awake?"),
-        ("just tipped you $20!", "You're the sweetest, thank you so much 🥰"),
-        ("can we meet irl sometime", "let's meet up irl, come over to my place"),
-        ("what's new this week?", "New set drops Friday, want a sneak peek? 👀"),
+        ("are you up?", "Always for you, what's keeping you awake?"),
+        ("just tipped you $20!", "You're the sweetest, thank you so much"),
+        ("can we meet irl sometime", "I keep it all in here, love, right in the app"),
+        ("what's new this week?", "New set drops Friday, want a sneak peek?"),
     ]
     for n, (fan_says, reply) in enumerate(talk):
-        seeded = seed(db, [Line("inbound", fan_says)], fan_name=f"Fan {n}", tags=["vip"])
+        seeded = seed(
+            db,
+            [Line("inbound", fan_says)],
+            fan_name=f"Fan {n}",
+            tags=["vip"],
+            start=utcnow() - timedelta(minutes=7 + 20 * n),
+        )
         seed_draft(db, seeded, reply, confidence=70 + 5 * n)
     make_user(db)
     page.set_viewport_size({"width": 1280, "height": 800})

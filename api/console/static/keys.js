@@ -52,13 +52,20 @@
   document.body.addEventListener("htmx:afterSwap", () => {
     for (const box of document.querySelectorAll('input[name="ids"]')) box.checked = selected.has(box.value);
   });
-  // A wait shown at render time keeps counting up while the page is open.
+  // A wait shown at render time keeps counting up while the page is open, written as the
+  // server writes it (pages.waited).
+  const waited = (seconds) => {
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes} min`;
+    if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+    return `${Math.floor(minutes / (24 * 60))} d ${Math.floor(minutes / 60) % 24} h`;
+  };
   const tick = () => {
     const now = Date.now();
     for (const wait of document.querySelectorAll(".wait[data-waiting-s]")) {
       wait.dataset.since ??= String(now);
-      const waited = Number(wait.dataset.waitingS) + (now - Number(wait.dataset.since)) / 1000;
-      wait.textContent = `${Math.floor(waited / 60)} min`;
+      const seconds = Number(wait.dataset.waitingS) + (now - Number(wait.dataset.since)) / 1000;
+      wait.textContent = waited(seconds);
     }
   };
   tick();
