@@ -9,7 +9,6 @@ import pytest
 from fastapi import FastAPI
 
 from api.console.auth import SESSION_COOKIE
-from api.console.pages import waited
 from core.db import Database
 from core.models import ConsoleSession
 from core.settings import Settings
@@ -150,11 +149,3 @@ def test_the_queue_rows_alone_follow_the_pages_filters(app: FastAPI, db: Databas
         rows = client.get("/console/queue/rows").text
         assert "A reply" in rows and "<table" not in rows
         assert "No draft is waiting." in client.get("/console/queue/rows?kind=ppv_offer").text
-
-
-@pytest.mark.parametrize(
-    ("seconds", "shown"),
-    [(59, "0 min"), (3_599, "59 min"), (4_020, "1 h 7 min"), (2 * 86_400 + 7_300, "2 d 2 h")],
-)
-def test_a_wait_reads_in_minutes_hours_or_days(seconds: float, shown: str) -> None:
-    assert waited(seconds) == shown
