@@ -8,10 +8,11 @@ sent on to the next draft in the queue.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -47,59 +48,79 @@ def _next_pending(session: Session, settings: Settings, after: int) -> int | Non
     return next((queued.draft.id for queued in page.items if queued.draft.id != after), None)
 
 
-def _page(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    person: SignedIn,
-    draft_id: int,
-    *,
-    held_by: str | None = None,
-    problem: str | None = None,
-    refused: list[str] | None = None,
-    text: str | None = None,
-    code: int = status.HTTP_200_OK,
-) -> Response:
-    version = review.queue_version(session)
-    queued = review.queued_draft(session, settings, draft_id)
-    draft = queued.draft
-    conversation = draft.conversation
-    fan = conversation.fan
-    context: dict[str, Any] = {
-        "person": person.principal,
-        "csrf": person.csrf_token,
-        "draft": QueuedDraftOut.of(queued),
-        "thread": fans.recent_messages(session, conversation.id),
-        "fan": fan,
-        "tier": spend_tier(fan.total_spend_cents),
-        "held_by": held_by,
-        "problem": problem,
-        "refused": refused or [],
-        "text": draft.text if text is None else text,
-        "admin": person.principal.role == Role.admin,
-        "next_id": _next_pending(session, settings, draft_id),
-        "version": version,
-    }
-    return templates.TemplateResponse(request, "review.html", context, status_code=code)
+@dataclass(frozen=True)
+class Screen:
+    """One person's review screen of one draft: what each of its routes answers with."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    person: SignedIn
+    draft_id: int
+
+    def show(
+        self,
+        *,
+        held_by: str | None = None,
+        problem: str | None = None,
+        refused: list[str] | None = None,
+        text: str | None = None,
+        code: int = status.HTTP_200_OK,
+    ) -> Response:
+        """The page as the draft stands, with what to tell the person."""
+        session, person = self.session, self.person
+        version = review.queue_version(session)
+        queued = review.queued_draft(session, self.settings, self.draft_id)
+        draft = queued.draft
+        fan = draft.conversation.fan
+        context: dict[str, Any] = {
+            "person": person.principal,
+            "csrf": person.csrf_token,
+            "draft": QueuedDraftOut.of(queued),
+            "thread": fans.recent_messages(session, draft.conversation_id),
+            "fan": fan,
+            "tier": spend_tier(fan.total_spend_cents),
+            "held_by": held_by,
+            "problem": problem,
+            "refused": refused or [],
+            "text": draft.text if text is None else text,
+            "admin": person.principal.role == Role.admin,
+            "next_id": _next_pending(session, self.settings, self.draft_id),
+            "version": version,
+        }
+        return templates.TemplateResponse(self.request, "review.html", context, status_code=code)
+
+    def refuse(self, problem: str, code: int, text: str | None = None) -> Response:
+        """The page again, saying why what was asked was not done; nothing of it kept."""
+        self.session.rollback()
+        return self.show(problem=problem, text=text, code=code)
 
 
-@router.get("/{draft_id:int}", response_class=HTMLResponse)
-def open_draft(
+def _screen(
     request: Request,
     draft_id: IdPath,
     session: SessionDep,
     settings: SettingsDep,
     person: PersonDep,
-) -> Response:
+) -> Screen:
+    return Screen(request, session, settings, person, draft_id)
+
+
+ScreenDep = Annotated[Screen, Depends(_screen)]
+
+
+@router.get("/{draft_id:int}", response_class=HTMLResponse)
+def open_draft(screen: ScreenDep) -> Response:
     """A draft to review, claimed for the person opening it; held by another, it is shown
     without its forms, naming the holder."""
-    held_by = None
     try:
-        review.claim_draft(session, settings, draft_id, actor=person.principal.name)
+        review.claim_draft(
+            screen.session, screen.settings, screen.draft_id, actor=screen.person.principal.name
+        )
     except InvalidState as exc:
-        session.rollback()
-        held_by = str(exc)
-    return _page(request, session, settings, person, draft_id, held_by=held_by)
+        screen.session.rollback()
+        return screen.show(held_by=str(exc))
+    return screen.show()
 
 
 @router.get("/{draft_id:int}/holder", response_class=HTMLResponse)
@@ -118,14 +139,15 @@ def _onward(session: Session, settings: Settings, decided: int) -> RedirectRespo
     return RedirectResponse(where, status_code=status.HTTP_303_SEE_OTHER)
 
 
+def _override(person: SignedIn, reason: str) -> Override | None:
+    """The override an admin's reason asks for (the gate refuses anyone else's)."""
+    return Override(by=person.principal, reason=reason.strip()) if reason.strip() else None
+
+
 @router.post("/{draft_id:int}/approve")
 def approve(
-    request: Request,
-    draft_id: IdPath,
-    session: SessionDep,
+    screen: ScreenDep,
     redis: RedisDep,
-    settings: SettingsDep,
-    person: PersonDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     variant: Annotated[int | None, Form(ge=0, le=4)] = None,
@@ -133,72 +155,53 @@ def approve(
 ) -> Response:
     """Approve the draft as the editor holds it; a refusal is shown on the page with its
     reasons, and an admin may send it past them with a reason."""
+    session, settings, person = screen.session, screen.settings, screen.person
     require_csrf(person, csrf)
-    principal = person.principal
-    chosen = review.queued_draft(session, settings, draft_id).draft
+    chosen = review.queued_draft(session, settings, screen.draft_id).draft
     if variant is not None and variant >= len(chosen.variants):
-        return _page(
-            request, session, settings, person, draft_id,
-            problem=f"variant: this draft has {len(chosen.variants)}",
-            code=status.HTTP_400_BAD_REQUEST,
-        )  # fmt: skip
+        return screen.refuse(
+            f"variant: this draft has {len(chosen.variants)}", status.HTTP_400_BAD_REQUEST
+        )
     written = chosen.variants[variant].text if variant is not None else chosen.text
     # Browsers send a textarea's line breaks as CRLF.
     edited = text.replace("\r\n", "\n")
-    override = None
-    if override_reason.strip():
-        override = Override(by=principal, reason=override_reason.strip())
     try:
         review.approve_draft(
             session,
             redis,
             settings,
-            draft_id,
-            actor=principal.name,
+            screen.draft_id,
+            actor=person.principal.name,
             text=None if not edited or edited == written else edited,
             variant=variant,
-            override=override,
+            override=_override(person, override_reason),
         )
     except SendRefused as exc:
-        return _page(
-            request, session, settings, person, draft_id,
-            refused=list(exc.reasons), text=edited or None, code=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
+        return screen.show(
+            refused=list(exc.reasons), text=edited or None, code=status.HTTP_409_CONFLICT
+        )
     except InvalidState as exc:
-        session.rollback()
-        return _page(
-            request, session, settings, person, draft_id,
-            problem=str(exc), text=edited or None, code=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
-    return _onward(session, settings, draft_id)
+        return screen.refuse(str(exc), status.HTTP_409_CONFLICT, text=edited or None)
+    return _onward(session, settings, screen.draft_id)
 
 
 @router.post("/{draft_id:int}/reject")
 def reject(
-    request: Request,
-    draft_id: IdPath,
-    session: SessionDep,
-    settings: SettingsDep,
-    person: PersonDep,
+    screen: ScreenDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Reject the draft with the reason given; none is refused on the page."""
-    require_csrf(person, csrf)
+    require_csrf(screen.person, csrf)
     if not reason.strip():
-        return _page(
-            request, session, settings, person, draft_id,
-            problem="reason: a rejection needs one", code=status.HTTP_400_BAD_REQUEST,
-        )  # fmt: skip
+        return screen.refuse("reason: a rejection needs one", status.HTTP_400_BAD_REQUEST)
     try:
-        review.reject_draft(session, draft_id, actor=person.principal.name, reason=reason)
+        review.reject_draft(
+            screen.session, screen.draft_id, actor=screen.person.principal.name, reason=reason
+        )
     except InvalidState as exc:
-        session.rollback()
-        return _page(
-            request, session, settings, person, draft_id,
-            problem=str(exc), code=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
-    return _onward(session, settings, draft_id)
+        return screen.refuse(str(exc), status.HTTP_409_CONFLICT)
+    return _onward(screen.session, screen.settings, screen.draft_id)
 
 
 @router.post("/{draft_id:int}/release")
@@ -222,49 +225,40 @@ def release(
 
 @router.post("/{draft_id:int}/fan")
 def edit_fan(
-    request: Request,
-    draft_id: IdPath,
-    session: SessionDep,
-    settings: SettingsDep,
-    person: PersonDep,
+    screen: ScreenDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     tags: Annotated[str, Form(max_length=2_000)] = "",
     notes: Annotated[str, Form(max_length=MAX_TEXT)] = "",
 ) -> Response:
     """Write the fan's tags (comma-separated, replacing theirs) and notes, audited as the
     API's edit is; they reach the drafter's prompt."""
-    require_csrf(person, csrf)
-    fan_id = review.queued_draft(session, settings, draft_id).draft.conversation.fan_id
+    require_csrf(screen.person, csrf)
+    draft = review.queued_draft(screen.session, screen.settings, screen.draft_id).draft
     try:
         changes = FanChanges(
             tags=[tag.strip() for tag in tags.split(",") if tag.strip()],
             notes=notes.replace("\r\n", "\n"),
         )
-        update_fan(session, fan_id, changes, actor=person.principal.name)
+        update_fan(
+            screen.session, draft.conversation.fan_id, changes, actor=screen.person.principal.name
+        )
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "fan"
-        return _page(
-            request, session, settings, person, draft_id,
-            problem=f"{where}: {first['msg']}", code=status.HTTP_400_BAD_REQUEST,
-        )  # fmt: skip
+        return screen.refuse(f"{where}: {first['msg']}", status.HTTP_400_BAD_REQUEST)
     except DomainError as exc:
-        session.rollback()
-        return _page(
-            request, session, settings, person, draft_id,
-            problem=str(exc), code=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
+        return screen.refuse(str(exc), status.HTTP_409_CONFLICT)
+    return _back_to(screen.draft_id)
+
+
+def _back_to(draft_id: int) -> RedirectResponse:
     return RedirectResponse(f"/console/drafts/{draft_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/{draft_id:int}/send")
 def compose(
-    request: Request,
-    draft_id: IdPath,
-    session: SessionDep,
+    screen: ScreenDep,
     redis: RedisDep,
-    settings: SettingsDep,
-    person: PersonDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     message: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     ppv_price_cents: Annotated[int | None, Form(ge=0, le=MAX_PPV_CENTS)] = None,
@@ -274,65 +268,47 @@ def compose(
     """Send a message of one's own (a PPV with a price, and vault media by id, in order)
     into the draft's conversation, through the send gate as every send; a refusal is
     shown with its reasons."""
-    require_csrf(person, csrf)
+    require_csrf(screen.person, csrf)
     text = message.replace("\r\n", "\n")
     if not text.strip():
-        return _page(
-            request, session, settings, person, draft_id,
-            problem="message: required", code=status.HTTP_400_BAD_REQUEST,
-        )  # fmt: skip
+        return screen.refuse("message: required", status.HTTP_400_BAD_REQUEST)
     items = tuple(media.replace(",", " ").split())
     if not all(MEDIA_ID.fullmatch(item) for item in items):
-        return _page(
-            request, session, settings, person, draft_id,
-            problem="media: vault ids are 1 to 200 printable characters, no spaces",
-            code=status.HTTP_400_BAD_REQUEST,
-        )  # fmt: skip
-    principal = person.principal
-    conversation_id = review.queued_draft(session, settings, draft_id).draft.conversation_id
-    override = None
-    if override_reason.strip():
-        override = Override(by=principal, reason=override_reason.strip())
+        return screen.refuse(
+            "media: vault ids are 1 to 200 printable characters, no spaces",
+            status.HTTP_400_BAD_REQUEST,
+        )
+    draft = review.queued_draft(screen.session, screen.settings, screen.draft_id).draft
     try:
         sends.create_direct_send(
-            session,
+            screen.session,
             redis,
-            settings,
-            conversation_id=conversation_id,
+            screen.settings,
+            conversation_id=draft.conversation_id,
             text=text,
             ppv_price_cents=ppv_price_cents,
             media=items,
-            actor=principal.name,
-            override=override,
+            actor=screen.person.principal.name,
+            override=_override(screen.person, override_reason),
         )
     except SendRefused as exc:
-        return _page(
-            request, session, settings, person, draft_id,
-            refused=list(exc.reasons), code=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
+        return screen.show(refused=list(exc.reasons), code=status.HTTP_409_CONFLICT)
     except DomainError as exc:
-        session.rollback()
-        return _page(
-            request, session, settings, person, draft_id,
-            problem=str(exc), code=status.HTTP_409_CONFLICT,
-        )  # fmt: skip
-    return RedirectResponse(f"/console/drafts/{draft_id}", status_code=status.HTTP_303_SEE_OTHER)
+        return screen.refuse(str(exc), status.HTTP_409_CONFLICT)
+    return _back_to(screen.draft_id)
 
 
 @router.post("/{draft_id:int}/check", response_class=HTMLResponse)
 def check_edit(
-    request: Request,
-    draft_id: IdPath,
-    session: SessionDep,
-    settings: SettingsDep,
-    person: PersonDep,
+    screen: ScreenDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
 ) -> Response:
     """What the content filter says of the editor's text as it is typed, before any
     approval: the rules it would hold the send for."""
-    require_csrf(person, csrf)
-    account = review.queued_draft(session, settings, draft_id).draft.conversation.account
-    result = content_filter.check(text.replace("\r\n", "\n"), account.persona.forbidden_words)
+    require_csrf(screen.person, csrf)
+    draft = review.queued_draft(screen.session, screen.settings, screen.draft_id).draft
+    persona = draft.conversation.account.persona
+    result = content_filter.check(text.replace("\r\n", "\n"), persona.forbidden_words)
     context = {"rules": sorted(result.rule_counts())}
-    return templates.TemplateResponse(request, "_check.html", context)
+    return templates.TemplateResponse(screen.request, "_check.html", context)
