@@ -59,7 +59,9 @@ def test_an_admin_resumes_a_paused_account_and_an_operator_may_not(
     path = f"/console/fleet/accounts/{account_id}/resume"
     with _signed_in(app, db, "mia", Role.operator) as mia:
         token = form_token(mia.get("/console/fleet").text)
-        assert mia.post(path, data={"csrf": token}).status_code == 403
+        refused = mia.post(path, data={"csrf": token})
+        assert refused.status_code == 403
+        assert "only an admin may change an account" in refused.text
     assert _status(db, account_id) == AccountStatus.paused
     with _signed_in(app, db, "ada", Role.admin) as ada:
         token = form_token(ada.get("/console/fleet").text)
@@ -85,6 +87,15 @@ def test_new_credentials_let_a_needs_login_account_run_again_sealed(
         account = session.get_one(Account, account_id)
         assert (account.status, account.username) == (AccountStatus.active, "mia2")
         assert "n3w-Secret!" not in account.password
+
+
+def test_an_unknown_account_or_no_selection_is_told_on_the_page(app: FastAPI, db: Database) -> None:
+    with _signed_in(app, db, "ada", Role.admin) as ada:
+        token = form_token(ada.get("/console/fleet").text)
+        unknown = ada.post("/console/fleet/accounts/999/resume", data={"csrf": token})
+        assert unknown.status_code == 404 and "account 999 not found" in unknown.text
+        empty = ada.post("/console/fleet/sends/requeue", data={"csrf": token})
+        assert empty.status_code == 400 and "ids: select at least one send" in empty.text
 
 
 def test_dead_letters_are_listed_and_requeued(app: FastAPI, db: Database) -> None:
