@@ -8,7 +8,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from api.schemas.common import FieldError, RequestBody, ResponseBody, examples
+from api.schemas.common import FieldError, RequestBody, ResponseBody, VisibleName, examples
 from core.clock import zone_named
 from core.crm.accounts import AccountChanges, PacingView
 from core.db import StoredProblem
@@ -18,7 +18,7 @@ from core.guardrails.policy import ApprovalPolicy
 from core.models import Account
 from core.platform.profiles import PacingOverrides, PacingProfile
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = VisibleName
 Username = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 ProfileName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,100}$")]

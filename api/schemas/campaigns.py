@@ -14,6 +14,7 @@ from api.schemas.common import (
     ResponseBody,
     RowId,
     Text,
+    VisibleName,
     examples,
 )
 from core.clock import in_window
@@ -79,7 +80,7 @@ class CampaignCreate(RequestBody):
             ],
         }
     )
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: VisibleName
     segment_id: RowId | None = Field(default=None, description="The segment it goes to.")
     fan_ids: list[RowId] = Field(
         default_factory=list, max_length=MAX_LISTED_FANS, description="Or the fans it goes to."

@@ -149,9 +149,21 @@ class RequestBody(BaseModel):
         return integral(data)
 
 
-OverrideReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+# A name or a reason: spaces around it dropped, something visible left. The schema says
+# so too (the pattern), so that what it allows the API takes.
+VisibleName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_visible),
+    Field(json_schema_extra={"pattern": _VISIBLE_PATTERN}),
 ]
+VisibleReason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+    AfterValidator(_visible),
+    Field(json_schema_extra={"pattern": _VISIBLE_PATTERN}),
+]
+OverrideReason = VisibleReason
 
 
 class Overridable(RequestBody):

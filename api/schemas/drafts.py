@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from api.schemas.common import Overridable, RequestBody, ResponseBody, RowId, Text, examples
+from api.schemas.common import (
+    Overridable,
+    RequestBody,
+    ResponseBody,
+    RowId,
+    Text,
+    VisibleReason,
+    examples,
+)
 from api.schemas.sends import SendOut
 from core.drafting.base import MAX_VARIANTS, MIN_VARIANTS
 from core.drafting.fan import SpendTier
@@ -136,9 +144,9 @@ class DraftRedraft(RequestBody):
 
 class DraftReject(RequestBody):
     model_config = examples({"reason": "too pushy"})
-    reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
-    ] = Field(description="Why the draft is rejected; it teaches later drafts what to avoid.")
+    reason: VisibleReason = Field(
+        description="Why the draft is rejected; it teaches later drafts what to avoid."
+    )
 
 
 class Approval(BaseModel):

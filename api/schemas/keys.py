@@ -4,14 +4,13 @@ hash; its plaintext once, in the answer that minted it)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from api.schemas.common import RequestBody, ResponseBody, examples
+from api.schemas.common import RequestBody, ResponseBody, VisibleName, examples
 from core.enums import Role
 
-KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+KeyName = VisibleName
 
 
 class ApiKeyCreate(RequestBody):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from api.schemas.common import FieldError, RequestBody, ResponseBody, examples
+from api.schemas.common import FieldError, RequestBody, ResponseBody, VisibleName, examples
 from core.crm import FanFilter, segment_problems
 from core.models import Segment
 
-SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SegmentName = VisibleName
 
 
 class SegmentCreate(RequestBody):

@@ -33,6 +33,7 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
     ],
     ("POST", "/v1/segments"): [
         ({"filter": {}}, "body.name: Field required"),
+        ({"name": "\u200b", "filter": {}}, "body.name: Value error, must contain something"),
         ({"name": "x", "filter": {"tier": "whale"}}, "body.filter.tier: Input should be"),
     ],
     ("PATCH", "/v1/segments/{segment_id}"): [
@@ -141,6 +142,7 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, str]]] = {
     ("POST", "/v1/drafts/{draft_id}/reject"): [
         ({}, "body.reason: Field required"),
         ({"reason": "  "}, "body.reason: String should have at least 1 character"),
+        ({"reason": "\u200b\u2060"}, "body.reason: Value error, must contain something visible"),
     ],
     ("POST", "/v1/sends/bulk"): [
         (
