@@ -16,7 +16,7 @@ from core.clock import utcnow
 from core.db import Database
 from core.models import Send
 from tests.helpers.api import LiveApi
-from tests.helpers.console import PASSWORD, make_user, serious_violations
+from tests.helpers.console import keys_ready, make_user, serious_violations, sign_in_by_keyboard
 from tests.helpers.seeding import Line, seed, seed_draft
 
 # The pages read what the API reads, on either database (`test_console`): one will do.
@@ -34,17 +34,6 @@ def console(page: Page, live_api: LiveApi) -> Iterator[Page]:
     page.close()
 
 
-def _sign_in_by_keyboard(page: Page, url: str, name: str = "mia") -> None:
-    page.goto(f"{url}/console")
-    expect(page).to_have_url(f"{url}/console/sign-in")
-    # The name field has the focus; Tab reaches the password, Enter submits.
-    page.keyboard.type(name)
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(f"{url}/console")
-
-
 def test_a_person_signs_in_by_keyboard_sees_the_queue_and_signs_out(
     console: Page, live_api: LiveApi, db: Database
 ) -> None:
@@ -53,7 +42,7 @@ def test_a_person_signs_in_by_keyboard_sees_the_queue_and_signs_out(
     seed_draft(db, seeded, "Always, for you 💕\nwhat's up?")
     make_user(db)
 
-    _sign_in_by_keyboard(page, live_api.url)
+    sign_in_by_keyboard(page, live_api.url)
 
     expect(page.get_by_role("heading", name="Approval queue")).to_be_visible()
     cell = page.get_by_role("cell", name="Always, for you 💕")
@@ -74,20 +63,23 @@ def test_drafts_are_approved_by_keyboard_alone_one_edited_with_a_line_break_and_
     for n, text in enumerate(texts):
         seed_draft(db, seed(db, [Line("inbound", f"message {n}")], fan_name=f"Fan {n}"), text)
     make_user(db)
-    _sign_in_by_keyboard(page, live_api.url)
+    sign_in_by_keyboard(page, live_api.url)
 
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name=re.compile("^Draft"))).to_be_visible()
+    keys_ready(page)
     page.keyboard.press("a")
     # Approved, the next draft opens: edit it, leave the editor, approve.
     expect(page.locator("#text")).to_have_value(texts[1])
+    keys_ready(page)
     page.keyboard.press("e")
     page.keyboard.press("Control+A")
     page.keyboard.type("Line one 👩‍👩‍👧\nline two")
     page.keyboard.press("Escape")
     page.keyboard.press("a")
     expect(page.locator("#text")).to_have_value(texts[2])
+    keys_ready(page)
     page.keyboard.press("a")
     expect(page).to_have_url(f"{live_api.url}/console")
     expect(page.get_by_text("No draft is waiting.")).to_be_visible()
@@ -106,11 +98,12 @@ def test_each_page_passes_axe_core_with_no_serious_violation(
     make_user(db)
     page.goto(f"{live_api.url}/console/sign-in")
     assert serious_violations(page) == [], "sign-in"
-    _sign_in_by_keyboard(page, live_api.url)
+    sign_in_by_keyboard(page, live_api.url)
     assert serious_violations(page) == [], "queue"
     page.get_by_role("link", name="Hey! 💕").click()
     expect(page.get_by_role("heading", name=re.compile("^Draft"))).to_be_visible()
     assert serious_violations(page) == [], "review"
+    keys_ready(page)
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keys")).to_be_visible()
     assert serious_violations(page) == [], "keys dialog"
@@ -124,7 +117,7 @@ def test_a_new_draft_appears_in_an_open_queue_without_a_reload(
 ) -> None:
     page = console
     make_user(db)
-    _sign_in_by_keyboard(page, live_api.url)
+    sign_in_by_keyboard(page, live_api.url)
     expect(page.get_by_text("No draft is waiting.")).to_be_visible()
     page.evaluate("window.notReloaded = true")
 
@@ -151,8 +144,8 @@ def test_a_draft_held_by_one_operator_frees_live_for_another(
 
 
 def _held_then_freed(mia: Page, sam: Page, url: str, draft_id: int) -> None:
-    _sign_in_by_keyboard(mia, url, "mia")
-    _sign_in_by_keyboard(sam, url, "sam")
+    sign_in_by_keyboard(mia, url, "mia")
+    sign_in_by_keyboard(sam, url, "sam")
 
     mia.goto(f"{url}/console/drafts/{draft_id}")
     expect(mia.get_by_role("button", name="Approve")).to_be_visible()
@@ -172,8 +165,9 @@ def test_an_edit_is_checked_by_the_filter_as_it_is_typed(
     page = console
     draft_id = seed_draft(db, seed(db, [Line("inbound", "hey")]), "Hey you")
     make_user(db)
-    _sign_in_by_keyboard(page, live_api.url)
+    sign_in_by_keyboard(page, live_api.url)
     page.goto(f"{live_api.url}/console/drafts/{draft_id}")
+    keys_ready(page)
     page.keyboard.press("e")
     page.keyboard.type(" come over to my place")
 
@@ -206,7 +200,7 @@ def test_screenshots_of_the_queue_and_the_review_screen(
         seed_draft(db, seeded, reply, confidence=70 + 5 * n)
     make_user(db)
     page.set_viewport_size({"width": 1280, "height": 800})
-    _sign_in_by_keyboard(page, live_api.url)
+    sign_in_by_keyboard(page, live_api.url)
     expect(page.get_by_role("link", name=talk[0][1])).to_be_visible()
     page.screenshot(path=where / "console-queue.png", full_page=True)
     page.get_by_role("link", name=talk[0][1]).click()
@@ -224,7 +218,7 @@ def test_the_queue_fits_a_phones_width(console: Page, live_api: LiveApi, db: Dat
     make_user(db)
     page.set_viewport_size({"width": 390, "height": 844})
 
-    _sign_in_by_keyboard(page, live_api.url)
+    sign_in_by_keyboard(page, live_api.url)
 
     expect(page.get_by_role("heading", name="Approval queue")).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

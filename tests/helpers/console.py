@@ -8,7 +8,7 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from core.db import Database
 from core.enums import Role
@@ -55,3 +55,24 @@ def serious_violations(page: Page) -> list[str]:
         for violation in results.response["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
+
+
+def sign_in_by_keyboard(page: Page, url: str, name: str = "mia") -> None:
+    """Open the console at `url` as a person does and sign in by keyboard alone: the name
+    field has the focus (waited for: keys typed before it would go nowhere), Tab reaches
+    the password, Enter submits."""
+    page.goto(f"{url}/console")
+    expect(page).to_have_url(f"{url}/console/sign-in")
+    expect(page.locator("#name")).to_be_focused()
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{url}/console")
+    keys_ready(page)
+
+
+def keys_ready(page: Page) -> None:
+    """Wait until the page listens for the console's keys (`static/keys.js`, deferred):
+    a key pressed before would go nowhere."""
+    expect(page.locator("html")).to_have_attribute("data-keys", "ready")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from core.db import Database
-from tests.helpers.console import PASSWORD, make_user
+from tests.helpers.console import keys_ready, make_user, sign_in_by_keyboard
 from tests.helpers.fleet import Fleet
 
 FANS = 20
@@ -37,16 +37,12 @@ def test_twenty_drafts_approved_by_keyboard_reach_the_sandbox_once_each(
     database.dispose()
 
     url = fleet.api.url
-    page.goto(f"{url}/console")
-    page.keyboard.type("mia")
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(f"{url}/console")
+    sign_in_by_keyboard(page, url)
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     for n in range(FANS):
         expect(page.locator("#approve")).to_be_visible()
+        keys_ready(page)
         if n == FANS // 2:
             page.keyboard.press("e")
             page.keyboard.press("Control+A")

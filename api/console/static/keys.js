@@ -70,4 +70,6 @@
   };
   tick();
   setInterval(tick, 1000);
+  // Keys pressed before this line would go nowhere: say the page is ready for them.
+  document.documentElement.dataset.keys = "ready";
 })();
