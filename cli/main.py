@@ -19,6 +19,7 @@ from core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from core.db import Database
+    from core.enums import Role
 
 app = typer.Typer(
     help="Inbox Fleet: browser workers, control plane, sandbox platform and demo.",
@@ -278,6 +279,18 @@ def secrets_rotate() -> None:
     typer.echo(f"{count} account(s) sealed under the first key")
 
 
+def _role(value: str, choices: str) -> Role:
+    """`--role` as a role; a usage error naming the `choices` otherwise."""
+    from core.enums import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"unknown role {value!r}; choose {choices}", param_hint="--role"
+        ) from None
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="admin, operator or worker.")],
@@ -292,17 +305,11 @@ def keys_create(
 
     from core.auth import mint_api_key
     from core.clock import utcnow
-    from core.enums import Role
     from core.errors import Conflict
 
     settings = get_settings()
     configure_logging(settings, "cli")
-    try:
-        parsed = Role(role)
-    except ValueError:
-        raise typer.BadParameter(
-            f"unknown role {role!r}; choose admin, operator or worker", param_hint="--role"
-        ) from None
+    parsed = _role(role, "admin, operator or worker")
     expires_at = None if expires_in_days is None else utcnow() + timedelta(days=expires_in_days)
     database = _open_database(settings)
     try:
@@ -329,18 +336,12 @@ def users_create(
     only its argon2 hash is stored."""
     import sys
 
-    from core.enums import Role
     from core.errors import DomainError
     from core.people import MIN_PASSWORD_CHARS, create_user
 
     settings = get_settings()
     configure_logging(settings, "cli")
-    try:
-        parsed = Role(role)
-    except ValueError:
-        raise typer.BadParameter(
-            f"unknown role {role!r}; choose admin or operator", param_hint="--role"
-        ) from None
+    parsed = _role(role, "admin or operator")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

@@ -7,19 +7,19 @@ sent on to the next draft in the queue.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from api.console.auth import PersonDep, require_csrf
 from api.console.pages import templates
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep
+from api.schemas.common import MediaId
 from api.schemas.drafts import QueuedDraftOut
 from core import review
 from core.crm import FanChanges, fans, update_fan
@@ -29,13 +29,13 @@ from core.errors import DomainError, InvalidState
 from core.guardrails import content_filter
 from core.outbox import Override, SendRefused, sends
 from core.people import SignedIn
+from core.platform.profiles import MAX_TEXT_CHARS
 from core.settings import Settings
 
 router = APIRouter(prefix="/console/drafts", include_in_schema=False)
 
-MAX_TEXT = 5_000
-# As the API's `MediaId`.
-MEDIA_ID = re.compile(r"[\x21-\x7e]{1,200}")
+# Vault ids as the API reads them.
+_MEDIA = TypeAdapter(list[MediaId])
 # As the API's `PriceCents`.
 MAX_PPV_CENTS = 10_000_000
 
@@ -149,7 +149,7 @@ def approve(
     screen: ScreenDep,
     redis: RedisDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
-    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    text: Annotated[str, Form(max_length=MAX_TEXT_CHARS)] = "",
     variant: Annotated[int | None, Form(ge=0, le=4)] = None,
     override_reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
@@ -228,7 +228,7 @@ def edit_fan(
     screen: ScreenDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     tags: Annotated[str, Form(max_length=2_000)] = "",
-    notes: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    notes: Annotated[str, Form(max_length=MAX_TEXT_CHARS)] = "",
 ) -> Response:
     """Write the fan's tags (comma-separated, replacing theirs) and notes, audited as the
     API's edit is; they reach the drafter's prompt."""
@@ -260,7 +260,7 @@ def compose(
     screen: ScreenDep,
     redis: RedisDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
-    message: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    message: Annotated[str, Form(max_length=MAX_TEXT_CHARS)] = "",
     ppv_price_cents: Annotated[int | None, Form(ge=0, le=MAX_PPV_CENTS)] = None,
     media: Annotated[str, Form(max_length=2_000)] = "",
     override_reason: Annotated[str, Form(max_length=500)] = "",
@@ -272,8 +272,9 @@ def compose(
     text = message.replace("\r\n", "\n")
     if not text.strip():
         return screen.refuse("message: required", status.HTTP_400_BAD_REQUEST)
-    items = tuple(media.replace(",", " ").split())
-    if not all(MEDIA_ID.fullmatch(item) for item in items):
+    try:
+        items = tuple(_MEDIA.validate_python(media.replace(",", " ").split()))
+    except ValidationError:
         return screen.refuse(
             "media: vault ids are 1 to 200 printable characters, no spaces",
             status.HTTP_400_BAD_REQUEST,
@@ -302,7 +303,7 @@ def compose(
 def check_edit(
     screen: ScreenDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
-    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    text: Annotated[str, Form(max_length=MAX_TEXT_CHARS)] = "",
 ) -> Response:
     """What the content filter says of the editor's text as it is typed, before any
     approval: the rules it would hold the send for."""
