@@ -8,9 +8,10 @@ queue requeues dead letters. Each action goes through `core` as the API's does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from redis import Redis
 from redis.exceptions import RedisError
@@ -36,164 +37,146 @@ DEAD_LETTERS_SHOWN = 50
 REFRESH_S = 3
 
 
-def _status_context(
-    session: Session, redis: Redis, settings: Settings, person: SignedIn
-) -> dict[str, Any]:
-    try:
-        fleet: FleetOut | None = FleetOut.of(fleet_status(session, redis, settings))
-    except RedisError:
-        fleet = None
-    dead = sends.list_sends(
-        session, status=SendStatus.failed, account_id=None, limit=DEAD_LETTERS_SHOWN, cursor=None
-    )
-    return {
-        "fleet": fleet,
-        "held": crm.held_accounts_of(session),
-        "dead": dead.items,
-        "admin": person.principal.role == Role.admin,
-        "csrf": person.csrf_token,
-    }
+@dataclass(frozen=True)
+class FleetView:
+    """One person's fleet page: what each of its routes answers with."""
+
+    request: Request
+    session: Session
+    redis: Redis
+    settings: Settings
+    person: SignedIn
+
+    def body(self) -> dict[str, Any]:
+        """What the page's body shows: the fleet, held accounts, dead letters."""
+        try:
+            fleet: FleetOut | None = FleetOut.of(
+                fleet_status(self.session, self.redis, self.settings)
+            )
+        except RedisError:
+            fleet = None
+        dead = sends.list_sends(
+            self.session,
+            status=SendStatus.failed,
+            account_id=None,
+            limit=DEAD_LETTERS_SHOWN,
+            cursor=None,
+        )
+        return {
+            "fleet": fleet,
+            "held": crm.held_accounts_of(self.session),
+            "dead": dead.items,
+            "admin": self.person.principal.role == Role.admin,
+            "csrf": self.person.csrf_token,
+        }
+
+    def show(self, problem: str | None = None, code: int = status.HTTP_200_OK) -> Response:
+        """The fleet page, saying why what was asked was not done when it was not."""
+        context = {
+            "person": self.person.principal,
+            "refresh_s": REFRESH_S,
+            "problem": problem,
+            **self.body(),
+        }
+        return templates.TemplateResponse(self.request, "fleet.html", context, status_code=code)
 
 
-@router.get("", response_class=HTMLResponse)
-def fleet_page(
+def _view(
     request: Request,
     session: SessionDep,
     redis: RedisDep,
     settings: SettingsDep,
     person: PersonDep,
-) -> Response:
+) -> FleetView:
+    return FleetView(request, session, redis, settings, person)
+
+
+ViewDep = Annotated[FleetView, Depends(_view)]
+
+
+@router.get("", response_class=HTMLResponse)
+def fleet_page(view: ViewDep) -> Response:
     """The fleet, as `/v1/fleet` has it, with the accounts and sends waiting for someone."""
-    return _page(request, session, redis, settings, person)
-
-
-def _page(
-    request: Request,
-    session: Session,
-    redis: Redis,
-    settings: Settings,
-    person: SignedIn,
-    problem: str | None = None,
-    code: int = status.HTTP_200_OK,
-) -> Response:
-    """The fleet page, saying why what was asked was not done when it was not."""
-    context = {
-        "person": person.principal,
-        "refresh_s": REFRESH_S,
-        "problem": problem,
-        **_status_context(session, redis, settings, person),
-    }
-    return templates.TemplateResponse(request, "fleet.html", context, status_code=code)
+    return view.show()
 
 
 @router.get("/status", response_class=HTMLResponse)
-def fleet_status_fragment(
-    request: Request, session: SessionDep, redis: RedisDep, settings: SettingsDep, person: PersonDep
-) -> Response:
+def fleet_status_fragment(view: ViewDep) -> Response:
     """The fleet page's body alone, as the open page re-reads it."""
-    context = _status_context(session, redis, settings, person)
-    return templates.TemplateResponse(request, "_fleet.html", context)
+    return templates.TemplateResponse(view.request, "_fleet.html", view.body())
 
 
 def _back() -> RedirectResponse:
     return RedirectResponse("/console/fleet", status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _change_account(
-    request: Request,
-    session: Session,
-    redis: Redis,
-    settings: Settings,
-    person: SignedIn,
-    change: Callable[[], object],
-) -> Response:
+def _change_account(view: FleetView, change: Callable[[], object]) -> Response:
     """Make an admin's change to an account; anyone else, or a change refused, is told
     on the page."""
-    if person.principal.role != Role.admin:
-        return _page(
-            request, session, redis, settings, person,
-            "only an admin may change an account", status.HTTP_403_FORBIDDEN,
-        )  # fmt: skip
+    if view.person.principal.role != Role.admin:
+        return view.show("only an admin may change an account", status.HTTP_403_FORBIDDEN)
     try:
         change()
     except DomainError as exc:
-        session.rollback()
+        view.session.rollback()
         code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_409_CONFLICT
-        return _page(request, session, redis, settings, person, str(exc), code)
+        return view.show(str(exc), code)
     return _back()
 
 
 @router.post("/accounts/{account_id:int}/resume")
 def resume_account(
-    request: Request,
-    account_id: IdPath,
-    session: SessionDep,
-    redis: RedisDep,
-    settings: SettingsDep,
-    person: PersonDep,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    account_id: IdPath, view: ViewDep, csrf: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     """Let a paused account's work run again (admins)."""
-    require_csrf(person, csrf)
-    return _change_account(
-        request, session, redis, settings, person,
-        lambda: crm.update_account(
-            session, keyring(settings), account_id, {"status": AccountStatus.active},
-            actor=person.principal.name,
-        ),
-    )  # fmt: skip
+    require_csrf(view.person, csrf)
+    changes: crm.AccountChanges = {"status": AccountStatus.active}
+    return _change_account(view, lambda: _update(view, account_id, changes))
+
+
+def _update(view: FleetView, account_id: int, changes: crm.AccountChanges) -> None:
+    crm.update_account(
+        view.session,
+        keyring(view.settings),
+        account_id,
+        changes,
+        actor=view.person.principal.name,
+    )
 
 
 @router.post("/accounts/{account_id:int}/credentials")
 def fix_credentials(
-    request: Request,
     account_id: IdPath,
-    session: SessionDep,
-    redis: RedisDep,
-    settings: SettingsDep,
-    person: PersonDep,
+    view: ViewDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1_000)] = "",
 ) -> Response:
     """Give an account new credentials (admins); a `needs_login` account runs again."""
-    require_csrf(person, csrf)
+    require_csrf(view.person, csrf)
     if not password:
-        return _page(
-            request, session, redis, settings, person,
-            "password: required", status.HTTP_400_BAD_REQUEST,
-        )  # fmt: skip
+        return view.show("password: required", status.HTTP_400_BAD_REQUEST)
     changes: crm.AccountChanges = {"password": password}
     if username.strip():
         changes["username"] = username.strip()
-    return _change_account(
-        request, session, redis, settings, person,
-        lambda: crm.update_account(
-            session, keyring(settings), account_id, changes, actor=person.principal.name
-        ),
-    )  # fmt: skip
+    return _change_account(view, lambda: _update(view, account_id, changes))
 
 
 @router.post("/sends/requeue")
 def requeue(
-    request: Request,
-    session: SessionDep,
-    redis: RedisDep,
-    settings: SettingsDep,
-    person: PersonDep,
+    view: ViewDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     ids: Annotated[list[int] | None, Form(max_length=DEAD_LETTERS_SHOWN)] = None,
 ) -> Response:
     """Give the chosen dead letters a fresh set of attempts, queued now."""
-    require_csrf(person, csrf)
+    require_csrf(view.person, csrf)
     if not ids:
-        return _page(
-            request, session, redis, settings, person,
-            "ids: select at least one send", status.HTTP_400_BAD_REQUEST,
-        )  # fmt: skip
+        return view.show("ids: select at least one send", status.HTTP_400_BAD_REQUEST)
     try:
-        sends.requeue_sends(session, redis, settings, ids, actor=person.principal.name)
+        sends.requeue_sends(
+            view.session, view.redis, view.settings, ids, actor=view.person.principal.name
+        )
     except DomainError as exc:
-        session.rollback()
-        return _page(request, session, redis, settings, person, str(exc), status.HTTP_409_CONFLICT)
+        view.session.rollback()
+        return view.show(str(exc), status.HTTP_409_CONFLICT)
     return _back()
