@@ -9,12 +9,13 @@ from api.console.auth import NotSignedIn
 from api.console.fleet import router as fleet_router
 from api.console.live import router as live_router
 from api.console.pages import STATIC_DIR, router
+from api.console.problems import install_problem_pages
 from api.console.review import router as review_router
 
 
 def install_console(app: FastAPI) -> None:
-    """Serve the console: its pages, its static files, and the sign-in page for any
-    request without a live session."""
+    """Serve the console: its pages, its static files, the sign-in page for any request
+    without a live session, and errors as pages. Call after the API's error handlers."""
 
     async def to_sign_in(_request: Request, _exc: Exception) -> RedirectResponse:
         return RedirectResponse("/console/sign-in", status_code=303)
@@ -25,6 +26,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(fleet_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(NotSignedIn, to_sign_in)
+    install_problem_pages(app)
 
 
 __all__ = ["install_console"]
