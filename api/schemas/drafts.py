@@ -93,13 +93,16 @@ class DraftOut(ResponseBody):
 
 class QueuedDraftOut(DraftOut):
     """A draft with its place in the approval queue: the fan's spend tier, the priority,
-    how long the fan has waited (seconds, until the decision once decided) and whether
-    that is past the account's response target (`overdue` drafts jump the queue)."""
+    how long the fan has waited (seconds, until the decision once decided), whether that
+    is past the account's response target (`overdue` drafts jump the queue), and in how
+    many seconds it will be (`overdue_in_s`: 0 once it is, null for a nudge or a decided
+    draft, which never are)."""
 
     fan_tier: SpendTier
     priority: float
     waiting_s: float
     overdue: bool
+    overdue_in_s: float | None
 
     @classmethod
     def of(cls, queued: QueuedDraft) -> QueuedDraftOut:
@@ -111,6 +114,7 @@ class QueuedDraftOut(DraftOut):
             priority=queued.standing.priority,
             waiting_s=queued.standing.waiting_s,
             overdue=queued.standing.overdue,
+            overdue_in_s=queued.standing.overdue_in_s,
         )
 
 

@@ -47,11 +47,14 @@ POINT_SCALE = 100
 @dataclass(frozen=True)
 class Standing:
     """Where a draft stands in the queue: its priority, how long the fan has waited
-    (seconds) and whether that is past the account's response target."""
+    (seconds), whether that is past the account's response target, and in how many seconds
+    it will be (0 once it is; None when it never can be: a nudge, or a decided draft), so a
+    page can turn it red when it happens."""
 
     priority: float
     waiting_s: float
     overdue: bool
+    overdue_in_s: float | None
 
 
 def points(tier: SpendTier, total_spend_cents: int, kind: str) -> int:
@@ -80,8 +83,10 @@ def standing(
     *, points: int, kind: str, waited: int, target_ms: float, pending: bool = True
 ) -> Standing:
     """The standing of one draft; only a pending draft that answers a fan can be overdue."""
+    can_be_overdue = pending and kind not in NUDGE_KINDS
     return Standing(
         priority=round(priority(points, waited, target_ms), 2),
         waiting_s=round(waited / 1000, 3),
         overdue=pending and is_overdue(kind, waited, target_ms),
+        overdue_in_s=round(max(target_ms - waited, 0) / 1000, 3) if can_be_overdue else None,
     )

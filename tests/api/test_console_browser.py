@@ -3,6 +3,7 @@ and signs out; the page holds at a phone's width."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -12,11 +13,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from core.clock import utcnow
+from core.clock import epoch_ms, utcnow
 from core.db import Database
-from core.models import Send
+from core.models import Draft, Send
+from core.settings import Settings
 from tests.helpers.api import LiveApi
-from tests.helpers.console import keys_ready, make_user, serious_violations, sign_in_by_keyboard
+from tests.helpers.console import (
+    keys_ready,
+    make_user,
+    serious_violations,
+    sign_in_by_keyboard,
+    unusable_at_its_width,
+)
 from tests.helpers.seeding import Line, seed, seed_draft
 
 # The pages read what the API reads, on either database (`test_console`): one will do.
@@ -89,27 +97,67 @@ def test_drafts_are_approved_by_keyboard_alone_one_edited_with_a_line_break_and_
     assert sent == ["First reply", "Line one 👩‍👩‍👧\nline two", "Third reply"]
 
 
-def test_each_page_passes_axe_core_with_no_serious_violation(
-    console: Page, live_api: LiveApi, db: Database
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)], ids=["1280x800", "phone-390"])
+def test_each_page_passes_axe_core_and_fits_the_screen(
+    console: Page, live_api: LiveApi, db: Database, width: int, height: int
 ) -> None:
     page = console
+    page.set_viewport_size({"width": width, "height": height})
     seed_draft(db, seed(db, [Line("inbound", "hi there")]), "Hey! 💕")
     seed_draft(db, seed(db, [Line("inbound", "hi")]), "let's meet up irl, come over to my place")
     make_user(db)
+
+    def holds(name: str) -> None:
+        assert serious_violations(page) == [], name
+        assert unusable_at_its_width(page) == [], name
+
     page.goto(f"{live_api.url}/console/sign-in")
-    assert serious_violations(page) == [], "sign-in"
+    holds("sign-in")
     sign_in_by_keyboard(page, live_api.url)
-    assert serious_violations(page) == [], "queue"
+    holds("queue")
     page.get_by_role("link", name="Hey! 💕").click()
     expect(page.get_by_role("heading", name=re.compile("^Draft"))).to_be_visible()
-    assert serious_violations(page) == [], "review"
+    holds("review")
     keys_ready(page)
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keys")).to_be_visible()
-    assert serious_violations(page) == [], "keys dialog"
+    holds("keys dialog")
     page.goto(f"{live_api.url}/console/fleet")
     expect(page.get_by_role("heading", name="Dead letters")).to_be_visible()
-    assert serious_violations(page) == [], "fleet"
+    holds("fleet")
+    page.goto(f"{live_api.url}/console/drafts/999999")
+    expect(page.get_by_role("heading", name="That was not done")).to_be_visible()
+    holds("problem")
+
+
+def test_a_wait_turns_red_when_its_target_passes_with_the_page_open(
+    console: Page, live_api: LiveApi, db: Database, settings: Settings
+) -> None:
+    page = console
+    draft_id = seed_draft(db, seed(db, [Line("inbound", "you there?")]), "Right here")
+    # Ten real minutes to the account's response target, counted from now.
+    with db.session() as session:
+        draft = session.get_one(Draft, draft_id)
+        draft.wait_since_ms = epoch_ms(utcnow())
+        draft.target_ms = math.ceil(600_000 / settings.time_scale)
+        session.commit()
+    make_user(db)
+    sign_in_by_keyboard(page, live_api.url)
+    # The page's clock, not the machine's, runs the ten minutes.
+    page.clock.install()
+    page.reload()
+    keys_ready(page)
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Right here"))
+    mark = row.get_by_text("overdue", exact=True)
+    expect(mark).to_be_hidden()
+    page.evaluate("window.notReloaded = true")
+
+    page.clock.run_for("10:30")
+
+    expect(mark).to_be_visible()
+    expect(row.locator(".wait")).to_have_css("color", "rgb(163, 0, 0)")
+    expect(row.locator(".wait")).to_have_text("10 min")
+    assert page.evaluate("window.notReloaded") is True
 
 
 def test_a_new_draft_appears_in_an_open_queue_without_a_reload(

@@ -57,6 +57,28 @@ def serious_violations(page: Page) -> list[str]:
     ]
 
 
+def unusable_at_its_width(page: Page) -> list[str]:
+    """What a person at the page's width could not use: the page scrolling sideways, or a
+    control wider than the window."""
+    return list(
+        page.evaluate(
+            """() => {
+            const problems = [];
+            const over = document.documentElement.scrollWidth - window.innerWidth;
+            if (over > 0) problems.push(`the page is ${over}px wider than the window`);
+            for (const el of document.querySelectorAll("a, button, input, select, textarea")) {
+              const box = el.getBoundingClientRect();
+              if (box.width > 0 && box.right > window.innerWidth + 1)
+                problems.push(
+                  `${el.tagName.toLowerCase()} ${el.name || el.id || el.textContent.trim()}` +
+                  " ends past the window");
+            }
+            return problems;
+          }"""
+        )
+    )
+
+
 def sign_in_by_keyboard(page: Page, url: str, name: str = "mia") -> None:
     """Open the console at `url` as a person does and sign in by keyboard alone: the name
     field has the focus (waited for: keys typed before it would go nowhere), Tab reaches

@@ -53,7 +53,7 @@
     for (const box of document.querySelectorAll('input[name="ids"]')) box.checked = selected.has(box.value);
   });
   // A wait shown at render time keeps counting up while the page is open, written as the
-  // server writes it (pages.waited).
+  // server writes it (pages.waited), and turns red when the response target passes.
   const waited = (seconds) => {
     const minutes = Math.floor(seconds / 60);
     if (minutes < 60) return `${minutes} min`;
@@ -64,8 +64,13 @@
     const now = Date.now();
     for (const wait of document.querySelectorAll(".wait[data-waiting-s]")) {
       wait.dataset.since ??= String(now);
-      const seconds = Number(wait.dataset.waitingS) + (now - Number(wait.dataset.since)) / 1000;
-      wait.textContent = waited(seconds);
+      const open = (now - Number(wait.dataset.since)) / 1000;
+      wait.textContent = waited(Number(wait.dataset.waitingS) + open);
+      if (wait.dataset.overdueInS !== undefined && open >= Number(wait.dataset.overdueInS)) {
+        wait.parentElement.classList.add("overdue");
+        const mark = wait.parentElement.querySelector(".overdue-mark");
+        if (mark) mark.hidden = false;
+      }
     }
   };
   tick();

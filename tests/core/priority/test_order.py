@@ -56,9 +56,19 @@ def test_overdue_from_the_target_on_and_only_while_pending() -> None:
     assert not _standing(waited=int(TARGET_MS) * 10, pending=False).overdue
 
 
+def test_overdue_in_counts_down_to_the_target_and_stays_at_zero() -> None:
+    assert _standing(waited=100_000).overdue_in_s == 200
+    assert _standing(waited=int(TARGET_MS) * 2).overdue_in_s == 0
+
+
+def test_a_decided_draft_is_never_due_to_be_overdue() -> None:
+    assert _standing(waited=100_000, pending=False).overdue_in_s is None
+
+
 def test_a_nudge_is_never_overdue() -> None:
     nudge = _standing(kind=DraftKind.follow_up, waited=int(TARGET_MS) * 10)
     assert not nudge.overdue
+    assert nudge.overdue_in_s is None
     assert nudge.priority == KIND_POINTS[DraftKind.follow_up] + WAIT_POINTS
 
 
