@@ -261,6 +261,8 @@ class Draft(Base):
         _partial("ix_drafts_tier_queue", "fan_tier", *_QUEUE_ORDER),
         _partial("ix_drafts_pending_wait_since_ms", "wait_since_ms"),
         _partial("ix_drafts_pending_target_ms", "target_ms"),
+        # The review claims that ran out unreleased (`core.review.claims_ran_out`).
+        _partial("ix_drafts_pending_claim_expires_at", "claim_expires_at"),
     )
     label: ClassVar[str] = "draft"
 

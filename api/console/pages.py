@@ -26,9 +26,11 @@ from api.console.auth import (
     set_cookie,
     sign_in_token,
 )
+from api.console.live import stream_url
 from api.deps import RedisDep, SessionDep, SettingsDep
 from api.schemas.drafts import QueuedDraftOut
 from core import review
+from core.clock import utcnow
 from core.drafting.fan import SpendTier
 from core.enums import DraftKind, DraftStatus
 from core.errors import MAX_ID
@@ -131,9 +133,10 @@ def _queue_context(
     tier: SpendTier | None,
     kind: DraftKind | None,
 ) -> dict[str, Any]:
-    """What the queue's rows show, filtered, and the queue's version they show (read
-    first: a change after it is told to the page's stream)."""
-    version = review.queue_version(session)
+    """What the queue's rows show, filtered, and the event stream to follow them by (its
+    address read first: a change after it is told to the page)."""
+    now = utcnow()
+    events = stream_url(session, now)
     page = review.list_drafts(
         session,
         settings,
@@ -149,7 +152,9 @@ def _queue_context(
         "more": page.next_cursor is not None,
         "filters": filters,
         "query": urlencode({k: v for k, v in filters.items() if v is not None}),
-        "version": version,
+        "events": events,
+        # A claim shows while it lives: one that ran out unreleased holds nobody back.
+        "now": now,
     }
 
 

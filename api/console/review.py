@@ -7,7 +7,8 @@ sent on to the next draft in the queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from html import escape
 from typing import Annotated, Any
 
@@ -17,11 +18,13 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from api.console.auth import PersonDep, require_csrf
+from api.console.live import stream_url
 from api.console.pages import templates
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep
 from api.schemas.common import MediaId
 from api.schemas.drafts import QueuedDraftOut
 from core import review
+from core.clock import utcnow
 from core.crm import FanChanges, fans, update_fan
 from core.drafting.fan import spend_tier
 from core.enums import DraftStatus, Role
@@ -57,6 +60,8 @@ class Screen:
     settings: Settings
     person: SignedIn
     draft_id: int
+    # Before the claim is tried: a claim running out after it is told to the page.
+    opened_at: datetime = field(default_factory=utcnow)
 
     def show(
         self,
@@ -69,7 +74,6 @@ class Screen:
     ) -> Response:
         """The page as the draft stands, with what to tell the person."""
         session, person = self.session, self.person
-        version = review.queue_version(session)
         queued = review.queued_draft(session, self.settings, self.draft_id)
         draft = queued.draft
         fan = draft.conversation.fan
@@ -86,7 +90,7 @@ class Screen:
             "text": draft.text if text is None else text,
             "admin": person.principal.role == Role.admin,
             "next_id": _next_pending(session, self.settings, self.draft_id),
-            "version": version,
+            "events": stream_url(session, self.opened_at),
         }
         return templates.TemplateResponse(self.request, "review.html", context, status_code=code)
 

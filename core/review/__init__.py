@@ -16,6 +16,7 @@ from core.review.decisions import (
     approve_many,
     claim_draft,
     claim_holder,
+    claims_ran_out,
     reject_draft,
     release_draft,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "create_draft_for_message",
     "list_drafts",
     "queue_pass",
+    "claims_ran_out",
     "queue_version",
     "queued_draft",
     "redraft_draft",

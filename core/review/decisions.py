@@ -55,6 +55,17 @@ def claim_holder(session: Session, draft_id: int) -> str | None:
     return None if claim is None else claim[0]
 
 
+def claims_ran_out(session: Session, after: datetime, until: datetime) -> bool:
+    """Whether a review claim on a pending draft ran out in (`after`, `until`]: the draft
+    is free again though nobody released it, and no row changed to say so."""
+    ran_out = select(Draft.id).where(
+        Draft.status == DraftStatus.pending,
+        Draft.claim_expires_at > after,
+        Draft.claim_expires_at <= until,
+    )
+    return bool(session.scalar(select(ran_out.exists())))
+
+
 def pending_draft(session: Session, draft_id: int, actor: str) -> Draft:
     """The draft, locked for this transaction, when it is pending and nobody but `actor`
     holds a live claim on it; else `InvalidState`."""

@@ -7,7 +7,7 @@ import math
 import os
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -205,6 +205,42 @@ def _held_then_freed(mia: Page, sam: Page, url: str, draft_id: int) -> None:
 
     sam.get_by_role("link", name="Take it").click()
     expect(sam.get_by_role("button", name="Approve")).to_be_visible()
+
+
+def test_a_claim_that_runs_out_unreleased_frees_the_draft_live(
+    browser: Browser, live_api: LiveApi, db: Database
+) -> None:
+    draft_id = seed_draft(db, seed(db, [Line("inbound", "hey")]), "Hey you")
+    make_user(db, "mia")
+    make_user(db, "sam")
+    mia = browser.new_context().new_page()
+    sam = browser.new_context().new_page()
+    try:
+        sign_in_by_keyboard(mia, live_api.url, "mia")
+        sign_in_by_keyboard(sam, live_api.url, "sam")
+        mia.goto(f"{live_api.url}/console/drafts/{draft_id}")
+        expect(mia.get_by_role("button", name="Approve")).to_be_visible()
+        _claim_runs_out_at(db, draft_id, utcnow() + timedelta(hours=1))
+        sam.goto(f"{live_api.url}/console/drafts/{draft_id}")
+        expect(sam.get_by_role("status")).to_contain_text("is claimed by mia")
+        sam.evaluate("window.notReloaded = true")
+
+        # Mia walks away: her claim runs out, and nothing but the clock says so.
+        _claim_runs_out_at(db, draft_id, utcnow())
+
+        expect(sam.get_by_role("link", name="Take it")).to_be_visible()
+        assert sam.evaluate("window.notReloaded") is True
+        sam.get_by_role("link", name="Take it").click()
+        expect(sam.get_by_role("button", name="Approve")).to_be_visible()
+    finally:
+        mia.context.close()
+        sam.context.close()
+
+
+def _claim_runs_out_at(db: Database, draft_id: int, when: datetime) -> None:
+    with db.session() as session:
+        session.get_one(Draft, draft_id).claim_expires_at = when
+        session.commit()
 
 
 def test_an_edit_is_checked_by_the_filter_as_it_is_typed(
