@@ -1,8 +1,9 @@
 """The console's fleet page: what `/v1/fleet` says (workers and the accounts they hold,
-queue depths and oldest jobs, sends by status, why the fleet is unhealthy), the accounts
-held for an operator, and the dead letters, refreshed every few seconds. Admins resume a
-paused account and give a `needs_login` account its credentials; anyone staffing the
-queue requeues dead letters. Each action goes through `core` as the API's does.
+queue depths and oldest jobs, sends by status, throttled accounts, why the fleet is
+unhealthy), the accounts held for an operator, and the dead letters, refreshed every few
+seconds. Admins resume a paused account and give a `needs_login` account its
+credentials; anyone staffing the queue requeues dead letters. Each action goes through
+`core` as the API's does.
 """
 
 from __future__ import annotations

@@ -57,6 +57,15 @@ class LeaseOut(BaseModel):
     holder_alive: bool
 
 
+class ThrottledOut(BaseModel):
+    """An active account a platform throttled: every job for it waits `backoff_s` more
+    (real seconds), fleet-wide."""
+
+    account_id: int
+    name: str
+    backoff_s: float
+
+
 class WorkersOut(BaseModel):
     workers: list[WorkerOut]
     leases: list[LeaseOut]
@@ -140,6 +149,10 @@ class FleetOut(BaseModel):
     overdue_campaigns: list[int] = Field(
         description="Campaigns still scheduled well past their time: no scheduler running?"
     )
+    throttled: list[ThrottledOut] = Field(
+        description="Active accounts in a throttle backoff, the platform's pace: reported, "
+        "not unhealthy (an account throttled too often is paused, and held)."
+    )
     last_reconciled_at: datetime | None
 
     @classmethod
@@ -164,5 +177,9 @@ class FleetOut(BaseModel):
             failing_accounts=status.failing.accounts,
             failed_campaigns=status.campaigns.failed,
             overdue_campaigns=status.campaigns.overdue,
+            throttled=[
+                ThrottledOut(account_id=t.id, name=t.name, backoff_s=t.backoff_s)
+                for t in status.throttled
+            ],
             last_reconciled_at=status.last_reconciled_at,
         )

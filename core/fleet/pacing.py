@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -152,6 +152,19 @@ class Pacer:
         if self._redis.pttl(key) < millis:
             self._redis.set(key, "1", px=millis)
         logger.bind(account_id=account_id, seconds=round(seconds, 3)).info("account paused")
+
+    def backoffs(self, account_ids: Sequence[int]) -> dict[int, float]:
+        """The accounts among `account_ids` the pacer grants nothing now (a platform
+        throttled them), with the real seconds of their backoff left."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for account_id in account_ids:
+                pipe.pttl(self.keys(account_id)[2])
+            left = pipe.execute()
+        return {
+            account_id: millis / 1000
+            for account_id, millis in zip(account_ids, left, strict=True)
+            if millis > 0
+        }
 
     def _micros(self, human_s: float) -> int:
         """A human-time span as scaled microseconds, rounded up so limits are never shaved."""

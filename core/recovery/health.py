@@ -27,6 +27,7 @@ from core.db import Database, StoredProblem
 from core.enums import AccountStatus, SendStatus
 from core.fleet.heartbeats import WorkerSeen, live_workers
 from core.fleet.lease import MIN_WINDOW_S, held_accounts
+from core.fleet.pacing import Pacer
 from core.fleet.queue_stats import QueueStats, queue_depths, queue_stats
 from core.fleet.queues import QueueName
 from core.models import Account, Send
@@ -50,6 +51,16 @@ class HeldAccount:
     id: int
     name: str
     status: AccountStatus
+
+
+@dataclass(frozen=True)
+class ThrottledAccount:
+    """An active account a platform throttled: every job for it waits out the backoff
+    (`core.fleet.throttle`), the platform's pace rather than a fault."""
+
+    id: int
+    name: str
+    backoff_s: float
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,7 @@ class FleetStatus:
     failing: FailingWork
     last_reconciled_at: datetime | None
     campaigns: CampaignTrouble
+    throttled: list[ThrottledAccount]
 
 
 def _ids(ids: list[int]) -> str:
@@ -132,11 +144,26 @@ def _ids(ids: list[int]) -> str:
     return shown + (f" and {len(ids) - _MAX_LISTED} more" if len(ids) > _MAX_LISTED else "")
 
 
+def _throttled(session: Session, redis: Redis, settings: Settings) -> list[ThrottledAccount]:
+    active = session.execute(
+        select(Account.id, Account.name)
+        .where(Account.status == AccountStatus.active)
+        .order_by(Account.id)
+    ).all()
+    backoffs = Pacer.for_settings(redis, settings).backoffs([row.id for row in active])
+    return [
+        ThrottledAccount(row.id, row.name, round(backoffs[row.id], 1))
+        for row in active
+        if row.id in backoffs
+    ]
+
+
 def fleet_status(
     session: Session, redis: Redis, settings: Settings, *, now: datetime | None = None
 ) -> FleetStatus:
-    """The fleet as Redis and the database see it, with `healthy` false and a reason for
-    each problem: sends or sweeps stuck with a dead worker, jobs failing (by error class),
+    """The fleet as Redis and the database see it, with the accounts in a throttle
+    backoff (reported: throttling is the platform's pace), and `healthy` false and a reason
+    for each problem: sends or sweeps stuck with a dead worker, jobs failing (by error class),
     accounts whose every recent job failed, a job waiting too long, jobs waiting with
     nobody to run them, accounts that need a login, a reconciler not running.
     """
@@ -163,6 +190,7 @@ def fleet_status(
     )
     failing = failing_work(session, settings, now)
     campaigns = campaign_trouble(session, settings, now)
+    throttled = _throttled(session, redis, settings)
     session.rollback()
     last_ran = last_pass(redis, settings)
 
@@ -228,4 +256,5 @@ def fleet_status(
         failing=failing,
         last_reconciled_at=last_ran,
         campaigns=campaigns,
+        throttled=throttled,
     )

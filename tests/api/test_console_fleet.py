@@ -1,15 +1,19 @@
 """The console's fleet page over HTTP: the fleet as `/v1/fleet` has it, accounts held for
-someone (resumed, or given credentials, by an admin) and dead letters requeued."""
+someone (resumed, or given credentials, by an admin), throttled accounts, and dead
+letters requeued."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from redis import Redis
 
 from core.db import Database
 from core.enums import AccountStatus, Role, SendStatus
+from core.fleet.pacing import Pacer
 from core.models import Account, Send
+from core.settings import Settings
 from tests.helpers.console import browser, form_token, make_user, sign_in
 from tests.helpers.seeding import Line, seed
 
@@ -50,6 +54,17 @@ def test_the_fleet_page_shows_the_fleets_state_and_what_waits_for_someone(
     # Resuming is an admin's: an operator sees no button.
     assert "Resume" not in page
     assert "<h2>Workers</h2>" in fragment and "<html" not in fragment
+
+
+def test_the_fleet_page_shows_a_throttled_account_and_its_backoff(
+    app: FastAPI, db: Database, redis: Redis, settings: Settings
+) -> None:
+    account_id = seed(db, [Line("inbound", "hi")]).account_id
+    Pacer.for_settings(redis, settings).pause(account_id, 90)
+    with _signed_in(app, db, "mia", Role.operator) as mia:
+        fragment = mia.get("/console/fleet/status").text
+    throttled = fragment[fragment.index("<h2>Throttled accounts</h2>") :]
+    assert f"<strong>Mia</strong> (account {account_id}): the platform said slow down" in throttled
 
 
 def test_an_admin_resumes_a_paused_account_and_an_operator_may_not(

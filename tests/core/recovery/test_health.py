@@ -12,8 +12,11 @@ from redis import Redis
 
 from core.clock import utcnow
 from core.db import Database
+from core.enums import AccountStatus
 from core.fleet.heartbeats import heartbeat_ttl_s
 from core.fleet.lease import MIN_WINDOW_S, lease_ttl_s
+from core.fleet.pacing import Pacer
+from core.models import Account
 from core.recovery.health import FleetStatus, fleet_status
 from core.settings import Settings
 from tests.helpers.api import (
@@ -30,6 +33,7 @@ from tests.helpers.api import (
     sweep_result,
 )
 from tests.helpers.rows import Reconcile, hold_lease, keep_heartbeats
+from tests.helpers.seeding import Line, seed
 
 
 def test_heartbeats_and_leases_show_in_workers(
@@ -105,6 +109,7 @@ def test_fleet_reports_workers_leases_queues_sends_and_stuck_work(
         "failing_accounts",
         "failed_campaigns",
         "overdue_campaigns",
+        "throttled",
         "last_reconciled_at",
     }
 
@@ -344,3 +349,29 @@ def test_a_failed_sweep_followed_by_a_good_one_is_not_failing(
         {},
         {},
     )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_active_account_in_a_throttle_backoff_is_listed_not_unhealthy(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    throttled = seed(db, [Line("inbound", "hi")]).account_id
+    calm = seed(db, [Line("inbound", "hi")]).account_id
+    Pacer.for_settings(redis, settings).pause(throttled, 60)
+    status = _status_at(db, redis, settings, utcnow())
+    assert [(t.id, t.name) for t in status.throttled] == [(throttled, "Mia")]
+    assert 0 < status.throttled[0].backoff_s <= 60
+    assert calm not in {t.id for t in status.throttled}
+    assert not any("throttl" in reason for reason in status.reasons)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_paused_account_is_held_not_listed_as_throttled(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    account_id = seed(db, [Line("inbound", "hi")]).account_id
+    with db.session() as session:
+        session.get_one(Account, account_id).status = AccountStatus.paused
+        session.commit()
+    Pacer.for_settings(redis, settings).pause(account_id, 60)
+    assert _status_at(db, redis, settings, utcnow()).throttled == []
