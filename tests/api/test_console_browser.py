@@ -175,41 +175,13 @@ def test_a_new_draft_appears_in_an_open_queue_without_a_reload(
     assert page.evaluate("window.notReloaded") is True
 
 
-def test_a_draft_held_by_one_operator_frees_live_for_another(
+@pytest.fixture
+def held_by_mia(
     browser: Browser, live_api: LiveApi, db: Database
-) -> None:
-    draft_id = seed_draft(db, seed(db, [Line("inbound", "hey")]), "Hey you")
-    make_user(db, "mia")
-    make_user(db, "sam")
-    mia = browser.new_context().new_page()
-    sam = browser.new_context().new_page()
-    try:
-        _held_then_freed(mia, sam, live_api.url, draft_id)
-    finally:
-        # Before the control plane stops: each page holds an event stream.
-        mia.context.close()
-        sam.context.close()
-
-
-def _held_then_freed(mia: Page, sam: Page, url: str, draft_id: int) -> None:
-    sign_in_by_keyboard(mia, url, "mia")
-    sign_in_by_keyboard(sam, url, "sam")
-
-    mia.goto(f"{url}/console/drafts/{draft_id}")
-    expect(mia.get_by_role("button", name="Approve")).to_be_visible()
-    sam.goto(f"{url}/console/drafts/{draft_id}")
-    expect(sam.get_by_role("status")).to_contain_text(f"draft {draft_id} is claimed by mia")
-    expect(sam.get_by_role("button", name="Approve")).to_have_count(0)
-
-    mia.get_by_role("button", name="Release it to the queue").click()
-
-    sam.get_by_role("link", name="Take it").click()
-    expect(sam.get_by_role("button", name="Approve")).to_be_visible()
-
-
-def test_a_claim_that_runs_out_unreleased_frees_the_draft_live(
-    browser: Browser, live_api: LiveApi, db: Database
-) -> None:
+) -> Iterator[tuple[Page, Page, int]]:
+    """Mia's page holding a draft and Sam's on the same draft, seeing it held, each in a
+    browser context of its own; and the draft. Mia's claim is made to last: at the tests'
+    time scale it would run out in 3 s."""
     draft_id = seed_draft(db, seed(db, [Line("inbound", "hey")]), "Hey you")
     make_user(db, "mia")
     make_user(db, "sam")
@@ -222,19 +194,41 @@ def test_a_claim_that_runs_out_unreleased_frees_the_draft_live(
         expect(mia.get_by_role("button", name="Approve")).to_be_visible()
         _claim_runs_out_at(db, draft_id, utcnow() + timedelta(hours=1))
         sam.goto(f"{live_api.url}/console/drafts/{draft_id}")
-        expect(sam.get_by_role("status")).to_contain_text("is claimed by mia")
+        expect(sam.get_by_role("status")).to_contain_text(f"draft {draft_id} is claimed by mia")
+        expect(sam.get_by_role("button", name="Approve")).to_have_count(0)
         sam.evaluate("window.notReloaded = true")
-
-        # Mia walks away: her claim runs out, and nothing but the clock says so.
-        _claim_runs_out_at(db, draft_id, utcnow())
-
-        expect(sam.get_by_role("link", name="Take it")).to_be_visible()
-        assert sam.evaluate("window.notReloaded") is True
-        sam.get_by_role("link", name="Take it").click()
-        expect(sam.get_by_role("button", name="Approve")).to_be_visible()
+        yield mia, sam, draft_id
     finally:
+        # Before the control plane stops: each page holds an event stream.
         mia.context.close()
         sam.context.close()
+
+
+def test_a_draft_held_by_one_operator_frees_live_for_another(
+    held_by_mia: tuple[Page, Page, int],
+) -> None:
+    mia, sam, _ = held_by_mia
+
+    mia.get_by_role("button", name="Release it to the queue").click()
+
+    expect(sam.get_by_role("link", name="Take it")).to_be_visible()
+    assert sam.evaluate("window.notReloaded") is True
+    sam.get_by_role("link", name="Take it").click()
+    expect(sam.get_by_role("button", name="Approve")).to_be_visible()
+
+
+def test_a_claim_that_runs_out_unreleased_frees_the_draft_live(
+    held_by_mia: tuple[Page, Page, int], db: Database
+) -> None:
+    _, sam, draft_id = held_by_mia
+
+    # Mia walks away: her claim runs out, and nothing but the clock says so.
+    _claim_runs_out_at(db, draft_id, utcnow())
+
+    expect(sam.get_by_role("link", name="Take it")).to_be_visible()
+    assert sam.evaluate("window.notReloaded") is True
+    sam.get_by_role("link", name="Take it").click()
+    expect(sam.get_by_role("button", name="Approve")).to_be_visible()
 
 
 def _claim_runs_out_at(db: Database, draft_id: int, when: datetime) -> None:
