@@ -63,11 +63,7 @@ def _as_page(api_handler: Handler) -> Handler:
         if not _is_console(request):
             return answer
         code = answer.status_code
-        context = {
-            "code": code,
-            "detail": _detail(answer),
-            "next_step": NEXT_STEP.get(code, DEFAULT_STEP),
-        }
+        context = {"detail": _detail(answer), "next_step": NEXT_STEP.get(code, DEFAULT_STEP)}
         page = templates.TemplateResponse(request, "problem.html", context, status_code=code)
         for name in ("allow", "retry-after"):
             if name in answer.headers:
