@@ -1,9 +1,9 @@
 """The console's fleet page: what `/v1/fleet` says (workers and the accounts they hold,
 queue depths and oldest jobs, sends by status, throttled accounts, why the fleet is
-unhealthy), the accounts held for an operator, and the dead letters, refreshed every few
-seconds. Admins resume a paused account and give a `needs_login` account its
-credentials; anyone staffing the queue requeues dead letters. Each action goes through
-`core` as the API's does.
+unhealthy), the accounts held for an operator, and the dead letters, kept live by an event
+stream that sends the page's body whenever it reads differently. Admins resume a paused
+account and give a `needs_login` account its credentials; anyone staffing the queue
+requeues dead letters. Each action goes through `core` as the API's does.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from api.console.auth import PersonDep, require_csrf
+from api.console.live import event_stream, message, person_of
 from api.console.pages import templates
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep
 from api.schemas.fleet import FleetOut
@@ -34,8 +35,27 @@ from core.settings import Settings
 router = APIRouter(prefix="/console/fleet", include_in_schema=False)
 
 DEAD_LETTERS_SHOWN = 50
-# How often an open fleet page re-reads the fleet, in seconds.
-REFRESH_S = 3
+# How often an open fleet page's stream re-reads the fleet, in seconds: its ages count in
+# whole seconds.
+POLL_S = 1.0
+
+
+def _body(session: Session, redis: Redis, settings: Settings, person: SignedIn) -> dict[str, Any]:
+    """What the fleet page's body shows `person`: the fleet, held accounts, dead letters."""
+    try:
+        fleet: FleetOut | None = FleetOut.of(fleet_status(session, redis, settings))
+    except RedisError:
+        fleet = None
+    dead = sends.list_sends(
+        session, status=SendStatus.failed, account_id=None, limit=DEAD_LETTERS_SHOWN, cursor=None
+    )
+    return {
+        "fleet": fleet,
+        "held": crm.held_accounts_of(session),
+        "dead": dead.items,
+        "admin": person.principal.role == Role.admin,
+        "csrf": person.csrf_token,
+    }
 
 
 @dataclass(frozen=True)
@@ -48,36 +68,12 @@ class FleetView:
     settings: Settings
     person: SignedIn
 
-    def body(self) -> dict[str, Any]:
-        """What the page's body shows: the fleet, held accounts, dead letters."""
-        try:
-            fleet: FleetOut | None = FleetOut.of(
-                fleet_status(self.session, self.redis, self.settings)
-            )
-        except RedisError:
-            fleet = None
-        dead = sends.list_sends(
-            self.session,
-            status=SendStatus.failed,
-            account_id=None,
-            limit=DEAD_LETTERS_SHOWN,
-            cursor=None,
-        )
-        return {
-            "fleet": fleet,
-            "held": crm.held_accounts_of(self.session),
-            "dead": dead.items,
-            "admin": self.person.principal.role == Role.admin,
-            "csrf": self.person.csrf_token,
-        }
-
     def show(self, problem: str | None = None, code: int = status.HTTP_200_OK) -> Response:
         """The fleet page, saying why what was asked was not done when it was not."""
         context = {
             "person": self.person.principal,
-            "refresh_s": REFRESH_S,
             "problem": problem,
-            **self.body(),
+            **_body(self.session, self.redis, self.settings, self.person),
         }
         return templates.TemplateResponse(self.request, "fleet.html", context, status_code=code)
 
@@ -101,10 +97,31 @@ def fleet_page(view: ViewDep) -> Response:
     return view.show()
 
 
-@router.get("/status", response_class=HTMLResponse)
-def fleet_status_fragment(view: ViewDep) -> Response:
-    """The fleet page's body alone, as the open page re-reads it."""
-    return templates.TemplateResponse(view.request, "_fleet.html", view.body())
+@dataclass
+class _FleetWatch:
+    """The fleet page's body as `person` last saw it (`shown`)."""
+
+    redis: Redis
+    settings: Settings
+    person: SignedIn
+    shown: str = ""
+
+    def look(self, session: Session) -> str | None:
+        context = _body(session, self.redis, self.settings, self.person)
+        body = templates.get_template("_fleet.html").render(context)
+        if body == self.shown:
+            return None
+        self.shown = body
+        return message("fleet", body)
+
+
+@router.get("/events")
+def fleet_events(request: Request) -> StreamingResponse:
+    """The fleet page's event stream (text/event-stream): a `fleet` event carrying the
+    page's body at once, then whenever it reads differently."""
+    state = request.app.state
+    watch = _FleetWatch(state.redis, state.settings, person_of(request))
+    return event_stream(request, watch, POLL_S)
 
 
 def _back() -> RedirectResponse:

@@ -28,7 +28,7 @@ CONSOLE = {
     "/console/queue/rows",
     "/console/approve",
     "/console/fleet",
-    "/console/fleet/status",
+    "/console/fleet/events",
     "/console/fleet/accounts/{account_id}/resume",
     "/console/fleet/accounts/{account_id}/credentials",
     "/console/fleet/sends/requeue",

@@ -137,7 +137,12 @@ def test_the_queue_shows_each_pending_draft_with_its_wait_kind_and_reasons(
 
 def test_the_live_parts_need_a_session_too(app: FastAPI) -> None:
     with browser(app) as client:
-        for path in ("/console/events", "/console/queue/rows", "/console/drafts/1/holder"):
+        for path in (
+            "/console/events",
+            "/console/fleet/events",
+            "/console/queue/rows",
+            "/console/drafts/1/holder",
+        ):
             assert client.get(path).url.path == "/console/sign-in", path
 
 

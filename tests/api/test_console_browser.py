@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from api.console import live
+from api.console.auth import SESSION_COOKIE
 from core.clock import epoch_ms, utcnow
 from core.db import Database
-from core.models import Draft, Send
+from core.enums import AccountStatus, Role
+from core.models import Account, Draft, Send
+from core.people import end_session
 from core.settings import Settings
 from tests.helpers.api import LiveApi
 from tests.helpers.console import (
@@ -25,7 +29,7 @@ from tests.helpers.console import (
     sign_in_by_keyboard,
     unusable_at_its_width,
 )
-from tests.helpers.seeding import Line, seed, seed_draft
+from tests.helpers.seeding import Line, seed, seed_dead_letter, seed_draft
 
 # The pages read what the API reads, on either database (`test_console`): one will do.
 pytestmark = [
@@ -173,6 +177,46 @@ def test_a_new_draft_appears_in_an_open_queue_without_a_reload(
 
     expect(page.get_by_role("link", name="Always for you")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_fleet_page_follows_the_fleet_live_keeping_what_is_being_typed(
+    console: Page, live_api: LiveApi, db: Database
+) -> None:
+    page = console
+    seeded = seed(db, [Line("inbound", "hi")])
+    with db.session() as session:
+        session.get_one(Account, seeded.account_id).status = AccountStatus.needs_login
+        session.commit()
+    make_user(db, "ada", Role.admin)
+    sign_in_by_keyboard(page, live_api.url, "ada")
+    page.goto(f"{live_api.url}/console/fleet")
+    password = page.get_by_label("New password")
+    password.focus()
+    page.keyboard.type("half-typ")
+    page.evaluate("window.notReloaded = true")
+
+    seed_dead_letter(db, seeded, "TimeoutError: the thread never rendered")
+
+    expect(page.get_by_role("cell", name="TimeoutError: the thread never rendered")).to_be_visible()
+    expect(password).to_have_value("half-typ")
+    expect(password).to_be_focused()
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_an_open_page_whose_session_ends_shows_the_sign_in_page(
+    console: Page, live_api: LiveApi, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = console
+    # The stream checks its session at every look, not every ten seconds.
+    monkeypatch.setattr(live, "SESSION_CHECK_S", live.POLL_S)
+    make_user(db)
+    sign_in_by_keyboard(page, live_api.url)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+
+    with db.session() as session:
+        end_session(session, token)
+
+    expect(page).to_have_url(f"{live_api.url}/console/sign-in")
 
 
 @pytest.fixture

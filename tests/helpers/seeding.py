@@ -11,8 +11,8 @@ from typing import Any
 
 from core.clock import utcnow
 from core.db import Database
-from core.enums import Direction, DraftKind, DraftStatus
-from core.models import Account, Conversation, Draft, Fan, Message
+from core.enums import Direction, DraftKind, DraftStatus, SendPriority, SendStatus
+from core.models import Account, Conversation, Draft, Fan, Message, Send
 from core.priority import stamp
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -170,3 +170,23 @@ def seed_draft(
         session.add(draft)
         session.commit()
         return draft.id
+
+
+def seed_dead_letter(db: Database, seeded: Seeded, last_error: str) -> int:
+    """A send into the seeded conversation that failed its every attempt, `last_error`
+    the last; its id."""
+    with db.session() as session:
+        dead = Send(
+            account_id=seeded.account_id,
+            conversation_id=seeded.conversation_id,
+            text="lost",
+            status=SendStatus.failed,
+            priority=SendPriority.reply,
+            attempt=3,
+            failed_attempts=3,
+            last_error=last_error,
+            created_by="mia",
+        )
+        session.add(dead)
+        session.commit()
+        return dead.id

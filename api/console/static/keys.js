@@ -75,6 +75,11 @@
   };
   tick();
   setInterval(tick, 1000);
+  // A page's event stream says its session ended (signed out elsewhere, or run out): show
+  // the sign-in page, not a page that has stopped changing.
+  document.body.addEventListener("htmx:sseOpen", (event) => {
+    event.detail.source.addEventListener("signed-out", () => window.location.assign("/console/sign-in"));
+  });
   // Keys pressed before this line would go nowhere: say the page is ready for them.
   document.documentElement.dataset.keys = "ready";
 })();
