@@ -89,11 +89,15 @@ _SEED_SQL = [
            CASE WHEN offer.paid THEN now() - random() * interval '30 days' END,
            now()
     FROM conversations c, generate_series(1, :messages) AS m,
+         -- Each lateral names the conversation (`c.id * 0`) so PostgreSQL rolls it per
+         -- message: one that reads only `m` is rolled once per m and shared by every fan.
          LATERAL (
-           SELECT CASE WHEN m % 2 = 1 AND random() < 0.05
+           SELECT CASE WHEN m % 2 = 1 AND random() + c.id * 0 < 0.05
                        THEN (300 + random() * 6000)::int END AS price
          ) AS p,
-         LATERAL (SELECT p.price, p.price IS NOT NULL AND random() < 0.33 AS paid) AS offer
+         LATERAL (
+           SELECT p.price, p.price IS NOT NULL AND random() + c.id * 0 < 0.33 AS paid
+         ) AS offer
     """,
 ]
 
