@@ -42,7 +42,16 @@ from core.db import one_of
 from core.enums import ON_ITS_WAY, Direction
 from core.guardrails import offers, wellbeing
 from core.guardrails.wellbeing import GuardResult, SpendEvent
-from core.models import Conversation, Fan, Message, Send
+from core.models import (
+    MESSAGE_IS_PURCHASE,
+    MESSAGE_IS_TIP,
+    MESSAGE_IS_UNPAID_OFFER,
+    MESSAGE_PAID_AT,
+    Conversation,
+    Fan,
+    Message,
+    Send,
+)
 
 CAP_WINDOW = timedelta(hours=24)
 # The conversation's last messages the guard reads, and a draft's prompt shows.
@@ -85,16 +94,25 @@ def committed_many(
     if not fan_ids:
         return {}
     since = now - CAP_WINDOW
+    # Each sum says which money it counts as the messages' partial indexes do (tips,
+    # purchases, offers), so PostgreSQL reads that index over the window rather than every
+    # message of the fans, or of the table: for a campaign's thousands of fans, the tips
+    # took a scan of all the messages.
     tips = _sums(
-        session, Message.tip_cents, fan_ids, Message.sent_at > since, Message.sent_at <= now
+        session,
+        Message.tip_cents,
+        fan_ids,
+        MESSAGE_IS_TIP,
+        Message.sent_at > since,
+        Message.sent_at <= now,
     )
     # A paid PPV stored without its payment time counts from its offer, not never.
-    paid_at = func.coalesce(Message.paid_at, Message.sent_at)
+    paid_at = MESSAGE_PAID_AT
     paid = _sums(
         session,
         Message.ppv_price_cents,
         fan_ids,
-        Message.ppv_paid.is_(True),
+        MESSAGE_IS_PURCHASE,
         paid_at > since,
         paid_at <= now,
     )
@@ -102,9 +120,7 @@ def committed_many(
         session,
         Message.ppv_price_cents,
         fan_ids,
-        Message.direction == Direction.outbound,
-        Message.ppv_price_cents.is_not(None),
-        or_(Message.ppv_paid.is_(False), Message.ppv_paid.is_(None)),
+        MESSAGE_IS_UNPAID_OFFER,
         Message.sent_at > since,
         Message.sent_at <= now,
     )
@@ -239,7 +255,7 @@ def fan_spends_many(session: Session, fan_ids: Collection[int]) -> dict[int, lis
         .join(Conversation, Message.conversation_id == Conversation.id)
         .where(
             one_of(session, Conversation.fan_id, fan_ids),
-            or_(Message.tip_cents > 0, Message.ppv_paid.is_(True)),
+            or_(MESSAGE_IS_TIP, MESSAGE_IS_PURCHASE),
         )
     )
     for fan_id, sent_at, tip, price, paid in rows:
