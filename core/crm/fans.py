@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Subquery, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -51,6 +51,37 @@ from core.models import (
     Fan,
     Message,
     Send,
+)
+
+
+class ConversationColumns(Protocol):
+    """What the wellbeing guard and the send gate read of a conversation
+    (`CONVERSATION_COLUMNS`): a `Conversation`, or a row of those columns, which a mass
+    message reads for thousands of conversations without an ORM object for each."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def account_id(self) -> int: ...
+
+    @property
+    def fan_id(self) -> int: ...
+
+    @property
+    def flagged_for_review(self) -> bool: ...
+
+    @property
+    def flag_reason(self) -> str | None: ...
+
+
+# The columns a `ConversationColumns` row is selected with.
+CONVERSATION_COLUMNS = (
+    Conversation.id,
+    Conversation.account_id,
+    Conversation.fan_id,
+    Conversation.flagged_for_review,
+    Conversation.flag_reason,
 )
 
 CAP_WINDOW = timedelta(hours=24)
@@ -271,7 +302,7 @@ def fan_spends(session: Session, fan_id: int) -> list[FanSpend]:
 
 
 def assess(
-    conversation: Conversation,
+    conversation: ConversationColumns,
     lines: Sequence[tuple[int, str]],
     spends: Sequence[FanSpend],
     at: datetime,
@@ -286,7 +317,7 @@ def assess(
 
 
 def guards(
-    session: Session, conversations: Sequence[Conversation], now: datetime
+    session: Session, conversations: Sequence[ConversationColumns], now: datetime
 ) -> dict[int, GuardResult]:
     """The wellbeing guard over each conversation as it stands at `now`, by conversation
     id, in two queries whatever their number."""
@@ -295,6 +326,6 @@ def guards(
     return {c.id: assess(c, lines[c.id], spends[c.fan_id], now) for c in conversations}
 
 
-def guard(session: Session, conversation: Conversation, now: datetime) -> GuardResult:
+def guard(session: Session, conversation: ConversationColumns, now: datetime) -> GuardResult:
     """The wellbeing guard over the conversation as it stands at `now`."""
     return guards(session, [conversation], now)[conversation.id]

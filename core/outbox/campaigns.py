@@ -40,11 +40,12 @@ from datetime import UTC, datetime, timedelta
 from loguru import logger
 from redis import Redis
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, load_only, raiseload, selectinload
+from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import AHEAD_OF_UTC, BEHIND_UTC, at_wall_clock, utcnow
 from core.crm import FanFilter, account_zone, segment_filter, select_fans
+from core.crm.fans import CONVERSATION_COLUMNS, ConversationColumns
 from core.db import one_of
 from core.enums import ON_ITS_WAY, CampaignStatus, SendStatus
 from core.errors import DomainError, InvalidState, NotFound, get_or_raise
@@ -244,25 +245,17 @@ def _reach(session: Session, campaign: Campaign, now: datetime) -> _Reach:
     return _Reach(due, complete=waiting == 0)
 
 
-def _newest_conversations(session: Session, fan_ids: Sequence[int]) -> dict[int, Conversation]:
-    """Each fan's most recently active conversation, in one query."""
-    newest: dict[int, Conversation] = {}
-    for conversation in session.scalars(
-        select(Conversation)
-        # What the gate reads of each: its standing flag and its account (persona and
-        # policy; the fleet's few accounts in one more query). Not the fan, joined by
-        # default: thousands of fans' tags and fields, JSON to parse for nothing (the gate
-        # reads who was erased in one query of its own).
-        .options(
-            load_only(
-                Conversation.account_id,
-                Conversation.fan_id,
-                Conversation.flagged_for_review,
-                Conversation.flag_reason,
-            ),
-            selectinload(Conversation.account),
-            raiseload(Conversation.fan),
-        )
+def _newest_conversations(
+    session: Session, fan_ids: Sequence[int]
+) -> dict[int, ConversationColumns]:
+    """Each fan's most recently active conversation, in one query: a row of the columns
+    the gate reads (its ids and standing flag; the gate reads the accounts, few, in one
+    query of its own). Rows, not objects: the ORM's identity map and per-object state are
+    ten objects a conversation for the garbage collector to walk, thousands of times
+    over."""
+    newest: dict[int, ConversationColumns] = {}
+    for conversation in session.execute(
+        select(*CONVERSATION_COLUMNS)
         .where(one_of(session, Conversation.fan_id, fan_ids))
         .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
     ):

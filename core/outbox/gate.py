@@ -28,19 +28,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.auth import Principal
 from core.clock import utcnow
 from core.crm import fans
-from core.db import insert_rows
+from core.crm.fans import ConversationColumns
+from core.db import insert_rows, one_of
 from core.enums import Role, SendPriority, SendStatus
-from core.errors import Forbidden, InvalidState, Refused
+from core.errors import Forbidden, InvalidState, Refused, get_or_raise
 from core.guardrails.offers import Committed
 from core.guardrails.screening import Verdict, screen_message
 from core.guardrails.wellbeing import GuardResult
-from core.models import Conversation, Draft, Send
+from core.models import Account, Draft, Send
 from core.platform.profiles import MAX_TEXT_CHARS
 from core.settings import Settings
 
@@ -77,9 +79,11 @@ class Override:
 @dataclass(frozen=True)
 class SendRequest:
     """A message to send into a conversation, and who or what asks: `actor` is the
-    operator, or the policy (`policy:auto_send`) that allowed it."""
+    operator, or the policy (`policy:auto_send`) that allowed it. The conversation is a
+    `Conversation`, or for a mass message a row of the columns the gate reads
+    (`fans.CONVERSATION_COLUMNS`)."""
 
-    conversation: Conversation
+    conversation: ConversationColumns
     text: str
     source: SendSource
     actor: str
@@ -136,8 +140,11 @@ def check_override(override: Override | None) -> None:
         )
 
 
-def _verdict(request: SendRequest, guard: GuardResult, committed: Committed) -> Verdict:
-    account = request.conversation.account
+def _verdict(
+    request: SendRequest, account: Account, guard: GuardResult, committed: Committed
+) -> Verdict:
+    """What the guardrails say of the request to a conversation of `account` (its persona
+    and policy)."""
     return screen_message(
         request.text,
         persona=account.persona,
@@ -156,7 +163,8 @@ def screen(session: Session, request: SendRequest, now: datetime) -> Verdict:
         if request.ppv_price_cents is None
         else fans.committed(session, conversation.fan_id, now)
     )
-    return _verdict(request, fans.guard(session, conversation, now), committed)
+    account = get_or_raise(session, Account, conversation.account_id)
+    return _verdict(request, account, fans.guard(session, conversation, now), committed)
 
 
 def _subject(request: SendRequest) -> tuple[str, int]:
@@ -190,6 +198,7 @@ def admit_many(
     for request in requests:
         _check(request, erased)
     conversations = [request.conversation for request in requests]
+    accounts = _accounts(session, {conversation.account_id for conversation in conversations})
     guards = fans.guards(session, conversations, now)
     priced = {r.conversation.fan_id for r in requests if r.ppv_price_cents is not None}
     committed = fans.committed_many(session, priced, now)
@@ -197,10 +206,13 @@ def admit_many(
     results: list[Queued | SendRefused | None] = []
     made: list[_Made] = []
     for request in requests:
-        fan_id = request.conversation.fan_id
+        conversation = request.conversation
+        fan_id = conversation.fan_id
         held = committed.get(fan_id, Committed())
         so_far = Committed(held.spent_cents, held.open_offers_cents + offered.get(fan_id, 0))
-        verdict = _verdict(request, guards[request.conversation.id], so_far)
+        verdict = _verdict(
+            request, accounts[conversation.account_id], guards[conversation.id], so_far
+        )
         try:
             made.append(_Made(request, verdict, _allowed_by(session, request, verdict)))
         except SendRefused as refused:
@@ -222,6 +234,18 @@ def admit_many(
         for each, send_id in zip(made, ids, strict=True)
     )
     return [next(queued) if result is None else result for result in results]
+
+
+def _accounts(session: Session, account_ids: Collection[int]) -> dict[int, Account]:
+    """The accounts of `account_ids` (their personas and policies), by id, in one query."""
+    if not account_ids:
+        return {}
+    return {
+        account.id: account
+        for account in session.scalars(
+            select(Account).where(one_of(session, Account.id, account_ids))
+        )
+    }
 
 
 def _check(request: SendRequest, erased: Collection[int]) -> None:
