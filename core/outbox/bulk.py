@@ -11,12 +11,12 @@ one bulk send already being typed, then one pacing gap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from loguru import logger
 from redis import Redis
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select, union
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -117,17 +117,21 @@ def create_bulk_sends(
     return BulkCreated(sends=sends, skipped=skipped)
 
 
+# A reply or direct send waiting for its turn: the account's bulk sends wait behind it.
+_PRIORITY_WAITING = and_(Send.status == SendStatus.queued, Send.priority != SendPriority.bulk)
+# A bulk send handed to the workers and not yet done: the account's next waits for it.
+_BULK_OUT = and_(
+    Send.priority == SendPriority.bulk,
+    Send.status.in_(ON_ITS_WAY),
+    Send.released_at.is_not(None),
+)
+
+
 def priority_send_waiting(session: Session, account_id: int) -> bool:
     """Whether a reply or direct send of the account is queued, waiting for its turn."""
     return (
         session.scalar(
-            select(Send.id)
-            .where(
-                Send.account_id == account_id,
-                Send.status == SendStatus.queued,
-                Send.priority != SendPriority.bulk,
-            )
-            .limit(1)
+            select(Send.id).where(Send.account_id == account_id, _PRIORITY_WAITING).limit(1)
         )
         is not None
     )
@@ -147,11 +151,15 @@ def release_next_bulks(
 ) -> list[Send]:
     """`release_next_bulk` for each of the accounts, in one transaction: a campaign
     reaches every account of the fleet, and a commit each would be a disk flush each.
-    The sends are locked in the accounts' order, so two releases never deadlock."""
+    Which accounts must wait (a reply or direct send waiting, a bulk send out) is read
+    for all of them in one query; the sends are then locked in the accounts' order, so
+    two releases never deadlock."""
+    accounts = sorted(set(account_ids))
+    held = _held_back(session, accounts)
     released = [
         send
-        for account_id in sorted(set(account_ids))
-        if (send := _next_bulk(session, account_id)) is not None
+        for account_id in accounts
+        if account_id not in held and (send := _next_bulk(session, account_id)) is not None
     ]
     if not released:
         session.rollback()
@@ -166,23 +174,25 @@ def release_next_bulks(
     return released
 
 
-def _next_bulk(session: Session, account_id: int) -> Send | None:
-    """The account's bulk send to release now, locked: its oldest waiting one, unless a
-    reply or direct send is waiting or another bulk send is already out."""
-    if priority_send_waiting(session, account_id):
-        return None
-    out = session.scalar(
-        select(Send.id)
-        .where(
-            Send.account_id == account_id,
-            Send.priority == SendPriority.bulk,
-            Send.status.in_(ON_ITS_WAY),
-            Send.released_at.is_not(None),
+def _held_back(session: Session, account_ids: Collection[int]) -> set[int]:
+    """The accounts of `account_ids` whose bulk sends must wait: a reply or direct send of
+    theirs is waiting, or a bulk send of theirs is already out."""
+    if not account_ids:
+        return set()
+    of_accounts = one_of(session, Send.account_id, account_ids)
+    return set(
+        session.scalars(
+            union(
+                select(Send.account_id).where(of_accounts, _PRIORITY_WAITING),
+                select(Send.account_id).where(of_accounts, _BULK_OUT),
+            )
         )
-        .limit(1)
     )
-    if out is not None:
-        return None
+
+
+def _next_bulk(session: Session, account_id: int) -> Send | None:
+    """The account's oldest waiting bulk send, locked (`_held_back` says whether it may go
+    now)."""
     return session.scalar(
         select(Send)
         .where(
