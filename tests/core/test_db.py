@@ -5,7 +5,7 @@ stored value that no longer validates never breaks a read. Rows inserted in one 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -169,6 +169,37 @@ def test_inserted_rows_read_back_as_rows_the_orm_added(db: Database) -> None:
             added.policy,
         )
         assert made.created_at is not None
+
+
+def test_inserted_rows_keep_what_differs_between_them_and_what_they_share(
+    db: Database,
+) -> None:
+    # An enum, typed JSON and a time that differ from row to row, and columns every row
+    # holds alike (which PostgreSQL is handed once): each row reads back as given.
+    at = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    statuses = [AccountStatus.paused, AccountStatus.active, AccountStatus.paused]
+    rows = [
+        {
+            "name": f"n{n}",
+            "username": "u",
+            "password": "pw",
+            "status": status,
+            "persona": {"name": "Mia", "tone": "playful" if n else "warm"},
+            "last_sweep_at": at + timedelta(days=n),
+        }
+        for n, status in enumerate(statuses)
+    ]
+    with db.session() as session:
+        ids = insert_rows(session, Account.__table__, rows)
+        session.commit()
+    with db.session() as session:
+        made = [session.get_one(Account, i) for i in ids]
+        assert [(a.name, a.username, a.status) for a in made] == [
+            (f"n{n}", "u", status) for n, status in enumerate(statuses)
+        ]
+        assert [a.persona.tone for a in made] == ["warm", "playful", "playful"]
+        assert [a.last_sweep_at for a in made] == [at + timedelta(days=n) for n in range(3)]
+        assert all(a.created_at is not None for a in made)
 
 
 def test_inserting_no_rows_inserts_nothing(db: Database) -> None:
