@@ -92,15 +92,16 @@ RECENT_MESSAGES = 10
 def _sums(
     session: Session,
     column: QueryableAttribute[Any],
-    fan_ids: Collection[int],
+    of_fans: ColumnElement[bool],
     *where: ColumnElement[bool],
 ) -> dict[int, int]:
-    """The sum of `column` over each fan's messages matching `where`, by fan (absent: 0)."""
+    """The sum of `column` over the messages matching `where` of each fan `of_fans`
+    selects (a condition on `Conversation.fan_id`), by fan (absent: 0)."""
     rows = session.execute(
         select(Conversation.fan_id, func.coalesce(func.sum(column), 0))
         .select_from(Message)
         .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(one_of(session, Conversation.fan_id, fan_ids), *where)
+        .where(of_fans, *where)
         .group_by(Conversation.fan_id)
     )
     return {fan_id: int(total or 0) for fan_id, total in rows}
@@ -125,6 +126,8 @@ def committed_many(
     if not fan_ids:
         return {}
     since = now - CAP_WINDOW
+    # The fans' ids written out once for the four queries.
+    of_fans = one_of(session, Conversation.fan_id, fan_ids)
     # Each sum says which money it counts as the messages' partial indexes do (tips,
     # purchases, offers), so PostgreSQL reads that index over the window rather than every
     # message of the fans, or of the table: for a campaign's thousands of fans, the tips
@@ -132,7 +135,7 @@ def committed_many(
     tips = _sums(
         session,
         Message.tip_cents,
-        fan_ids,
+        of_fans,
         MESSAGE_IS_TIP,
         Message.sent_at > since,
         Message.sent_at <= now,
@@ -142,7 +145,7 @@ def committed_many(
     paid = _sums(
         session,
         Message.ppv_price_cents,
-        fan_ids,
+        of_fans,
         MESSAGE_IS_PURCHASE,
         paid_at > since,
         paid_at <= now,
@@ -150,7 +153,7 @@ def committed_many(
     sent_open = _sums(
         session,
         Message.ppv_price_cents,
-        fan_ids,
+        of_fans,
         MESSAGE_IS_UNPAID_OFFER,
         Message.sent_at > since,
         Message.sent_at <= now,
@@ -161,18 +164,23 @@ def committed_many(
             select(Conversation.fan_id, func.coalesce(func.sum(Send.ppv_price_cents), 0))
             .join(Conversation, Send.conversation_id == Conversation.id)
             .where(
-                one_of(session, Conversation.fan_id, fan_ids),
+                of_fans,
                 Send.status.in_(ON_ITS_WAY),
                 Send.ppv_price_cents.is_not(None),
             )
             .group_by(Conversation.fan_id)
         )
     }
+    # Most of a mass message's fans have none: they share one (immutable) nothing.
+    nothing = offers.Committed()
+    with_money = tips.keys() | paid.keys() | sent_open.keys() | sending.keys()
     return {
         fan_id: offers.Committed(
             spent_cents=tips.get(fan_id, 0) + paid.get(fan_id, 0),
             open_offers_cents=sent_open.get(fan_id, 0) + sending.get(fan_id, 0),
         )
+        if fan_id in with_money
+        else nothing
         for fan_id in fan_ids
     }
 

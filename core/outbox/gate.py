@@ -66,6 +66,8 @@ _PRIORITY = {
     SendSource.direct: SendPriority.direct,
     SendSource.bulk: SendPriority.bulk,
 }
+# A fan with no money in the spend cap's window.
+_NOTHING_COMMITTED = Committed()
 
 
 @dataclass(frozen=True)
@@ -208,8 +210,12 @@ def admit_many(
     for request in requests:
         conversation = request.conversation
         fan_id = conversation.fan_id
-        held = committed.get(fan_id, Committed())
-        so_far = Committed(held.spent_cents, held.open_offers_cents + offered.get(fan_id, 0))
+        held = committed.get(fan_id, _NOTHING_COMMITTED)
+        so_far = (
+            Committed(held.spent_cents, held.open_offers_cents + offered[fan_id])
+            if fan_id in offered
+            else held
+        )
         verdict = _verdict(
             request, accounts[conversation.account_id], guards[conversation.id], so_far
         )
