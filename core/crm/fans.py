@@ -278,12 +278,15 @@ class FanSpend:
         return SpendEvent(at=self.at, cents=self.tip_cents + self.ppv_cents)
 
 
-def fan_spends_many(session: Session, fan_ids: Collection[int]) -> dict[int, list[FanSpend]]:
-    """Every tip and paid PPV of each fan, over all their conversations, in one query."""
+def fan_spends_many(
+    session: Session, fan_ids: Collection[int], since: datetime | None = None
+) -> dict[int, list[FanSpend]]:
+    """Every tip and paid PPV of each fan, over all their conversations (those of messages
+    sent after `since` only, when given), in one query."""
     found: dict[int, list[FanSpend]] = {fan_id: [] for fan_id in fan_ids}
     if not fan_ids:
         return found
-    rows = session.execute(
+    stmt = (
         select(
             Conversation.fan_id,
             Message.sent_at,
@@ -297,6 +300,9 @@ def fan_spends_many(session: Session, fan_ids: Collection[int]) -> dict[int, lis
             or_(MESSAGE_IS_TIP, MESSAGE_IS_PURCHASE),
         )
     )
+    if since is not None:
+        stmt = stmt.where(Message.sent_at > since)
+    rows = session.execute(stmt)
     for fan_id, sent_at, tip, price, paid in rows:
         found[fan_id].append(
             FanSpend(at=sent_at, tip_cents=tip, ppv_cents=(price or 0) if paid else 0)
@@ -328,9 +334,12 @@ def guards(
     session: Session, conversations: Sequence[ConversationColumns], now: datetime
 ) -> dict[int, GuardResult]:
     """The wellbeing guard over each conversation as it stands at `now`, by conversation
-    id, in two queries whatever their number."""
+    id, in two queries whatever their number. Only the spend the guard's window counts is
+    read (`wellbeing.SPEND_LOOKBACK`), not the fans' whole history."""
     lines = _fan_lines_many(session, {c.id for c in conversations})
-    spends = fan_spends_many(session, {c.fan_id for c in conversations})
+    spends = fan_spends_many(
+        session, {c.fan_id for c in conversations}, since=now - wellbeing.SPEND_LOOKBACK
+    )
     return {c.id: assess(c, lines[c.id], spends[c.fan_id], now) for c in conversations}
 
 

@@ -41,6 +41,8 @@ STANDING_FLAG = "standing_flag"
 
 SPEND_SPIKE_WINDOW = timedelta(hours=24)
 SPEND_BASELINE_DAYS = 30
+# How far back `spend_window` counts: spend before then changes no verdict.
+SPEND_LOOKBACK = SPEND_SPIKE_WINDOW + timedelta(days=SPEND_BASELINE_DAYS)
 SPEND_SPIKE_FACTOR = 3
 SPEND_SPIKE_MIN_CENTS = 10_000
 
