@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 from redis import Redis
 
 from tests.helpers.stores import CHROMIUM, TEST_REDIS_URL
@@ -17,6 +18,9 @@ from workers.browser import chromium_args
 
 os.environ.setdefault("FLEET_TIME_SCALE", "0.01")
 os.environ.setdefault("FLEET_LOG_LEVEL", "WARNING")
+# A page expectation waits for a state and returns as soon as it holds; its bound is only
+# how long a loaded machine may take to get there, and 5 s (Playwright's own) is short.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from api.console.auth import PersonDep, require_csrf
-from api.console.live import event_stream, message, person_of
+from api.console.live import event_stream, message
 from api.console.pages import templates
 from api.deps import IdPath, RedisDep, SessionDep, SettingsDep
 from api.schemas.fleet import FleetOut
@@ -120,8 +120,9 @@ def fleet_events(request: Request) -> StreamingResponse:
     """The fleet page's event stream (text/event-stream): a `fleet` event carrying the
     page's body at once, then whenever it reads differently."""
     state = request.app.state
-    watch = _FleetWatch(state.redis, state.settings, person_of(request))
-    return event_stream(request, watch, POLL_S)
+    return event_stream(
+        request, lambda person: _FleetWatch(state.redis, state.settings, person), POLL_S
+    )
 
 
 def _back() -> RedirectResponse:

@@ -2,8 +2,8 @@
 
 A stream watches something (`Watch`) every few tenths of a second in a database session
 of its own, and tells the page when it changed; it ends when the browser goes, or with a
-`signed-out` event when the session does (`static/keys.js` then goes to the sign-in
-page).
+`signed-out` event when the session does, or at once when a request comes without one
+(`static/keys.js` then goes to the sign-in page).
 
 `/console/events` sends a `queue` event whenever the approval queue may have changed
 (`core.review.queue_version`: a draft made, claimed, released or decided, by anyone, in
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Final, Protocol
@@ -27,7 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from api.console.auth import SESSION_COOKIE, NotSignedIn
+from api.console.auth import SESSION_COOKIE
 from core import review
 from core.clock import EARLIEST, LATEST, epoch_ms, from_epoch_ms, utcnow
 from core.db import Database
@@ -61,18 +61,6 @@ def message(event: str, data: str) -> str:
     return f"event: {event}\n{lines}\n"
 
 
-def person_of(request: Request) -> SignedIn:
-    """The request's signed-in person, read in a session of its own: a request's database
-    session would stay open, and on SQLite hold the write lock, for as long as a stream
-    does. `NotSignedIn` without one."""
-    database: Database = request.app.state.database
-    with database.session() as session:
-        person = signed_in(session, request.cookies.get(SESSION_COOKIE))
-    if person is None:
-        raise NotSignedIn
-    return person
-
-
 def _look(database: Database, token: str | None, check_session: bool, watch: Watch) -> str | None:
     with database.session() as session:
         if check_session and signed_in(session, token) is None:
@@ -98,12 +86,25 @@ async def _events(request: Request, watch: Watch, poll_s: float) -> AsyncIterato
         await asyncio.sleep(poll_s)
 
 
-def event_stream(request: Request, watch: Watch, poll_s: float = POLL_S) -> StreamingResponse:
-    """The response streaming `watch`'s events to a signed-in person's page, looking every
-    `poll_s`; `NotSignedIn` without a session."""
-    person_of(request)
+async def _signed_out() -> AsyncIterator[str]:
+    yield SIGNED_OUT
+
+
+def event_stream(
+    request: Request, watch: Callable[[SignedIn], Watch], poll_s: float = POLL_S
+) -> StreamingResponse:
+    """The response streaming the events of what `watch` makes for the request's signed-in
+    person, looking every `poll_s`. Without a session, the stream is one `signed-out`
+    event: a stream refused by a redirect would only be retried by the browser, and its
+    page would stay on, no longer changing."""
+    database: Database = request.app.state.database
+    # A session of its own: a request's database session would stay open, and on SQLite
+    # hold the write lock, for as long as the stream does.
+    with database.session() as session:
+        person = signed_in(session, request.cookies.get(SESSION_COOKIE))
+    events = _signed_out() if person is None else _events(request, watch(person), poll_s)
     return StreamingResponse(
-        _events(request, watch, poll_s),
+        events,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -146,4 +147,4 @@ def events(
     now = utcnow()
     # A millisecond early: `epoch_ms` rounds, and a claim told twice does no harm.
     start = now if as_of is None else min(from_epoch_ms(as_of - 1), now)
-    return event_stream(request, _QueueWatch(since, start))
+    return event_stream(request, lambda _person: _QueueWatch(since, start))

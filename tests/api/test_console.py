@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.console.auth import SESSION_COOKIE
+from api.console.live import SIGNED_OUT
 from core.db import Database
 from core.models import ConsoleSession
 from core.settings import Settings
@@ -137,13 +138,18 @@ def test_the_queue_shows_each_pending_draft_with_its_wait_kind_and_reasons(
 
 def test_the_live_parts_need_a_session_too(app: FastAPI) -> None:
     with browser(app) as client:
-        for path in (
-            "/console/events",
-            "/console/fleet/events",
-            "/console/queue/rows",
-            "/console/drafts/1/holder",
-        ):
+        for path in ("/console/queue/rows", "/console/drafts/1/holder"):
             assert client.get(path).url.path == "/console/sign-in", path
+
+
+def test_a_stream_without_a_session_says_signed_out_and_ends(app: FastAPI) -> None:
+    # A redirect would only make the browser retry the stream, on a page left standing.
+    with browser(app) as client:
+        for path in ("/console/events", "/console/fleet/events"):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert response.headers["content-type"].startswith("text/event-stream"), path
+            assert response.text == SIGNED_OUT, path
 
 
 def test_the_queue_rows_alone_follow_the_pages_filters(app: FastAPI, db: Database) -> None:
