@@ -153,8 +153,6 @@ def _queue_context(
         "filters": filters,
         "query": urlencode({k: v for k, v in filters.items() if v is not None}),
         "events": events,
-        # A claim shows while it lives: one that ran out unreleased holds nobody back.
-        "now": now,
     }
 
 

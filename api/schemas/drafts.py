@@ -96,7 +96,8 @@ class QueuedDraftOut(DraftOut):
     how long the fan has waited (seconds, until the decision once decided), whether that
     is past the account's response target (`overdue` drafts jump the queue), and in how
     many seconds it will be (`overdue_in_s`: 0 once it is, null for a nudge or a decided
-    draft, which never are)."""
+    draft, which never are). `claimed_by` and `claim_expires_at` name a claim only while it
+    lives: one that ran out unreleased holds nobody back."""
 
     fan_tier: SpendTier
     priority: float
@@ -109,12 +110,14 @@ class QueuedDraftOut(DraftOut):
         """The response body of a draft and its standing."""
         base = DraftOut.model_validate(queued.draft)
         return cls(
-            **base.model_dump(),
+            **base.model_dump(exclude={"claimed_by", "claim_expires_at"}),
             fan_tier=queued.fan_tier,
             priority=queued.standing.priority,
             waiting_s=queued.standing.waiting_s,
             overdue=queued.standing.overdue,
             overdue_in_s=queued.standing.overdue_in_s,
+            claimed_by=None if queued.claim is None else queued.claim.holder,
+            claim_expires_at=None if queued.claim is None else queued.claim.expires_at,
         )
 
 

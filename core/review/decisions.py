@@ -26,33 +26,24 @@ from core.outbox.gate import (
     check_override,
 )
 from core.review import feedback
+from core.review.claims import live_claim
 from core.settings import Settings
-
-
-def _live_claim(draft: Draft, now: datetime) -> tuple[str, datetime] | None:
-    """Who holds a review lock on `draft` that has not expired, and until when."""
-    if draft.claimed_by is None or draft.claim_expires_at is None:
-        return None
-    if draft.claim_expires_at <= now:
-        return None
-    return draft.claimed_by, draft.claim_expires_at
 
 
 def _claimed_elsewhere(draft: Draft, actor: str) -> InvalidState | None:
     """The conflict to raise when someone other than `actor` holds a live claim."""
     now = utcnow()
-    claim = _live_claim(draft, now)
-    if claim is None or claim[0] == actor:
+    claim = live_claim(draft, now)
+    if claim is None or claim.holder == actor:
         return None
-    holder, expires_at = claim
-    left = (expires_at - now).total_seconds()
-    return InvalidState(f"draft {draft.id} is claimed by {holder} for another {left:.1f}s")
+    left = (claim.expires_at - now).total_seconds()
+    return InvalidState(f"draft {draft.id} is claimed by {claim.holder} for another {left:.1f}s")
 
 
 def claim_holder(session: Session, draft_id: int) -> str | None:
     """Who holds a live review lock on the draft now, or None."""
-    claim = _live_claim(get_or_raise(session, Draft, draft_id), utcnow())
-    return None if claim is None else claim[0]
+    claim = live_claim(get_or_raise(session, Draft, draft_id), utcnow())
+    return None if claim is None else claim.holder
 
 
 def claims_ran_out(session: Session, after: datetime, until: datetime) -> bool:
@@ -85,7 +76,7 @@ def claim_draft(session: Session, settings: Settings, draft_id: int, *, actor: s
     (scaled). The row lock serialises racing claims: one wins, the others get
     `InvalidState` naming the holder, until the claim expires or is released."""
     draft = pending_draft(session, draft_id, actor)
-    renewed = _live_claim(draft, utcnow()) is not None
+    renewed = live_claim(draft, utcnow()) is not None
     draft.claimed_by = actor
     draft.claim_expires_at = utcnow() + timedelta(seconds=settings.scaled(settings.review_lock_s))
     audit.record(
@@ -104,9 +95,11 @@ def release_draft(session: Session, draft_id: int, *, actor: str, admin: bool) -
     """Drop the review lock on a draft. Only its holder may, or an admin (for an operator
     who walked away); releasing a draft nobody holds changes nothing."""
     draft = get_or_raise(session, Draft, draft_id, for_update=True)
-    claim = _live_claim(draft, utcnow())
-    if claim is not None and claim[0] != actor and not admin:
-        raise InvalidState(f"draft {draft_id} is claimed by {claim[0]}; only they can release it")
+    claim = live_claim(draft, utcnow())
+    if claim is not None and claim.holder != actor and not admin:
+        raise InvalidState(
+            f"draft {draft_id} is claimed by {claim.holder}; only they can release it"
+        )
     if draft.claimed_by is not None:
         audit.record(session, actor, "draft.released", "draft", draft.id, holder=draft.claimed_by)
     draft.claimed_by = None

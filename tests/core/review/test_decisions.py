@@ -292,6 +292,18 @@ def test_the_first_claim_wins_the_draft(
     assert _claims(db) == [("operator", clean_draft)]
 
 
+def test_a_claim_that_ran_out_is_not_shown_as_held(
+    client: TestClient, api_keys: ApiKeys, db: Database, clean_draft: int
+) -> None:
+    operator = api_keys.headers("operator")
+    assert _claim(client, operator, clean_draft).status_code == 200
+    _lapse_claim(db, clean_draft)
+    listed = client.get("/v1/drafts", headers=operator, params={"status": "pending"}).json()
+    shown = client.get(f"/v1/drafts/{clean_draft}", headers=operator).json()
+    for draft in (listed["items"][0], shown):
+        assert (draft["claimed_by"], draft["claim_expires_at"]) == (None, None)
+
+
 def test_a_claimed_draft_refuses_another_operators_claim(
     client: TestClient,
     api_keys: ApiKeys,
