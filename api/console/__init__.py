@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.console.auth import NotSignedIn
 from api.console.fleet import router as fleet_router
+from api.console.fleet import shared_reading
 from api.console.live import router as live_router
 from api.console.pages import STATIC_DIR, router
 from api.console.problems import install_problem_pages
@@ -26,6 +27,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(fleet_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(NotSignedIn, to_sign_in)
+    app.state.fleet_reading = shared_reading()
     install_problem_pages(app)
 
 

@@ -1,17 +1,21 @@
 """The console's fleet page: what `/v1/fleet` says (workers and the accounts they hold,
 queue depths and oldest jobs, sends by status, throttled accounts, why the fleet is
 unhealthy), the accounts held for an operator, and the dead letters, kept live by an event
-stream that sends the page's body whenever it reads differently. Admins resume a paused
+stream that sends the page's body whenever it reads differently (one reading of the
+fleet shared by every open page, `shared_reading`). Admins resume a paused
 account and give a `needs_login` account its credentials; anyone staffing the queue
 requeues dead letters. Each action goes through `core` as the API's does.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
+from cachetools import TTLCache, cached
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from redis import Redis
@@ -40,8 +44,8 @@ DEAD_LETTERS_SHOWN = 50
 POLL_S = 1.0
 
 
-def _body(session: Session, redis: Redis, settings: Settings, person: SignedIn) -> dict[str, Any]:
-    """What the fleet page's body shows `person`: the fleet, held accounts, dead letters."""
+def _reading(session: Session, redis: Redis, settings: Settings) -> dict[str, Any]:
+    """What the fleet page shows anyone: the fleet, held accounts, dead letters."""
     try:
         fleet: FleetOut | None = FleetOut.of(fleet_status(session, redis, settings))
     except RedisError:
@@ -49,10 +53,38 @@ def _body(session: Session, redis: Redis, settings: Settings, person: SignedIn) 
     dead = sends.list_sends(
         session, status=SendStatus.failed, account_id=None, limit=DEAD_LETTERS_SHOWN, cursor=None
     )
+    # Plain values, not rows: the reading outlives the session it was read in.
+    held = [
+        {"id": a.id, "name": a.name, "status": a.status, "username": a.username}
+        for a in crm.held_accounts_of(session)
+    ]
+    dead_letters = [
+        {"id": d.id, "account_id": d.account_id, "attempt": d.attempt, "last_error": d.last_error}
+        for d in dead.items
+    ]
+    return {"fleet": fleet, "held": held, "dead": dead_letters}
+
+
+Reading = Callable[[Session, Redis, Settings], dict[str, Any]]
+
+
+def shared_reading(
+    max_age_s: float = POLL_S / 2, timer: Callable[[], float] = time.monotonic
+) -> Reading:
+    """The fleet page's reading, shared by every open fleet page of one control-plane
+    process: read at most once in `max_age_s`, however many pages look, one reader at a
+    time while the others wait for it. Each page would otherwise read the whole fleet at
+    every poll. Its `cache_info()` counts the readings (misses) and the shares (hits)."""
+    condition = threading.Condition()
+    cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=1, ttl=max_age_s, timer=timer)
+    share = cached(cache, key=lambda *_: "fleet", lock=condition, condition=condition, info=True)
+    return cast(Reading, share(_reading))
+
+
+def _body(reading: dict[str, Any], person: SignedIn) -> dict[str, Any]:
+    """What the fleet page's body shows `person` of `reading`."""
     return {
-        "fleet": fleet,
-        "held": crm.held_accounts_of(session),
-        "dead": dead.items,
+        **reading,
         "admin": person.principal.role == Role.admin,
         "csrf": person.csrf_token,
     }
@@ -73,7 +105,8 @@ class FleetView:
         context = {
             "person": self.person.principal,
             "problem": problem,
-            **_body(self.session, self.redis, self.settings, self.person),
+            # Read afresh: the page answers an action, which it must show done.
+            **_body(_reading(self.session, self.redis, self.settings), self.person),
         }
         return templates.TemplateResponse(self.request, "fleet.html", context, status_code=code)
 
@@ -98,16 +131,20 @@ def fleet_page(view: ViewDep) -> Response:
 
 
 @dataclass
-class _FleetWatch:
-    """The fleet page's body as `person` last saw it (`shown`)."""
+class FleetWatch:
+    """The fleet page's body as `person` last saw it (`shown`), read through the
+    process's shared `reading`."""
 
+    reading: Reading
     redis: Redis
     settings: Settings
     person: SignedIn
     shown: str = ""
 
     def look(self, session: Session) -> str | None:
-        context = _body(session, self.redis, self.settings, self.person)
+        """The `fleet` event carrying the page's body when it reads differently, else
+        None."""
+        context = _body(self.reading(session, self.redis, self.settings), self.person)
         body = templates.get_template("_fleet.html").render(context)
         if body == self.shown:
             return None
@@ -121,7 +158,9 @@ def fleet_events(request: Request) -> StreamingResponse:
     page's body at once, then whenever it reads differently."""
     state = request.app.state
     return event_stream(
-        request, lambda person: _FleetWatch(state.redis, state.settings, person), POLL_S
+        request,
+        lambda person: FleetWatch(state.fleet_reading, state.redis, state.settings, person),
+        POLL_S,
     )
 
 

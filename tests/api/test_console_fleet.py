@@ -9,10 +9,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from redis import Redis
 
+from api.console.fleet import FleetWatch, Reading, shared_reading
+from core.auth import Principal
 from core.db import Database
 from core.enums import AccountStatus, Role, SendStatus
 from core.fleet.pacing import Pacer
 from core.models import Account, Send
+from core.people import SignedIn
 from core.settings import Settings
 from tests.helpers.console import browser, form_token, make_user, sign_in
 from tests.helpers.seeding import Line, seed, seed_dead_letter
@@ -125,3 +128,51 @@ def test_dead_letters_are_listed_and_requeued(app: FastAPI, db: Database) -> Non
         assert done.status_code == 303
     with db.session() as session:
         assert session.get_one(Send, dead_id).status == SendStatus.queued
+
+
+class _Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _watch(reading: Reading, redis: Redis, settings: Settings, role: Role) -> FleetWatch:
+    person = SignedIn(Principal(role.value, role), csrf_token="t", session_id=1)
+    return FleetWatch(reading, redis, settings, person)
+
+
+def test_open_fleet_pages_share_one_reading_each_shown_as_its_person_may_see_it(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    _held(db, AccountStatus.paused)
+    reading = shared_reading(max_age_s=0.5, timer=_Clock())
+    admin = _watch(reading, redis, settings, Role.admin)
+    operator = _watch(reading, redis, settings, Role.operator)
+    with db.session() as session:
+        seen_by_admin, seen_by_operator = admin.look(session), operator.look(session)
+    assert seen_by_admin is not None and seen_by_operator is not None
+    assert "Resume" in seen_by_admin and "Resume" not in seen_by_operator
+    info = reading.cache_info()  # type: ignore[attr-defined]
+    assert (info.misses, info.hits) == (1, 1)
+
+
+def test_a_shared_reading_is_read_again_once_it_is_older_than_its_age(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
+    clock = _Clock()
+    reading = shared_reading(max_age_s=0.5, timer=clock)
+    watch = _watch(reading, redis, settings, Role.operator)
+    with db.session() as session:
+        assert watch.look(session) is not None
+    seed_dead_letter(db, seeded, "TimeoutError: gone")
+    with db.session() as session:
+        assert watch.look(session) is None, "within its age, the reading is shared as it was"
+    clock.now = 0.5
+    with db.session() as session:
+        shown = watch.look(session)
+    assert shown is not None and "TimeoutError: gone" in shown
