@@ -4,9 +4,10 @@ agency's scale, on PostgreSQL.
 A fresh PostgreSQL database (created on `--postgres`, dropped after) holds `--accounts`
 accounts (20) and `--fans` fans (100,000), each with one conversation of ten messages
 (1,000,000) over the last 60 days: tips on some of the fans' lines, PPV offers on some of
-ours, a third of them bought. Spend spans every tier; one fan in ten is tagged `whale`,
-and about one in eight `vip`. The control plane runs as a child process (with a private
-Redis), and one client times it over HTTP:
+ours, a third of them bought; two thirds of the fans' eighth messages drafted, most
+approved and sent as our ninth, some edited, the rest rejected. Spend spans every tier;
+one fan in ten is tagged `whale`, and about one in eight `vip`. The control plane runs as
+a child process (with a private Redis), and one client times it over HTTP:
 
 - the fan list (50 a page), over a mix of filters: none, one account, a tier, a tag, an
   unpaid PPV, free text, active in the last week, by last activity, and a page deep past
@@ -15,11 +16,14 @@ Redis), and one client times it over HTTP:
   creation takes, every send made through the gate;
 - a CSV import of 50,000 rows (tags, notes, a custom field): rows per second;
 - the revenue report over 30 days, all accounts and one account: p50 and p95;
+- what each draft reads to learn, an account's winning examples and avoid notes
+  (`core.review.learning`), in process: p50 and p95;
 - the CSV export of every fan: rows per second, and the API's peak memory, which a
   streamed export keeps flat.
 
 Targets: every fan list p95 <= 50 ms, a campaign at 10,000 fans <= 2 s (scaled from its
-size), import >= 5,000 rows/s, revenue p95 <= 500 ms, API peak RSS <= 300 MB.
+size), import >= 5,000 rows/s, revenue p95 <= 500 ms, learning p95 <= 50 ms, API peak
+RSS <= 300 MB.
 Progress lines while running; ONE JSON line at the end.
 """
 
@@ -38,15 +42,21 @@ from bench.api_under_test import (
     seeded_api,
     timed,
 )
+from bench.cluster import BenchFailed
 from bench.script import add_run_dir_options, finish, run_as_script, run_dir
+from core.clock import utcnow
 from core.db import Database
 from core.models import Account
+from core.review import learning
 from core.settings import get_settings
 
 LIST_P95_MS = 50.0
 IMPORT_PER_S = 5_000.0
 CAMPAIGN_10K_S = 2.0
 REVENUE_P95_MS = 500.0
+# Ours, not the issue's: read before every draft is written, it must not be what a draft
+# waits on.
+LEARNING_P95_MS = 50.0
 RSS_MB = 300.0
 PAGE = 50
 MESSAGES_PER_FAN = 10
@@ -98,6 +108,47 @@ _SEED_SQL = [
          LATERAL (
            SELECT p.price, p.price IS NOT NULL AND random() + c.id * 0 < 0.33 AS paid
          ) AS offer
+    """,
+    # Our replies' history, which the drafts learn from: the fan's eighth message drafted,
+    # and the draft decided about our ninth's time. Most were approved and sent as that
+    # message (a PPV draft where it carried an offer), a few edited, one in nine rejected.
+    """
+    INSERT INTO drafts (conversation_id, message_id, kind, account_id, fan_tier, queue_rank,
+                        wait_since_ms, target_ms, text, provider, prompt_tokens,
+                        completion_tokens, status, decided_by, decided_at, reason, created_at,
+                        blocked, filter_hits, guard_signals, variants)
+    SELECT c.id, fan.id, CASE WHEN ours.ppv_price_cents IS NULL THEN 'reply' ELSE 'ppv_offer' END,
+           c.account_id, 'low', 0, 0, 0, ours.text, 'offline', 0, 0,
+           CASE WHEN roll.r < 0.6 THEN 'approved' ELSE 'rejected' END, 'bench-operator',
+           ours.sent_at,
+           CASE WHEN roll.r >= 0.6 THEN 'too pushy, reason ' || (c.id % 9) END,
+           fan.sent_at, false, '[]'::json, '[]'::json, '[]'::json
+    FROM conversations c
+    JOIN messages fan ON fan.conversation_id = c.id
+                     AND fan.platform_message_id = 'msg-' || c.id || '-8'
+    JOIN messages ours ON ours.conversation_id = c.id
+                      AND ours.platform_message_id = 'msg-' || c.id || '-9',
+         LATERAL (SELECT random() + c.id * 0 AS r) AS roll
+    WHERE roll.r < 0.675
+    """,
+    """
+    INSERT INTO sends (account_id, conversation_id, draft_id, text, ppv_price_cents, media,
+                       status, priority, attempt, max_attempts, failed_attempts,
+                       delivered_at, platform_message_id, artifacts, created_by, created_at,
+                       updated_at)
+    SELECT d.account_id, d.conversation_id, d.id, ours.text, ours.ppv_price_cents, '[]'::json,
+           'delivered', 'reply', 1, 3, 0, ours.sent_at, ours.platform_message_id, '{}'::json,
+           'bench-operator', d.decided_at, d.decided_at
+    FROM drafts d
+    JOIN messages ours ON ours.conversation_id = d.conversation_id
+                      AND ours.platform_message_id = 'msg-' || d.conversation_id || '-9'
+    WHERE d.status = 'approved'
+    """,
+    """
+    INSERT INTO draft_feedback (draft_id, original_text, final_text, edit_distance, actor,
+                                created_at)
+    SELECT d.id, d.text, d.text || ' xo', 3, 'bench-operator', d.decided_at
+    FROM drafts d WHERE d.status = 'approved' AND d.id % 4 = 0
     """,
 ]
 
@@ -270,6 +321,30 @@ def _revenue(http: httpx.Client, headers: dict[str, str], requests: int) -> dict
     return figures
 
 
+def _learning(database_url: str, accounts: int, requests: int) -> dict[str, Any]:
+    """What each draft reads to learn (`core.review.learning`): the account's winning
+    examples of the kind drafted, and its avoid notes, in process: p50 and p95."""
+    database = Database(database_url)
+    samples, found = [], 0
+    now = utcnow()
+    try:
+        for i in range(requests):
+            kind = "ppv_offer" if i % 2 else "reply"
+            with database.session() as session:
+                started = time.perf_counter()
+                shown = learning.examples(session, 1 + i % accounts, kind, now)
+                learning.avoid_notes(session, 1 + i % accounts, now)
+                samples.append((time.perf_counter() - started) * 1000)
+            found += len(shown)
+    finally:
+        database.dispose()
+    if found == 0:
+        raise BenchFailed("learning: no example found: the seed made none that worked")
+    figure = quantiles(samples)
+    print(f"learning, per draft: {figure}", flush=True)
+    return figure
+
+
 def _export(http: httpx.Client, headers: dict[str, str]) -> dict[str, Any]:
     started = time.perf_counter()
     rows = http_total(http, headers)
@@ -303,6 +378,7 @@ def main() -> dict[str, Any]:
             "campaign": _campaign(run.http, operator),
             "import": _import(run.http, admin, args.import_rows, args.accounts),
             "revenue_30d": _revenue(run.http, operator, args.requests),
+            "learning": _learning(run.database_url, args.accounts, args.requests),
             "export": _export(run.http, admin),
             "api_peak_rss_mb": run.peak_rss_mb(),
         }
@@ -312,6 +388,7 @@ def main() -> dict[str, Any]:
         and figures["import"]["per_s"] >= IMPORT_PER_S
         and figures["campaign"]["s"] * 10_000 / figures["campaign"]["fans"] <= CAMPAIGN_10K_S
         and all(f["p95_ms"] <= REVENUE_P95_MS for f in figures["revenue_30d"].values())
+        and figures["learning"]["p95_ms"] <= LEARNING_P95_MS
         and figures["api_peak_rss_mb"] <= RSS_MB
     )
     figure = {

@@ -177,6 +177,12 @@ _OFFER_SQL = "direction = 'outbound' AND ppv_price_cents IS NOT NULL"
 _UNPAID_OFFER_SQL = f"{_OFFER_SQL} AND (ppv_paid IS NULL OR ppv_paid IS false)"
 
 
+_DRAFTED_PPV_SQL = (
+    f"status = '{SendStatus.delivered.value}' AND draft_id IS NOT NULL"
+    " AND ppv_price_cents IS NOT NULL"
+)
+
+
 def _where(condition: str) -> dict[str, Any]:
     """A partial index's condition, on every database."""
     return {"sqlite_where": sql_text(condition), "postgresql_where": sql_text(condition)}
@@ -223,6 +229,8 @@ _NUDGE_KINDS_SQL = "kind IN ({})".format(", ".join(f"'{kind}'" for kind in sorte
 
 
 _PENDING_SQL = f"status = '{DraftStatus.pending.value}'"
+_APPROVED_SQL = f"status = '{DraftStatus.approved.value}'"
+_REJECTED_SQL = f"status = '{DraftStatus.rejected.value}'"
 _QUEUE_ORDER = ("queue_rank", "wait_since_ms", "id")
 
 
@@ -263,6 +271,16 @@ class Draft(Base):
         _partial("ix_drafts_pending_target_ms", "target_ms"),
         # The review claims that ran out unreleased (`core.review.claims_ran_out`).
         _partial("ix_drafts_pending_claim_expires_at", "claim_expires_at"),
+        # What the drafts learn from (`core.review.learning`), newest decision first: an
+        # account's approved drafts of a kind, and its rejected ones.
+        Index(
+            "ix_drafts_approved_decided",
+            "account_id",
+            "kind",
+            "decided_at",
+            **_where(_APPROVED_SQL),
+        ),
+        Index("ix_drafts_rejected_decided", "account_id", "decided_at", **_where(_REJECTED_SQL)),
     )
     label: ClassVar[str] = "draft"
 
@@ -369,6 +387,8 @@ MESSAGE_IS_UNPAID_OFFER = and_(
 # When a purchase counts: its payment, or its offer when stored without a payment time.
 MESSAGE_PAID_AT = func.coalesce(Message.paid_at, Message.sent_at)
 DRAFT_IS_NUDGE = Draft.kind.in_([literal_column(f"'{kind}'") for kind in sorted(NUDGE_KINDS)])
+DRAFT_IS_APPROVED = Draft.status == literal_column(f"'{DraftStatus.approved.value}'")
+DRAFT_IS_REJECTED = Draft.status == literal_column(f"'{DraftStatus.rejected.value}'")
 
 
 class DraftFeedback(Base):
@@ -417,6 +437,11 @@ class Send(Base):
     """One message to type into a conversation: the outbox row behind every send job."""
 
     __tablename__ = "sends"
+    __table_args__ = (
+        # The delivered PPVs that drafts became, the only sends a fan can buy: what the
+        # drafts learn sells (`core.review.learning`).
+        Index("ix_sends_drafted_ppvs", "account_id", **_where(_DRAFTED_PPV_SQL)),
+    )
     label: ClassVar[str] = "send"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -465,6 +490,14 @@ class Send(Base):
 
     account: Mapped[Account] = relationship()
     conversation: Mapped[Conversation] = relationship()
+
+
+# The condition of `ix_sends_drafted_ppvs`, for queries (see `DRAFT_IS_PENDING`).
+SEND_IS_DRAFTED_PPV = and_(
+    Send.status == literal_column(f"'{SendStatus.delivered.value}'"),
+    Send.draft_id.is_not(None),
+    Send.ppv_price_cents.is_not(None),
+)
 
 
 class Sweep(Base):

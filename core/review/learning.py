@@ -17,12 +17,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.drafting.base import Example
-from core.enums import Direction, DraftStatus, SendStatus
-from core.models import MESSAGE_IS_PURCHASE, Conversation, Draft, DraftFeedback, Fan, Message, Send
+from core.enums import Direction, SendStatus
+from core.models import (
+    DRAFT_IS_APPROVED,
+    DRAFT_IS_REJECTED,
+    MESSAGE_IS_PURCHASE,
+    SEND_IS_DRAFTED_PPV,
+    Conversation,
+    Draft,
+    DraftFeedback,
+    Fan,
+    Message,
+    Send,
+)
 
 MAX_EXAMPLES = 3
 MAX_AVOID = 5
@@ -33,25 +44,56 @@ LIGHT_EDIT = 0.2
 
 def examples(session: Session, account_id: int, kind: str, now: datetime) -> tuple[Example, ...]:
     """The account's best recent messages of `kind` that worked (see the module doc)."""
-    fan_message = aliased(Message)
-    later = aliased(Message)
-    bought = exists().where(
+    since = now - LOOKBACK
+    # Two reads, each stopping at its first rows by index: the sold ones, among the few
+    # delivered PPVs; then, if they are not enough, the answered ones, newest first. One
+    # read ordering every candidate by outcome would judge them all, at every draft.
+    sold = _worked(
+        session, account_id, kind, since, "bought", MAX_EXAMPLES, SEND_IS_DRAFTED_PPV, _bought()
+    )
+    if len(sold) == MAX_EXAMPLES:
+        return sold
+    left = MAX_EXAMPLES - len(sold)
+    return sold + _worked(session, account_id, kind, since, "replied", left, _replied(), ~_bought())
+
+
+def _bought() -> Exists:
+    """The send's message was bought."""
+    return exists().where(
         Message.conversation_id == Send.conversation_id,
         Message.platform_message_id == Send.platform_message_id,
         MESSAGE_IS_PURCHASE,
     )
-    replied = exists().where(
+
+
+def _replied() -> Exists:
+    """The fan wrote after the send was delivered."""
+    later = aliased(Message)
+    return exists().where(
         later.conversation_id == Send.conversation_id,
         later.direction == Direction.inbound,
         later.sent_at > Send.delivered_at,
     )
-    sent_text = func.coalesce(DraftFeedback.final_text, Draft.text)
+
+
+def _worked(
+    session: Session,
+    account_id: int,
+    kind: str,
+    since: datetime,
+    outcome: str,
+    limit: int,
+    *conditions: ColumnElement[bool],
+) -> tuple[Example, ...]:
+    """The newest `limit` approved drafts of `kind` decided since `since`, delivered as
+    written or lightly edited, whose sends meet `conditions`: examples of `outcome`."""
+    fan_message = aliased(Message)
     light = or_(
         DraftFeedback.id.is_(None),
         DraftFeedback.edit_distance <= func.length(DraftFeedback.final_text) * LIGHT_EDIT,
     )
     stmt = (
-        select(fan_message.text, sent_text, case((bought, "bought"), else_="replied"))
+        select(fan_message.text, func.coalesce(DraftFeedback.final_text, Draft.text))
         .select_from(Draft)
         .join(Send, and_(Send.draft_id == Draft.id, Send.status == SendStatus.delivered))
         .join(fan_message, fan_message.id == Draft.message_id)
@@ -60,18 +102,20 @@ def examples(session: Session, account_id: int, kind: str, now: datetime) -> tup
         .outerjoin(DraftFeedback, DraftFeedback.draft_id == Draft.id)
         .where(
             Draft.account_id == account_id,
+            # Said of the send too, though implied, so that an index on sends can lead.
+            Send.account_id == account_id,
             Draft.kind == kind,
-            Draft.status == DraftStatus.approved,
-            Draft.decided_at >= now - LOOKBACK,
+            DRAFT_IS_APPROVED,
+            Draft.decided_at >= since,
             light,
-            or_(bought, replied),
+            *conditions,
         )
-        .order_by(case((bought, 0), else_=1), Draft.decided_at.desc(), Draft.id.desc())
-        .limit(MAX_EXAMPLES)
+        .order_by(Draft.decided_at.desc(), Draft.id.desc())
+        .limit(limit)
     )
     return tuple(
         Example(fan_text=fan_text, reply=reply, outcome=outcome)
-        for fan_text, reply, outcome in session.execute(stmt)
+        for fan_text, reply in session.execute(stmt)
     )
 
 
@@ -81,7 +125,7 @@ def avoid_notes(session: Session, account_id: int, now: datetime) -> tuple[str, 
         select(Draft.reason)
         .where(
             Draft.account_id == account_id,
-            Draft.status == DraftStatus.rejected,
+            DRAFT_IS_REJECTED,
             Draft.reason.is_not(None),
             Draft.decided_at >= now - LOOKBACK,
         )

@@ -127,7 +127,7 @@ def add_message(db: Database, conversation_id: int, ago: timedelta, **row: Any) 
     with db.session() as session:
         message = Message(
             conversation_id=conversation_id,
-            platform_message_id=f"added-{next(_ADDED)}",
+            platform_message_id=row.pop("platform_message_id", None) or f"added-{next(_ADDED)}",
             direction=row.pop("direction", Direction.inbound),
             text=row.pop("text", "hey"),
             sent_at=utcnow() - ago,

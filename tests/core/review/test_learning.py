@@ -25,9 +25,17 @@ from tests.helpers.seeding import PERSONA, DraftFor, Line, Seeded, add_message, 
 FAN_WORDS = "hey you"
 
 
-def _sent(db: Database, redis: Redis, settings: Settings, seeded: Seeded, **approval: object):
-    """The offline draft for the fan's message approved as `approval` says, delivered."""
-    draft = offline_draft(db, redis, settings, seeded.last)
+def _sent(
+    db: Database,
+    redis: Redis,
+    settings: Settings,
+    seeded: Seeded,
+    message_id: int | None = None,
+    **approval: object,
+):
+    """The offline draft for the fan's message (the last, unless told) approved as
+    `approval` says, delivered five minutes ago."""
+    draft = offline_draft(db, redis, settings, seeded.last if message_id is None else message_id)
     with db.session() as session:
         _, send = approve_draft(session, redis, settings, draft.id, actor="op", **approval)  # type: ignore[arg-type]
         text = send.text
@@ -35,11 +43,33 @@ def _sent(db: Database, redis: Redis, settings: Settings, seeded: Seeded, **appr
         connection.execute(
             sa.text(
                 "UPDATE sends SET status = 'delivered', delivered_at = :at,"
-                " platform_message_id = 'p-1' WHERE id = :id"
+                " platform_message_id = :platform_id WHERE id = :id"
             ),
-            {"at": utcnow() - timedelta(minutes=5), "id": send.id},
+            {"at": utcnow() - timedelta(minutes=5), "platform_id": f"p-{send.id}", "id": send.id},
         )
     return draft, text
+
+
+def _bought(db: Database, seeded: Seeded, draft_id: int) -> None:
+    """The draft's send was a PPV, and the fan bought it (as a sweep reads it back)."""
+    with db.engine.begin() as connection:
+        send_id, text = connection.execute(
+            sa.text(
+                "UPDATE sends SET ppv_price_cents = 1500 WHERE draft_id = :draft_id"
+                " RETURNING id, text"
+            ),
+            {"draft_id": draft_id},
+        ).one()
+    add_message(
+        db,
+        seeded.conversation_id,
+        timedelta(minutes=5),
+        direction="outbound",
+        text=text,
+        platform_message_id=f"p-{send_id}",
+        ppv_price_cents=1500,
+        ppv_paid=True,
+    )
 
 
 def _examples(db: Database, seeded: Seeded) -> tuple[Example, ...]:
@@ -56,6 +86,29 @@ def test_a_reply_the_fan_answered_becomes_an_example(
     add_message(db, seeded.conversation_id, timedelta(minutes=1), text="haha love it")
 
     assert _examples(db, seeded) == (Example(FAN_WORDS, text, "replied"),)
+
+
+def test_a_sale_comes_first_then_the_newest_answered_at_most_three(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    seeded = seed(db, [Line("inbound", f"{FAN_WORDS} 0")], start=utcnow() - timedelta(hours=1))
+    sent = [_sent(db, redis, settings, seeded, variant=1)]
+    for n in range(1, 4):
+        # Each ask answered before the next: a draft is written for the newest only.
+        ask = add_message(
+            db, seeded.conversation_id, timedelta(minutes=50 - n), text=f"{FAN_WORDS} {n}"
+        )
+        sent.append(_sent(db, redis, settings, seeded, ask, variant=1))
+    texts = [text for _, text in sent]
+    _bought(db, seeded, sent[0][0].id)
+    add_message(db, seeded.conversation_id, timedelta(minutes=1), text="haha love it")
+
+    # The sale is shown once, as sold, though the fan also wrote after it.
+    assert _examples(db, seeded) == (
+        Example(f"{FAN_WORDS} 0", texts[0], "bought"),
+        Example(f"{FAN_WORDS} 3", texts[3], "replied"),
+        Example(f"{FAN_WORDS} 2", texts[2], "replied"),
+    )
 
 
 def test_a_heavily_edited_reply_teaches_nothing(
