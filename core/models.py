@@ -273,14 +273,18 @@ class Draft(Base):
         _partial("ix_drafts_pending_claim_expires_at", "claim_expires_at"),
         # What the drafts learn from (`core.review.learning`), newest decision first: an
         # account's approved drafts of a kind, and its rejected ones.
+        # Ending on the id, as the reads' order does, so that a read stops at its first rows.
         Index(
             "ix_drafts_approved_decided",
             "account_id",
             "kind",
             "decided_at",
+            "id",
             **_where(_APPROVED_SQL),
         ),
-        Index("ix_drafts_rejected_decided", "account_id", "decided_at", **_where(_REJECTED_SQL)),
+        Index(
+            "ix_drafts_rejected_decided", "account_id", "decided_at", "id", **_where(_REJECTED_SQL)
+        ),
     )
     label: ClassVar[str] = "draft"
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Protocol, cast
 
 from cachetools import TTLCache, cached
 from fastapi import APIRouter, Depends, Form, Request, status
@@ -65,7 +65,21 @@ def _reading(session: Session, redis: Redis, settings: Settings) -> dict[str, An
     return {"fleet": fleet, "held": held, "dead": dead_letters}
 
 
-Reading = Callable[[Session, Redis, Settings], dict[str, Any]]
+class Reading(Protocol):
+    """The fleet page's reading, shared by the open pages of a process (`shared_reading`)."""
+
+    def __call__(self, session: Session, redis: Redis, settings: Settings) -> dict[str, Any]:
+        """What the fleet page shows anyone, read at most `max_age_s` ago."""
+        ...
+
+    def cache_clear(self) -> None:
+        """Forget the reading: the next look reads the fleet again."""
+        ...
+
+    def cache_info(self) -> Any:
+        """How many looks read the fleet (`misses`) and how many shared a reading
+        (`hits`)."""
+        ...
 
 
 def shared_reading(
@@ -110,6 +124,11 @@ class FleetView:
         }
         return templates.TemplateResponse(self.request, "fleet.html", context, status_code=code)
 
+    def back(self) -> Response:
+        """Back to the fleet page after a change, which the open pages' next looks show."""
+        self.request.app.state.fleet_reading.cache_clear()
+        return RedirectResponse("/console/fleet", status_code=status.HTTP_303_SEE_OTHER)
+
 
 def _view(
     request: Request,
@@ -144,7 +163,10 @@ class FleetWatch:
     def look(self, session: Session) -> str | None:
         """The `fleet` event carrying the page's body when it reads differently, else
         None."""
-        context = _body(self.reading(session, self.redis, self.settings), self.person)
+        # A page's first look reads afresh: a shared reading may be from before the
+        # action whose answer the page is, and would show it undone.
+        read = self.reading if self.shown else _reading
+        context = _body(read(session, self.redis, self.settings), self.person)
         body = templates.get_template("_fleet.html").render(context)
         if body == self.shown:
             return None
@@ -164,10 +186,6 @@ def fleet_events(request: Request) -> StreamingResponse:
     )
 
 
-def _back() -> RedirectResponse:
-    return RedirectResponse("/console/fleet", status_code=status.HTTP_303_SEE_OTHER)
-
-
 def _change_account(view: FleetView, change: Callable[[], object]) -> Response:
     """Make an admin's change to an account; anyone else, or a change refused, is told
     on the page."""
@@ -179,7 +197,7 @@ def _change_account(view: FleetView, change: Callable[[], object]) -> Response:
         view.session.rollback()
         code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_409_CONFLICT
         return view.show(str(exc), code)
-    return _back()
+    return view.back()
 
 
 @router.post("/accounts/{account_id:int}/resume")
@@ -237,4 +255,4 @@ def requeue(
     except DomainError as exc:
         view.session.rollback()
         return view.show(str(exc), status.HTTP_409_CONFLICT)
-    return _back()
+    return view.back()

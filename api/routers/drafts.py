@@ -110,7 +110,7 @@ def claim_draft(
     """Take a review lock on a pending draft (renewed when you hold it already). While it
     holds, nobody else may claim, approve or reject the draft: they get 409."""
     draft = review.claim_draft(session, settings, draft_id, actor=principal.name)
-    return DraftOut.model_validate(draft)
+    return DraftOut.of(draft)
 
 
 @router.post("/{draft_id:int}/release", response_model=DraftOut)
@@ -119,7 +119,7 @@ def release_draft(draft_id: IdPath, session: SessionDep, principal: StaffDep) ->
     draft = review.release_draft(
         session, draft_id, actor=principal.name, admin=principal.role == Role.admin
     )
-    return DraftOut.model_validate(draft)
+    return DraftOut.of(draft)
 
 
 @router.post("/{draft_id:int}/approve", response_model=Approval)
@@ -151,7 +151,7 @@ def approve_draft(
         variant=body.variant,
         override=body.override_by(principal),
     )
-    return Approval(draft=DraftOut.model_validate(draft), send=SendOut.model_validate(send))
+    return Approval(draft=DraftOut.of(draft), send=SendOut.model_validate(send))
 
 
 @router.post("/{draft_id:int}/reject", response_model=DraftOut)
@@ -161,7 +161,7 @@ def reject_draft(
     """Reject a pending draft with a reason; a draft another operator has claimed
     answers 409."""
     draft = review.reject_draft(session, draft_id, actor=principal.name, reason=body.reason)
-    return DraftOut.model_validate(draft)
+    return DraftOut.of(draft)
 
 
 @router.post("/{draft_id:int}/redraft", response_model=DraftOut)
@@ -185,4 +185,4 @@ def redraft_draft(
         actor=principal.name,
         variants=None if body is None else body.variants,
     )
-    return DraftOut.model_validate(draft)
+    return DraftOut.of(draft)

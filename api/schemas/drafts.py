@@ -17,9 +17,12 @@ from api.schemas.common import (
     examples,
 )
 from api.schemas.sends import SendOut
+from core.clock import utcnow
 from core.drafting.base import MAX_VARIANTS, MIN_VARIANTS
 from core.drafting.fan import SpendTier
 from core.enums import DraftStatus
+from core.models import Draft
+from core.review.claims import live_claim
 from core.review.decisions import BulkOutcome
 from core.review.listing import QueuedDraft
 
@@ -90,6 +93,17 @@ class DraftOut(ResponseBody):
     reason: str | None
     created_at: datetime
 
+    @classmethod
+    def of(cls, draft: Draft) -> DraftOut:
+        """The response body of `draft`, naming its claim only while it lives."""
+        live = live_claim(draft, utcnow())
+        return cls.model_validate(draft).model_copy(
+            update={
+                "claimed_by": None if live is None else live.holder,
+                "claim_expires_at": None if live is None else live.expires_at,
+            }
+        )
+
 
 class QueuedDraftOut(DraftOut):
     """A draft with its place in the approval queue: the fan's spend tier, the priority,
@@ -108,16 +122,14 @@ class QueuedDraftOut(DraftOut):
     @classmethod
     def of(cls, queued: QueuedDraft) -> QueuedDraftOut:
         """The response body of a draft and its standing."""
-        base = DraftOut.model_validate(queued.draft)
+        base = DraftOut.of(queued.draft)
         return cls(
-            **base.model_dump(exclude={"claimed_by", "claim_expires_at"}),
+            **base.model_dump(),
             fan_tier=queued.fan_tier,
             priority=queued.standing.priority,
             waiting_s=queued.standing.waiting_s,
             overdue=queued.standing.overdue,
             overdue_in_s=queued.standing.overdue_in_s,
-            claimed_by=None if queued.claim is None else queued.claim.holder,
-            claim_expires_at=None if queued.claim is None else queued.claim.expires_at,
         )
 
 

@@ -54,7 +54,9 @@ def examples(session: Session, account_id: int, kind: str, now: datetime) -> tup
     if len(sold) == MAX_EXAMPLES:
         return sold
     left = MAX_EXAMPLES - len(sold)
-    return sold + _worked(session, account_id, kind, since, "replied", left, _replied(), ~_bought())
+    # Exactly the drafts the first read did not judge sold, so none falls between the two.
+    unsold = ~and_(SEND_IS_DRAFTED_PPV, _bought())
+    return sold + _worked(session, account_id, kind, since, "replied", left, _replied(), unsold)
 
 
 def _bought() -> Exists:

@@ -41,7 +41,6 @@ from core.models import DRAFT_IS_NUDGE, DRAFT_IS_PENDING, AuditEvent, Draft
 from core.paging import InvalidCursor, Page, SortKey, after, decode_cursor, encode_cursor, paginate
 from core.priority import Standing, standing, waited_ms
 from core.priority.order import POINT_SCALE, WAIT_POINTS
-from core.review.claims import Claim, live_claim
 from core.settings import Settings
 
 
@@ -52,13 +51,11 @@ class QueuedDraft:
     draft: Draft
     fan_tier: SpendTier
     standing: Standing
-    # The draft's claim while it lives; the row keeps one that ran out unreleased.
-    claim: Claim | None
 
 
 def _queued(settings: Settings, draft: Draft, now_ms: int) -> QueuedDraft:
-    """`draft` with its standing and live claim; the wait runs to the decision, or to
-    `now_ms` while the draft is pending."""
+    """`draft` with its standing; the wait runs to the decision, or to `now_ms` while the
+    draft is pending."""
     pending = draft.status == DraftStatus.pending
     until = now_ms if pending or draft.decided_at is None else epoch_ms(draft.decided_at)
     place = standing(
@@ -68,9 +65,7 @@ def _queued(settings: Settings, draft: Draft, now_ms: int) -> QueuedDraft:
         target_ms=draft.target_ms * settings.time_scale,
         pending=pending,
     )
-    # Whether a claim lives is told as of now, even on a page of an older cursor's queue.
-    claim = live_claim(draft, utcnow())
-    return QueuedDraft(draft=draft, fan_tier=draft.fan_tier, standing=place, claim=claim)
+    return QueuedDraft(draft=draft, fan_tier=draft.fan_tier, standing=place)
 
 
 # A queue cursor: the moment of its first page, its lane (`_OVERDUE` or `_REST`), and the

@@ -145,19 +145,47 @@ def _watch(reading: Reading, redis: Redis, settings: Settings, role: Role) -> Fl
     return FleetWatch(reading, redis, settings, person)
 
 
+def _looks(db: Database, *watches: FleetWatch) -> list[str | None]:
+    """What each open page's stream sends at its next look."""
+    with db.session() as session:
+        return [watch.look(session) for watch in watches]
+
+
 def test_open_fleet_pages_share_one_reading_each_shown_as_its_person_may_see_it(
     db: Database, redis: Redis, settings: Settings
 ) -> None:
+    seeded = seed(db, [Line("inbound", "hi")])
     _held(db, AccountStatus.paused)
     reading = shared_reading(max_age_s=0.5, timer=_Clock())
     admin = _watch(reading, redis, settings, Role.admin)
     operator = _watch(reading, redis, settings, Role.operator)
-    with db.session() as session:
-        seen_by_admin, seen_by_operator = admin.look(session), operator.look(session)
-    assert seen_by_admin is not None and seen_by_operator is not None
-    assert "Resume" in seen_by_admin and "Resume" not in seen_by_operator
-    info = reading.cache_info()  # type: ignore[attr-defined]
+    _looks(db, admin, operator)
+    seed_dead_letter(db, seeded, "TimeoutError: gone")
+
+    by_admin, by_operator = _looks(db, admin, operator)
+
+    assert by_admin is not None and by_operator is not None
+    assert "TimeoutError: gone" in by_admin and "TimeoutError: gone" in by_operator
+    assert "Resume" in by_admin and "Resume" not in by_operator
+    info = reading.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_a_page_just_opened_reads_the_fleet_afresh(
+    db: Database, redis: Redis, settings: Settings
+) -> None:
+    # It may be the answer to an action, which a shared reading would show undone.
+    seeded = seed(db, [Line("inbound", "hi")])
+    reading = shared_reading(max_age_s=0.5, timer=_Clock())
+    open_page = _watch(reading, redis, settings, Role.operator)
+    _looks(db, open_page, open_page)
+    seed_dead_letter(db, seeded, "TimeoutError: gone")
+
+    new_page = _watch(reading, redis, settings, Role.operator)
+    [shown_new, shown_open] = _looks(db, new_page, open_page)
+
+    assert shown_new is not None and "TimeoutError: gone" in shown_new
+    assert shown_open is None, "within its age, the reading is shared as it was"
 
 
 def test_a_shared_reading_is_read_again_once_it_is_older_than_its_age(
@@ -166,13 +194,31 @@ def test_a_shared_reading_is_read_again_once_it_is_older_than_its_age(
     seeded = seed(db, [Line("inbound", "hi")])
     clock = _Clock()
     reading = shared_reading(max_age_s=0.5, timer=clock)
-    watch = _watch(reading, redis, settings, Role.operator)
-    with db.session() as session:
-        assert watch.look(session) is not None
+    page = _watch(reading, redis, settings, Role.operator)
+    _looks(db, page, page)
     seed_dead_letter(db, seeded, "TimeoutError: gone")
-    with db.session() as session:
-        assert watch.look(session) is None, "within its age, the reading is shared as it was"
+    assert _looks(db, page) == [None]
+
     clock.now = 0.5
-    with db.session() as session:
-        shown = watch.look(session)
+    [shown] = _looks(db, page)
+
     assert shown is not None and "TimeoutError: gone" in shown
+
+
+def test_an_action_on_the_fleet_page_drops_the_shared_reading(
+    app: FastAPI, db: Database, redis: Redis, settings: Settings
+) -> None:
+    dead_id = seed_dead_letter(db, seed(db, [Line("inbound", "hi")]), "TimeoutError: gone")
+    reading: Reading = app.state.fleet_reading
+    page = _watch(reading, redis, settings, Role.operator)
+    _looks(db, page, page)
+    assert reading.cache_info().currsize == 1
+    with _signed_in(app, db, "mia", Role.operator) as mia:
+        form = mia.get("/console/fleet").text
+        done = mia.post(
+            "/console/fleet/sends/requeue",
+            data={"csrf": form_token(form), "ids": [dead_id]},
+            follow_redirects=False,
+        )
+    assert done.status_code == 303
+    assert reading.cache_info().currsize == 0

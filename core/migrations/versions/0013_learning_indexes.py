@@ -26,14 +26,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_drafts_approved_decided",
         "drafts",
-        ["account_id", "kind", "decided_at"],
+        ["account_id", "kind", "decided_at", "id"],
         sqlite_where=sa.text(_APPROVED),
         postgresql_where=sa.text(_APPROVED),
     )
     op.create_index(
         "ix_drafts_rejected_decided",
         "drafts",
-        ["account_id", "decided_at"],
+        ["account_id", "decided_at", "id"],
         sqlite_where=sa.text(_REJECTED),
         postgresql_where=sa.text(_REJECTED),
     )

@@ -17,7 +17,7 @@ from core.clock import utcnow
 from core.db import Database
 from core.drafting.providers import get_drafter
 from core.enums import Role
-from core.models import AiUsage, AuditEvent
+from core.models import AiUsage, AuditEvent, Draft
 from core.review.writing import create_draft_for_message
 from core.settings import Settings
 from tests.helpers.api import ApiKeys, MintKey
@@ -121,6 +121,25 @@ def test_another_operators_claim_refuses_the_redraft(
     held = _redraft(llm_client, other, draft_id)
     assert held.status_code == 200, held.text
     assert held.json()["claimed_by"] == "other"
+
+
+def test_a_redraft_does_not_show_a_claim_that_ran_out(
+    db: Database,
+    draft_for: DraftFor,
+    llm_client: TestClient,
+    api_keys: ApiKeys,
+    mint_key: MintKey,
+) -> None:
+    draft_id = _pending_draft(db, draft_for)
+    other = {"Authorization": f"Bearer {mint_key(Role.operator, 'other')}"}
+    assert llm_client.post(f"/v1/drafts/{draft_id}/claim", headers=other).status_code == 200
+    with db.session() as session:
+        session.get_one(Draft, draft_id).claim_expires_at = utcnow() - timedelta(seconds=1)
+        session.commit()
+
+    redrafted = _redraft(llm_client, api_keys.headers("operator"), draft_id)
+    assert redrafted.status_code == 200, redrafted.text
+    assert (redrafted.json()["claimed_by"], redrafted.json()["claim_expires_at"]) == (None, None)
 
 
 def test_only_pending_drafts_are_redrafted(
