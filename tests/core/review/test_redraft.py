@@ -99,18 +99,25 @@ def test_redraft_replaces_the_variants_with_the_llms(
     )
 
 
+@pytest.fixture
+def held_by_other(
+    db: Database, draft_for: DraftFor, llm_client: TestClient, mint_key: MintKey
+) -> tuple[int, dict[str, str]]:
+    """A pending draft claimed by another operator, `other`, and their key's headers."""
+    draft_id = _pending_draft(db, draft_for)
+    other = {"Authorization": f"Bearer {mint_key(Role.operator, 'other')}"}
+    assert llm_client.post(f"/v1/drafts/{draft_id}/claim", headers=other).status_code == 200
+    return draft_id, other
+
+
 def test_another_operators_claim_refuses_the_redraft(
-    db: Database,
-    draft_for: DraftFor,
+    held_by_other: tuple[int, dict[str, str]],
     llm_stub: LLMStub,
     llm_client: TestClient,
     api_keys: ApiKeys,
-    mint_key: MintKey,
 ) -> None:
-    draft_id = _pending_draft(db, draft_for)
-    other = {"Authorization": f"Bearer {mint_key(Role.operator, 'other')}"}
+    draft_id, other = held_by_other
     operator = api_keys.headers("operator")
-    assert llm_client.post(f"/v1/drafts/{draft_id}/claim", headers=other).status_code == 200
     asked = len(llm_stub.requests)
 
     refused = _redraft(llm_client, operator, draft_id)
@@ -124,15 +131,12 @@ def test_another_operators_claim_refuses_the_redraft(
 
 
 def test_a_redraft_does_not_show_a_claim_that_ran_out(
+    held_by_other: tuple[int, dict[str, str]],
     db: Database,
-    draft_for: DraftFor,
     llm_client: TestClient,
     api_keys: ApiKeys,
-    mint_key: MintKey,
 ) -> None:
-    draft_id = _pending_draft(db, draft_for)
-    other = {"Authorization": f"Bearer {mint_key(Role.operator, 'other')}"}
-    assert llm_client.post(f"/v1/drafts/{draft_id}/claim", headers=other).status_code == 200
+    draft_id, _ = held_by_other
     with db.session() as session:
         session.get_one(Draft, draft_id).claim_expires_at = utcnow() - timedelta(seconds=1)
         session.commit()
