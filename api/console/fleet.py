@@ -1,10 +1,10 @@
 """The console's fleet page: what `/v1/fleet` says (workers and the accounts they hold,
 queue depths and oldest jobs, sends by status, throttled accounts, why the fleet is
 unhealthy), the accounts held for an operator, and the dead letters, kept live by an event
-stream that sends the page's body whenever it reads differently (one reading of the
-fleet shared by every open page, `shared_reading`). Admins resume a paused
-account and give a `needs_login` account its credentials; anyone staffing the queue
-requeues dead letters. Each action goes through `core` as the API's does.
+stream that sends the page's body whenever it reads differently (one reading of the fleet
+shared by every open page, `shared_reading`). Admins resume a paused account and give a
+`needs_login` account its credentials; anyone staffing the queue requeues dead letters.
+Each action goes through `core` as the API's does.
 """
 
 from __future__ import annotations
